@@ -1,0 +1,143 @@
+//! Raw command-line flags and their validation into a [`DiffConfig`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use parity::config::{
+    parse_non_negative, parse_rename, parse_size, DiffConfig, Tolerance, Tolerances,
+};
+use parity::redact::Redactor;
+use parity::source::FileFormat;
+
+/// Dual-run output parity checker for data pipeline migrations.
+#[derive(Debug, Parser)]
+#[command(name = "parity", version, about, long_about = None)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// No progress bars and no log output but errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compare two datasets: identical? equivalent? which rows and columns differ?
+    ///
+    /// Exit codes: 0 parity (identical, equivalent, within_tolerance), 1 differences,
+    /// 2 the check could not be done.
+    Diff(DiffArgs),
+}
+
+/// `parity diff LEFT RIGHT`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The legacy side: a file or a prefix (s3://, gs://, az://, abfs://, file:// or a path).
+    pub left: String,
+    /// The target side, in the same forms.
+    pub right: String,
+    /// Key column (repeat, or separate with commas, for a composite key). Without a key the
+    /// diff is a multiset diff of whole rows.
+    #[arg(long = "key", short = 'k', value_name = "COL", value_delimiter = ',')]
+    pub key: Vec<String>,
+    /// Leave a column out of the comparison (repeatable), e.g. a load timestamp.
+    #[arg(long, value_name = "COL")]
+    pub ignore: Vec<String>,
+    /// The left column LEFT is the right column RIGHT (repeatable).
+    #[arg(long, value_name = "LEFT=RIGHT")]
+    pub rename: Vec<String>,
+    /// Absolute tolerance for every float column.
+    #[arg(long, value_name = "X")]
+    pub abs_tol: Option<String>,
+    /// Relative tolerance for every float column.
+    #[arg(long, value_name = "X")]
+    pub rel_tol: Option<String>,
+    /// Tolerance for one float or decimal column: COL=abs:X, COL=rel:X or COL=abs:X,rel:Y.
+    #[arg(long = "tol", value_name = "COL=abs:X")]
+    pub tol: Vec<String>,
+    /// Any type change is a divergence, even a lossless one such as int32 -> int64.
+    #[arg(long)]
+    pub strict_types: bool,
+    /// Memory budget; the row diff spills to disk beyond it.
+    #[arg(long, value_name = "SIZE", default_value = "1GiB")]
+    pub memory_limit: String,
+    /// Sample rows to show per kind of difference.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub samples: usize,
+    /// Input format, overriding file extensions: parquet, csv, jsonl.
+    #[arg(long, value_name = "FORMAT")]
+    pub input_format: Option<String>,
+    /// Output format: terminal, json or markdown.
+    #[arg(long, value_name = "FORMAT", default_value = "terminal")]
+    pub format: String,
+    /// Write every differing row to this Parquet file (path or URL).
+    #[arg(long, value_name = "URL")]
+    pub diff_out: Option<String>,
+    /// Replace every value shown with a short keyed hash (equal values look equal).
+    #[arg(long)]
+    pub redact: bool,
+    /// Files read at once per side.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub concurrency: usize,
+    /// Folder for spill files (default: the system temporary folder).
+    #[arg(long, value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
+}
+
+impl DiffArgs {
+    /// Check the flags and build the engine's configuration.
+    pub fn into_config(self) -> anyhow::Result<DiffConfig> {
+        let mut tolerance = Tolerances::default();
+        if let Some(a) = &self.abs_tol {
+            tolerance.default.abs = parse_non_negative(a, &format!("--abs-tol {a}"))?;
+        }
+        if let Some(r) = &self.rel_tol {
+            tolerance.default.rel = parse_non_negative(r, &format!("--rel-tol {r}"))?;
+        }
+        for t in &self.tol {
+            let (col, tol): (String, Tolerance) = Tolerances::parse_column(t)?;
+            tolerance.columns.insert(col, tol);
+        }
+        let rename = self
+            .rename
+            .iter()
+            .map(|r| parse_rename(r))
+            .collect::<Result<Vec<_>, _>>()?;
+        let input_format = match &self.input_format {
+            Some(f) => Some(f.parse::<FileFormat>().map_err(anyhow::Error::msg)?),
+            None => None,
+        };
+        let mut key = Vec::new();
+        for k in self.key.into_iter().map(|k| k.trim().to_string()) {
+            if k.is_empty() {
+                anyhow::bail!("--key: empty column name");
+            }
+            if key.contains(&k) {
+                anyhow::bail!("--key {k}: given twice");
+            }
+            key.push(k);
+        }
+        if self.concurrency == 0 {
+            anyhow::bail!("--concurrency must be at least 1");
+        }
+        Ok(DiffConfig {
+            key,
+            ignore: self.ignore,
+            rename,
+            tolerance,
+            strict_types: self.strict_types,
+            memory_limit: parse_size(&self.memory_limit)?,
+            samples: self.samples,
+            input_format,
+            redactor: self.redact.then(Redactor::from_env),
+            diff_out: self.diff_out,
+            concurrency: self.concurrency,
+            spill_dir: self.spill_dir,
+        })
+    }
+}

@@ -1,0 +1,95 @@
+//! The command line: clap definitions, argument validation, the printer and progress bars.
+//!
+//! Arguments are parsed in two steps: clap reads raw flags ([`args`]), then they are checked and
+//! turned into the library's [`parity::DiffConfig`]. The engine never sees clap. Exit codes are
+//! a contract: 0 parity, 1 differences, 2 the check could not be done.
+
+pub mod args;
+pub mod progress;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use parity::report::{self, OutputFormat};
+use parity::Progress;
+
+use args::{Cli, Command, DiffArgs};
+
+/// Exit code when the check could not be done.
+pub const EXIT_ERROR: u8 = 2;
+
+/// Parse, run, map to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!(
+                "parity: error: {}",
+                parity::error::one_line_public(&format!("{e:#}"))
+            );
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("parity={level}")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Diff(args) => diff(args, cli.quiet),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn diff(args: DiffArgs, quiet: bool) -> anyhow::Result<u8> {
+    let format: OutputFormat = args.format.parse().map_err(anyhow::Error::msg)?;
+    let (left, right) = (args.left.clone(), args.right.clone());
+    let cfg = args.into_config()?;
+    let show_progress =
+        !quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+    let progress: Arc<dyn Progress> = if show_progress {
+        Arc::new(progress::Bars::new())
+    } else {
+        Arc::new(parity::NoProgress)
+    };
+    let summary = runtime()?.block_on(parity::compare(&left, &right, &cfg, progress.clone()));
+    progress.finished();
+    let summary = summary?;
+
+    let color = format == OutputFormat::Terminal
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let mut out = std::io::stdout().lock();
+    let written = report::render(&summary, format, color, &mut out).and_then(|_| out.flush());
+    match written {
+        Ok(()) => {}
+        // `parity diff … | head` closes the pipe: not an error, the verdict still stands.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(summary.exit_code() as u8)
+}

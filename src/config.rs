@@ -1,0 +1,252 @@
+//! The validated configuration of a comparison.
+//!
+//! The CLI (or a later `parity.toml`) produces a [`DiffConfig`]; the engine only ever sees this
+//! type. Parsing helpers for the textual forms (`1GiB`, `amount=abs:1e-9`, `old=new`) live here so
+//! every front end reads them the same way and rejects the same mistakes.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::redact::Redactor;
+use crate::source::FileFormat;
+
+/// Default memory budget: 1 GiB.
+pub const DEFAULT_MEMORY_LIMIT: u64 = 1 << 30;
+
+/// A numeric tolerance: two values are equal when `|a - b| <= abs` or
+/// `|a - b| <= rel * max(|a|, |b|)`.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Tolerance {
+    /// Absolute tolerance.
+    pub abs: f64,
+    /// Relative tolerance.
+    pub rel: f64,
+}
+
+impl Tolerance {
+    /// Whether any tolerance is set.
+    pub fn is_zero(&self) -> bool {
+        self.abs == 0.0 && self.rel == 0.0
+    }
+
+    /// Whether `a` and `b` are equal within this tolerance. NaN equals NaN; infinities equal
+    /// only themselves.
+    pub fn accepts(&self, a: f64, b: f64) -> bool {
+        if a == b || (a.is_nan() && b.is_nan()) {
+            return true;
+        }
+        if !a.is_finite() || !b.is_finite() {
+            return false;
+        }
+        let diff = (a - b).abs();
+        diff <= self.abs || diff <= self.rel * a.abs().max(b.abs())
+    }
+
+    /// Parse `abs:1e-9`, `rel:1e-6` or `abs:1e-9,rel:1e-6`.
+    pub fn parse(text: &str) -> Result<Tolerance> {
+        let mut tol = Tolerance::default();
+        for part in text.split(',') {
+            let (kind, value) = part.split_once(':').ok_or_else(|| {
+                Error::Invalid(format!("tolerance `{text}`: expected abs:X or rel:X"))
+            })?;
+            let value = parse_non_negative(value, text)?;
+            match kind.trim() {
+                "abs" => tol.abs = value,
+                "rel" => tol.rel = value,
+                other => {
+                    return Err(Error::Invalid(format!(
+                        "tolerance `{text}`: unknown kind `{other}` (expected abs or rel)"
+                    )))
+                }
+            }
+        }
+        Ok(tol)
+    }
+}
+
+/// Parse a non-negative finite number.
+pub fn parse_non_negative(value: &str, context: &str) -> Result<f64> {
+    match value.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(Error::Invalid(format!(
+            "tolerance `{context}`: `{value}` is not a non-negative number"
+        ))),
+    }
+}
+
+/// Tolerances: a default for every float column and overrides per column.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Tolerances {
+    /// Applies to every float column without an override.
+    pub default: Tolerance,
+    /// Per column (by the right-side name), for float or decimal columns.
+    pub columns: BTreeMap<String, Tolerance>,
+}
+
+impl Tolerances {
+    /// Parse `COL=abs:X[,rel:Y]`.
+    pub fn parse_column(text: &str) -> Result<(String, Tolerance)> {
+        let (col, tol) = text.split_once('=').ok_or_else(|| {
+            Error::Invalid(format!(
+                "--tol `{text}`: expected COLUMN=abs:X or COLUMN=rel:X"
+            ))
+        })?;
+        if col.trim().is_empty() {
+            return Err(Error::Invalid(format!(
+                "--tol `{text}`: missing column name"
+            )));
+        }
+        Ok((col.trim().to_string(), Tolerance::parse(tol)?))
+    }
+}
+
+/// Parse a rename `LEFT=RIGHT`.
+pub fn parse_rename(text: &str) -> Result<(String, String)> {
+    match text.split_once('=') {
+        Some((l, r)) if !l.trim().is_empty() && !r.trim().is_empty() => {
+            Ok((l.trim().to_string(), r.trim().to_string()))
+        }
+        _ => Err(Error::Invalid(format!(
+            "--rename `{text}`: expected LEFT_NAME=RIGHT_NAME"
+        ))),
+    }
+}
+
+/// Parse a size: `1073741824`, `512MiB`, `1GiB`, `2G`, `100MB`, `64k`.
+pub fn parse_size(text: &str) -> Result<u64> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let num: f64 = num.parse().map_err(|_| {
+        Error::Invalid(format!(
+            "size `{text}`: expected a number with an optional unit (MiB, GiB)"
+        ))
+    })?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
+        other => {
+            return Err(Error::Invalid(format!(
+                "size `{text}`: unknown unit `{other}`"
+            )))
+        }
+    };
+    let bytes = (num * mult as f64) as u64;
+    if bytes < (16 << 20) {
+        return Err(Error::Invalid(format!(
+            "size `{text}`: the memory limit must be at least 16MiB"
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Everything the engine needs to compare two sides.
+#[derive(Debug, Clone)]
+pub struct DiffConfig {
+    /// Key columns (right-side names); empty for a multiset diff of whole rows.
+    pub key: Vec<String>,
+    /// Columns dropped from both sides before anything (left or right names).
+    pub ignore: Vec<String>,
+    /// Left column `0` is the right column `1`.
+    pub rename: Vec<(String, String)>,
+    /// Float tolerances.
+    pub tolerance: Tolerances,
+    /// Any type change is a divergence, even a lossless one.
+    pub strict_types: bool,
+    /// Memory budget in bytes.
+    pub memory_limit: u64,
+    /// Sample rows to keep per kind of difference.
+    pub samples: usize,
+    /// Input format, overriding file extensions.
+    pub input_format: Option<FileFormat>,
+    /// Redacts every value shown, when set.
+    pub redactor: Option<Redactor>,
+    /// Where to write every differing row as Parquet.
+    pub diff_out: Option<String>,
+    /// Files read at once per side.
+    pub concurrency: usize,
+    /// Where spill files go (a fresh temporary folder inside it).
+    pub spill_dir: Option<PathBuf>,
+}
+
+impl Default for DiffConfig {
+    fn default() -> Self {
+        DiffConfig {
+            key: Vec::new(),
+            ignore: Vec::new(),
+            rename: Vec::new(),
+            tolerance: Tolerances::default(),
+            strict_types: false,
+            memory_limit: DEFAULT_MEMORY_LIMIT,
+            samples: 5,
+            input_format: None,
+            redactor: None,
+            diff_out: None,
+            concurrency: 4,
+            spill_dir: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tolerance_edges() {
+        let t = Tolerance { abs: 0.5, rel: 0.0 };
+        assert!(
+            t.accepts(0.5, 1.0),
+            "a difference equal to the tolerance is equal"
+        );
+        assert!(!t.accepts(0.5, 1.0000001));
+        assert!(t.accepts(f64::NAN, f64::NAN));
+        assert!(!t.accepts(f64::NAN, 1.0));
+        assert!(!t.accepts(f64::INFINITY, 1e308));
+        assert!(t.accepts(f64::INFINITY, f64::INFINITY));
+        let r = Tolerance {
+            abs: 0.0,
+            rel: 0.01,
+        };
+        assert!(r.accepts(100.0, 101.0));
+        assert!(!r.accepts(100.0, 102.0));
+    }
+
+    #[test]
+    fn parsing() {
+        assert_eq!(
+            Tolerance::parse("abs:1e-9").unwrap(),
+            Tolerance {
+                abs: 1e-9,
+                rel: 0.0
+            }
+        );
+        assert_eq!(
+            Tolerance::parse("abs:1,rel:0.5").unwrap(),
+            Tolerance { abs: 1.0, rel: 0.5 }
+        );
+        assert!(Tolerance::parse("abs:-1").is_err());
+        assert!(Tolerance::parse("abs:NaN").is_err());
+        assert!(Tolerance::parse("x:1").is_err());
+        assert_eq!(
+            Tolerances::parse_column("amount=abs:0.01").unwrap().0,
+            "amount"
+        );
+        assert!(Tolerances::parse_column("abs:0.01").is_err());
+        assert_eq!(parse_rename("a=b").unwrap(), ("a".into(), "b".into()));
+        assert!(parse_rename("a=").is_err());
+        assert_eq!(parse_size("1GiB").unwrap(), 1 << 30);
+        assert_eq!(parse_size("512MiB").unwrap(), 512 << 20);
+        assert_eq!(parse_size("67108864").unwrap(), 64 << 20);
+        assert!(parse_size("1").is_err());
+        assert!(parse_size("12 parsecs").is_err());
+    }
+}

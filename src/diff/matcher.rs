@@ -1,0 +1,597 @@
+//! Tier 3: the row diff of one partition.
+//!
+//! Rows are matched on their key hash (the row hash when there is no key). A key found once on
+//! each side is a matched pair: equal row hashes mean equal rows; otherwise each non-key cell is
+//! compared through its canonical encoding, with the column's tolerance for floats and decimals.
+//! A key found more than once on a side (a duplicate) or with a null component is never
+//! collapsed: the rows that share it are matched as a multiset of whole rows, and what is left
+//! over is counted as only-left or only-right. Without a key the whole diff is such a multiset
+//! match. Large partitions are grouped further in memory so each hash table stays small.
+
+use std::collections::{HashMap, HashSet};
+
+use arrow::array::{Array, ArrayRef};
+use arrow::record_batch::RecordBatch;
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+
+use super::spool::{key_hashes, null_keys, row_hashes};
+use super::summary::{CellChange, ChangedSample, SampleRow};
+use crate::error::Result;
+use crate::fingerprint::encoding::{encoder, CellEncoder};
+use crate::fingerprint::logical::hash_at;
+use crate::redact::Redactor;
+use crate::schema::Plan;
+
+/// A row of a side: batch index in the high 32 bits, row in the low 32.
+pub type RowRef = u64;
+
+#[inline]
+fn row_ref(batch: usize, row: usize) -> RowRef {
+    ((batch as u64) << 32) | row as u64
+}
+
+#[inline]
+fn split_ref(r: RowRef) -> (usize, usize) {
+    ((r >> 32) as usize, (r & 0xffff_ffff) as usize)
+}
+
+/// Kinds of differing row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DiffKind {
+    /// Only on the left.
+    OnlyLeft,
+    /// Only on the right.
+    OnlyRight,
+    /// Matched, with changed cells.
+    Changed,
+}
+
+impl DiffKind {
+    /// The name written in the diff file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DiffKind::OnlyLeft => "only_left",
+            DiffKind::OnlyRight => "only_right",
+            DiffKind::Changed => "changed",
+        }
+    }
+}
+
+/// One differing row, for the full diff output.
+#[derive(Debug, Clone)]
+pub struct DiffRow {
+    /// Its kind.
+    pub kind: DiffKind,
+    /// Key hash, for a repeatable order.
+    pub order: u128,
+    /// The left row.
+    pub left: Option<RowRef>,
+    /// The right row.
+    pub right: Option<RowRef>,
+    /// Changed columns (indices into the plan), for changed rows.
+    pub changed: Vec<usize>,
+}
+
+/// The N smallest items by a sort key.
+#[derive(Debug, Clone)]
+pub struct TopN<T> {
+    n: usize,
+    items: Vec<(Vec<u8>, T)>,
+    threshold: Option<Vec<u8>>,
+}
+
+impl<T> TopN<T> {
+    /// Keep `n` items.
+    pub fn new(n: usize) -> Self {
+        TopN {
+            n,
+            items: Vec::new(),
+            threshold: None,
+        }
+    }
+
+    /// Whether an item with this key would be kept.
+    pub fn wants(&self, key: &[u8]) -> bool {
+        self.n > 0 && self.threshold.as_deref().is_none_or(|t| key < t)
+    }
+
+    /// Offer an item.
+    pub fn push(&mut self, key: Vec<u8>, item: T) {
+        if !self.wants(&key) {
+            return;
+        }
+        self.items.push((key, item));
+        if self.items.len() >= self.n * 4 + 16 {
+            self.compact();
+        }
+    }
+
+    fn compact(&mut self) {
+        self.items.sort_by(|a, b| a.0.cmp(&b.0));
+        self.items.truncate(self.n);
+        if self.items.len() == self.n {
+            self.threshold = self.items.last().map(|(k, _)| k.clone());
+        }
+    }
+
+    /// The kept items, in key order.
+    pub fn into_sorted(mut self) -> Vec<T> {
+        self.compact();
+        self.items.into_iter().map(|(_, t)| t).collect()
+    }
+}
+
+/// Running totals of tier 3.
+#[derive(Debug, Clone)]
+pub struct Tally {
+    /// Rows only on the left.
+    pub only_left: u64,
+    /// Rows only on the right.
+    pub only_right: u64,
+    /// Matched rows with a change beyond tolerance.
+    pub changed_rows: u64,
+    /// Matched rows with only within-tolerance differences.
+    pub within_rows: u64,
+    /// Matched pairs (keys found once on each side).
+    pub matched_rows: u64,
+    /// Per plan column.
+    pub changed_cells: Vec<u64>,
+    /// Per plan column.
+    pub within_cells: Vec<u64>,
+    /// Per plan column: largest absolute difference among changed numeric cells.
+    pub max_abs: Vec<f64>,
+    /// Per plan column: largest relative difference among changed numeric cells.
+    pub max_rel: Vec<f64>,
+    /// Per plan column: a change that no tolerance could absorb (null vs value, NaN, ±inf).
+    pub non_numeric: Vec<bool>,
+    /// Duplicate keys on the left.
+    pub dup_left: u64,
+    /// Duplicate keys on the right.
+    pub dup_right: u64,
+    /// Null-key rows on the left.
+    pub null_left: u64,
+    /// Null-key rows on the right.
+    pub null_right: u64,
+    /// Samples.
+    pub samples_left: TopN<SampleRow>,
+    /// Samples.
+    pub samples_right: TopN<SampleRow>,
+    /// Samples.
+    pub samples_changed: TopN<ChangedSample>,
+}
+
+impl Tally {
+    /// An empty tally for `columns` columns keeping `samples` samples per kind.
+    pub fn new(columns: usize, samples: usize) -> Self {
+        Tally {
+            only_left: 0,
+            only_right: 0,
+            changed_rows: 0,
+            within_rows: 0,
+            matched_rows: 0,
+            changed_cells: vec![0; columns],
+            within_cells: vec![0; columns],
+            max_abs: vec![0.0; columns],
+            max_rel: vec![0.0; columns],
+            non_numeric: vec![false; columns],
+            dup_left: 0,
+            dup_right: 0,
+            null_left: 0,
+            null_right: 0,
+            samples_left: TopN::new(samples),
+            samples_right: TopN::new(samples),
+            samples_changed: TopN::new(samples),
+        }
+    }
+}
+
+/// One side of a partition, ready to look rows up.
+struct SideRows<'a> {
+    batches: &'a [RecordBatch],
+    encoders: Vec<Vec<Box<dyn CellEncoder>>>,
+}
+
+impl<'a> SideRows<'a> {
+    fn new(batches: &'a [RecordBatch], columns: usize) -> Result<Self> {
+        let encoders = batches
+            .iter()
+            .map(|b| {
+                (0..columns)
+                    .map(|c| encoder(b.column(c)))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(SideRows { batches, encoders })
+    }
+
+    fn encode(&self, r: RowRef, col: usize, out: &mut Vec<u8>) {
+        let (b, row) = split_ref(r);
+        self.encoders[b][col].encode(row, out);
+    }
+
+    fn float(&self, r: RowRef, col: usize) -> Option<f64> {
+        let (b, row) = split_ref(r);
+        self.encoders[b][col].float(row)
+    }
+
+    fn row_hash(&self, r: RowRef) -> u128 {
+        let (b, row) = split_ref(r);
+        hash_at(row_hashes(&self.batches[b]), row)
+    }
+
+    fn render(&self, r: RowRef, col: usize, redactor: Option<&Redactor>) -> Option<String> {
+        let (b, row) = split_ref(r);
+        let array: &ArrayRef = self.batches[b].column(col);
+        render_cell(array, row, redactor)
+    }
+}
+
+/// Render one cell for people: `None` for null, the redacted hash when redacting.
+pub fn render_cell(array: &ArrayRef, row: usize, redactor: Option<&Redactor>) -> Option<String> {
+    if array.is_null(row) {
+        return None;
+    }
+    let options = FormatOptions::default();
+    let text = match ArrayFormatter::try_new(array.as_ref(), &options) {
+        Ok(f) => f.value(row).to_string(),
+        Err(e) => format!("<unprintable: {e}>"),
+    };
+    Some(match redactor {
+        Some(r) => r.redact(&text),
+        None => text,
+    })
+}
+
+/// Everything tier 3 needs that does not change between partitions.
+pub struct Matcher<'p> {
+    plan: &'p Plan,
+    redactor: Option<&'p Redactor>,
+    keep_rows: bool,
+}
+
+impl<'p> Matcher<'p> {
+    /// A matcher. `keep_rows` collects every differing row for the diff file.
+    pub fn new(plan: &'p Plan, redactor: Option<&'p Redactor>, keep_rows: bool) -> Self {
+        Matcher {
+            plan,
+            redactor,
+            keep_rows,
+        }
+    }
+
+    fn keyed(&self) -> bool {
+        !self.plan.key.is_empty()
+    }
+
+    fn sort_key(&self, side: &SideRows, r: RowRef) -> Vec<u8> {
+        let mut out = Vec::new();
+        if self.keyed() {
+            for &k in &self.plan.key {
+                side.encode(r, k, &mut out);
+            }
+        } else {
+            for c in 0..self.plan.columns.len() {
+                side.encode(r, c, &mut out);
+            }
+        }
+        out
+    }
+
+    fn sample_row(&self, side: &SideRows, r: RowRef) -> SampleRow {
+        self.plan
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(c, col)| (col.name.clone(), side.render(r, c, self.redactor)))
+            .collect()
+    }
+
+    fn only(
+        &self,
+        side: &SideRows,
+        r: RowRef,
+        left: bool,
+        count: u64,
+        tally: &mut Tally,
+        rows: &mut Vec<DiffRow>,
+        order: u128,
+    ) {
+        let top = if left {
+            &mut tally.samples_left
+        } else {
+            &mut tally.samples_right
+        };
+        if left {
+            tally.only_left += count;
+        } else {
+            tally.only_right += count;
+        }
+        let key = self.sort_key(side, r);
+        if top.wants(&key) {
+            let sample = self.sample_row(side, r);
+            let top = if left {
+                &mut tally.samples_left
+            } else {
+                &mut tally.samples_right
+            };
+            top.push(key, sample);
+        }
+        if self.keep_rows {
+            for _ in 0..count {
+                rows.push(DiffRow {
+                    kind: if left {
+                        DiffKind::OnlyLeft
+                    } else {
+                        DiffKind::OnlyRight
+                    },
+                    order,
+                    left: left.then_some(r),
+                    right: (!left).then_some(r),
+                    changed: Vec::new(),
+                });
+            }
+        }
+    }
+
+    fn compare_pair(
+        &self,
+        l: &SideRows,
+        r: &SideRows,
+        lr: RowRef,
+        rr: RowRef,
+        tally: &mut Tally,
+        rows: &mut Vec<DiffRow>,
+        order: u128,
+    ) {
+        tally.matched_rows += 1;
+        if l.row_hash(lr) == r.row_hash(rr) {
+            return;
+        }
+        let mut changed = Vec::new();
+        let mut within = false;
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for (c, col) in self.plan.columns.iter().enumerate() {
+            if col.is_key {
+                continue;
+            }
+            a.clear();
+            b.clear();
+            l.encode(lr, c, &mut a);
+            r.encode(rr, c, &mut b);
+            if a == b {
+                continue;
+            }
+            match (l.float(lr, c), r.float(rr, c)) {
+                (Some(x), Some(y)) => {
+                    if col.tolerance.is_some_and(|t| t.accepts(x, y)) {
+                        tally.within_cells[c] += 1;
+                        within = true;
+                        continue;
+                    }
+                    if x.is_finite() && y.is_finite() {
+                        let diff = (x - y).abs();
+                        let scale = x.abs().max(y.abs());
+                        tally.max_abs[c] = tally.max_abs[c].max(diff);
+                        if scale > 0.0 {
+                            tally.max_rel[c] = tally.max_rel[c].max(diff / scale);
+                        }
+                    } else {
+                        tally.non_numeric[c] = true;
+                    }
+                }
+                _ => tally.non_numeric[c] = true,
+            }
+            tally.changed_cells[c] += 1;
+            changed.push(c);
+        }
+        if changed.is_empty() {
+            if within {
+                tally.within_rows += 1;
+            }
+            return;
+        }
+        tally.changed_rows += 1;
+        let key = self.sort_key(l, lr);
+        if tally.samples_changed.wants(&key) {
+            let key_values = self
+                .plan
+                .key
+                .iter()
+                .map(|&k| {
+                    (
+                        self.plan.columns[k].name.clone(),
+                        l.render(lr, k, self.redactor),
+                    )
+                })
+                .collect();
+            let changes = changed
+                .iter()
+                .map(|&c| {
+                    (
+                        self.plan.columns[c].name.clone(),
+                        CellChange {
+                            left: l.render(lr, c, self.redactor),
+                            right: r.render(rr, c, self.redactor),
+                        },
+                    )
+                })
+                .collect();
+            tally.samples_changed.push(
+                key,
+                ChangedSample {
+                    key: key_values,
+                    changes,
+                },
+            );
+        }
+        if self.keep_rows {
+            rows.push(DiffRow {
+                kind: DiffKind::Changed,
+                order,
+                left: Some(lr),
+                right: Some(rr),
+                changed,
+            });
+        }
+    }
+
+    /// Match rows that share a key hash (duplicates, null keys, or all rows without a key) as a
+    /// multiset of whole rows; leftovers are only-left / only-right.
+    #[allow(clippy::too_many_arguments)]
+    fn multiset(
+        &self,
+        l: &SideRows,
+        r: &SideRows,
+        lrefs: &[RowRef],
+        rrefs: &[RowRef],
+        tally: &mut Tally,
+        rows: &mut Vec<DiffRow>,
+        order: u128,
+    ) {
+        let mut by_hash: HashMap<u128, (Vec<RowRef>, Vec<RowRef>)> = HashMap::new();
+        for &x in lrefs {
+            by_hash.entry(l.row_hash(x)).or_default().0.push(x);
+        }
+        for &x in rrefs {
+            by_hash.entry(r.row_hash(x)).or_default().1.push(x);
+        }
+        let mut groups: Vec<_> = by_hash.into_iter().collect();
+        groups.sort_by_key(|(h, _)| *h);
+        for (_, (ls, rs)) in groups {
+            if ls.len() > rs.len() {
+                self.only(
+                    l,
+                    ls[0],
+                    true,
+                    (ls.len() - rs.len()) as u64,
+                    tally,
+                    rows,
+                    order,
+                );
+            } else if rs.len() > ls.len() {
+                self.only(
+                    r,
+                    rs[0],
+                    false,
+                    (rs.len() - ls.len()) as u64,
+                    tally,
+                    rows,
+                    order,
+                );
+            }
+        }
+    }
+
+    /// Diff one partition: every row of `left` against every row of `right`.
+    pub fn diff(
+        &self,
+        left: &[RecordBatch],
+        right: &[RecordBatch],
+        tally: &mut Tally,
+    ) -> Result<Vec<DiffRow>> {
+        let columns = self.plan.columns.len();
+        let l = SideRows::new(left, columns)?;
+        let r = SideRows::new(right, columns)?;
+        let total: usize = left.iter().chain(right).map(|b| b.num_rows()).sum();
+        let groups = (total / 2_000_000).max(1);
+
+        let refs = |batches: &[RecordBatch]| -> Vec<Vec<(u128, RowRef, bool)>> {
+            let mut out = vec![Vec::new(); groups];
+            for (bi, b) in batches.iter().enumerate() {
+                let keys = key_hashes(b);
+                let nulls = null_keys(b);
+                for row in 0..b.num_rows() {
+                    let k = hash_at(keys, row);
+                    out[(k as u64 % groups as u64) as usize].push((
+                        k,
+                        row_ref(bi, row),
+                        nulls.value(row),
+                    ));
+                }
+            }
+            out
+        };
+        let lrefs = refs(left);
+        let rrefs = refs(right);
+        let mut rows = Vec::new();
+
+        for g in 0..groups {
+            #[derive(Clone, Copy)]
+            struct Slot {
+                l: RowRef,
+                r: RowRef,
+                ln: u32,
+                rn: u32,
+                null: bool,
+            }
+            let mut map: HashMap<u128, Slot> =
+                HashMap::with_capacity(lrefs[g].len().max(rrefs[g].len()));
+            for &(k, x, null) in &lrefs[g] {
+                let s = map.entry(k).or_insert(Slot {
+                    l: x,
+                    r: 0,
+                    ln: 0,
+                    rn: 0,
+                    null,
+                });
+                s.ln += 1;
+            }
+            for &(k, x, null) in &rrefs[g] {
+                let s = map.entry(k).or_insert(Slot {
+                    l: 0,
+                    r: x,
+                    ln: 0,
+                    rn: 0,
+                    null,
+                });
+                if s.rn == 0 {
+                    s.r = x;
+                }
+                s.rn += 1;
+            }
+            let mut deferred: HashSet<u128> = HashSet::new();
+            for (&k, s) in &map {
+                if !self.keyed() {
+                    // The key is the whole row: equal hashes are equal rows.
+                    if s.ln > s.rn {
+                        self.only(&l, s.l, true, (s.ln - s.rn) as u64, tally, &mut rows, k);
+                    } else if s.rn > s.ln {
+                        self.only(&r, s.r, false, (s.rn - s.ln) as u64, tally, &mut rows, k);
+                    }
+                } else if s.null {
+                    tally.null_left += s.ln as u64;
+                    tally.null_right += s.rn as u64;
+                    deferred.insert(k);
+                } else if s.ln > 1 || s.rn > 1 {
+                    tally.dup_left += (s.ln > 1) as u64;
+                    tally.dup_right += (s.rn > 1) as u64;
+                    deferred.insert(k);
+                } else if s.ln == 1 && s.rn == 1 {
+                    self.compare_pair(&l, &r, s.l, s.r, tally, &mut rows, k);
+                } else if s.ln == 1 {
+                    self.only(&l, s.l, true, 1, tally, &mut rows, k);
+                } else {
+                    self.only(&r, s.r, false, 1, tally, &mut rows, k);
+                }
+            }
+            if !deferred.is_empty() {
+                let mut groups_of: HashMap<u128, (Vec<RowRef>, Vec<RowRef>)> = HashMap::new();
+                for &(k, x, _) in &lrefs[g] {
+                    if deferred.contains(&k) {
+                        groups_of.entry(k).or_default().0.push(x);
+                    }
+                }
+                for &(k, x, _) in &rrefs[g] {
+                    if deferred.contains(&k) {
+                        groups_of.entry(k).or_default().1.push(x);
+                    }
+                }
+                for (k, (ls, rs)) in groups_of {
+                    self.multiset(&l, &r, &ls, &rs, tally, &mut rows, k);
+                }
+            }
+        }
+        rows.sort_by(|a, b| (a.order, a.kind).cmp(&(b.order, b.kind)));
+        Ok(rows)
+    }
+}

@@ -1,0 +1,556 @@
+//! The comparison engine: two sides in, one [`DiffSummary`] out.
+//!
+//! [`compare`] runs the three tiers in order and stops at the first that decides:
+//!
+//! 1. **bytes** — when both sides list the same relative paths with the same sizes, every file
+//!    is streamed through blake3 (no parsing); all hashes equal is `identical`;
+//! 2. **fingerprint** — both sides are streamed, decoded, projected onto the plan's columns and
+//!    hashed row by row; equal logical fingerprints are `equivalent`. The hashed batches are kept
+//!    in a [`spool`] (in memory, or spilled to disk by key-hash partition) for tier 3;
+//! 3. **rows** — only when fingerprints differ: [`matcher`] diffs partition by partition and the
+//!    result is `within_tolerance` or `diverged`, with counts, samples and hints.
+//!
+//! A side that could not be read completely is an error, never a verdict.
+
+pub mod matcher;
+pub mod output;
+pub mod spool;
+pub mod summary;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use futures::{StreamExt, TryStreamExt};
+
+use crate::config::DiffConfig;
+use crate::error::{Error, Result};
+use crate::fingerprint::{hash_batch, Family, Fingerprint, FingerprintRecord, ENCODING_VERSION};
+use crate::progress::Progress;
+use crate::schema::{plan, with_partition_columns, Plan, Side};
+use crate::source::reader::{self, ByteCounter, FileDigest};
+use crate::source::{self, Dataset, FileFormat};
+use matcher::{Matcher, Tally};
+use spool::{Spool, Spooled};
+use summary::*;
+pub use summary::{DiffSummary, Verdict};
+
+/// Everything read from one side in tiers 2 and 3.
+struct SideRead {
+    fingerprint: Fingerprint,
+    digests: Vec<FileDigest>,
+    spooled: Spooled,
+    spilled: u64,
+}
+
+fn side_summary(ds: &Dataset, inputs: Vec<FileDigest>) -> SideSummary {
+    SideSummary {
+        url: ds.location.url.clone(),
+        format: ds.format().to_string(),
+        files: ds.files.len() as u64,
+        bytes: ds.total_bytes(),
+        inputs,
+    }
+}
+
+/// Compare two sides given as URLs or paths.
+pub async fn compare(
+    left: &str,
+    right: &str,
+    cfg: &DiffConfig,
+    progress: Arc<dyn Progress>,
+) -> Result<DiffSummary> {
+    let left_loc = source::open(left)?;
+    let right_loc = source::open(right)?;
+    progress.stage("listing");
+    let (lds, rds) = futures::try_join!(
+        source::list(&left_loc, cfg.input_format),
+        source::list(&right_loc, cfg.input_format)
+    )?;
+    compare_datasets(&lds, &rds, cfg, progress).await
+}
+
+fn counter(progress: &Arc<dyn Progress>, side: Side) -> ByteCounter {
+    let p = progress.clone();
+    Arc::new(move |n| p.bytes_read(side, n))
+}
+
+async fn hash_side(
+    ds: &Dataset,
+    side: Side,
+    cfg: &DiffConfig,
+    progress: &Arc<dyn Progress>,
+) -> Result<Vec<FileDigest>> {
+    progress.side_started(side, ds.files.len() as u64, ds.total_bytes());
+    let count = counter(progress, side);
+    futures::stream::iter(ds.files.iter())
+        .map(|f| {
+            let count = count.clone();
+            async move { reader::hash_file(&ds.location, f, &count).await }
+        })
+        .buffered(cfg.concurrency.max(1))
+        .try_collect()
+        .await
+}
+
+/// Compare two listed datasets.
+pub async fn compare_datasets(
+    lds: &Dataset,
+    rds: &Dataset,
+    cfg: &DiffConfig,
+    progress: Arc<dyn Progress>,
+) -> Result<DiffSummary> {
+    // Tier 1: only worth it when the layouts match exactly.
+    let same_layout = lds.files.len() == rds.files.len()
+        && lds
+            .files
+            .iter()
+            .zip(&rds.files)
+            .all(|(a, b)| a.relative == b.relative && a.size == b.size);
+    if same_layout {
+        progress.stage("hashing");
+        let (lh, rh) = futures::try_join!(
+            hash_side(lds, Side::Left, cfg, &progress),
+            hash_side(rds, Side::Right, cfg, &progress)
+        )?;
+        if lh.iter().zip(&rh).all(|(a, b)| a.blake3 == b.blake3) {
+            progress.finished();
+            return Ok(identical(lds, rds, cfg, lh, rh));
+        }
+    }
+
+    // Schemas and the plan.
+    let (lschema, rschema) =
+        futures::try_join!(reader::discover_schema(lds), reader::discover_schema(rds))?;
+    let partition_keys = |ds: &Dataset| -> Vec<String> {
+        ds.files[0]
+            .partition_values
+            .iter()
+            .map(|(k, _)| k.clone())
+            .collect()
+    };
+    let lfull = with_partition_columns(&lschema, &partition_keys(lds));
+    let rfull = with_partition_columns(&rschema, &partition_keys(rds));
+    let plan = Arc::new(plan(&lfull, &rfull, cfg)?);
+
+    // Tier 2, filling the spools for tier 3.
+    let spill_root = cfg.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
+    let spill_dir = tempfile::Builder::new()
+        .prefix("parity-spill-")
+        .tempdir_in(&spill_root)
+        .map_err(|e| Error::io(spill_root.display(), e))?;
+    let partitions = partition_count(lds, rds, cfg.memory_limit);
+    progress.stage("fingerprinting");
+    let (lread, rread) = futures::try_join!(
+        read_side(
+            lds,
+            Side::Left,
+            lschema.clone(),
+            &plan,
+            cfg,
+            partitions,
+            spill_dir.path(),
+            &progress
+        ),
+        read_side(
+            rds,
+            Side::Right,
+            rschema.clone(),
+            &plan,
+            cfg,
+            partitions,
+            spill_dir.path(),
+            &progress
+        )
+    )?;
+
+    let fp_equal = lread.fingerprint == rread.fingerprint;
+    let mut tally = Tally::new(plan.columns.len(), cfg.samples);
+    let mut tier = Tier::Fingerprint;
+    let mut diff_out = None;
+    if !fp_equal {
+        tier = Tier::Rows;
+        progress.stage("diffing");
+        let (t, out) =
+            diff_rows(plan.clone(), lread.spooled, rread.spooled, cfg, partitions).await?;
+        tally = t;
+        diff_out = out;
+    }
+
+    let no_rows_differ = tally.only_left == 0 && tally.only_right == 0 && tally.changed_rows == 0;
+    let verdict = if !no_rows_differ || plan.divergent() {
+        Verdict::Diverged
+    } else if tally.within_rows > 0 {
+        Verdict::WithinTolerance
+    } else if !fp_equal {
+        return Err(Error::Internal(
+            "the logical fingerprints differ but the row diff found no difference; please report this with both inputs".into(),
+        ));
+    } else {
+        Verdict::Equivalent
+    };
+    progress.finished();
+
+    let columns = plan
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| ColumnSummary {
+            name: c.name.clone(),
+            left_name: (c.left_name != c.name).then(|| c.left_name.clone()),
+            left_type: c.left_type.to_string(),
+            right_type: c.right_type.to_string(),
+            key: c.is_key,
+            fingerprint_equal: lread.fingerprint.columns[i] == rread.fingerprint.columns[i],
+            changed: tally.changed_cells[i],
+            within_tolerance: tally.within_cells[i],
+            max_abs_diff: (c.family == Family::Float
+                && tally.changed_cells[i] > 0
+                && !tally.non_numeric[i])
+                .then_some(tally.max_abs[i]),
+        })
+        .collect::<Vec<_>>();
+    let hints = hints(&plan, &tally);
+    let named = |v: &[u64]| -> BTreeMap<String, u64> {
+        plan.columns
+            .iter()
+            .zip(v)
+            .filter(|(_, n)| **n > 0)
+            .map(|(c, n)| (c.name.clone(), *n))
+            .collect()
+    };
+    Ok(DiffSummary {
+        schema_version: SUMMARY_SCHEMA_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        encoding_version: ENCODING_VERSION,
+        verdict,
+        tier,
+        left_rows: Some(lread.fingerprint.rows),
+        right_rows: Some(rread.fingerprint.rows),
+        only_left: tally.only_left,
+        only_right: tally.only_right,
+        changed_rows: tally.changed_rows,
+        changed_cells: named(&tally.changed_cells),
+        within_tolerance_rows: tally.within_rows,
+        within_tolerance_cells: named(&tally.within_cells),
+        duplicate_keys: PerSide {
+            left: tally.dup_left,
+            right: tally.dup_right,
+        },
+        null_keys: PerSide {
+            left: tally.null_left,
+            right: tally.null_right,
+        },
+        schema_changes: plan.changes.clone(),
+        key: cfg.key.clone(),
+        columns,
+        fingerprints: Some(FingerprintPair {
+            left: FingerprintRecord::from(&lread.fingerprint),
+            right: FingerprintRecord::from(&rread.fingerprint),
+        }),
+        left: side_summary(lds, lread.digests),
+        right: side_summary(rds, rread.digests),
+        samples: Samples {
+            only_left: tally.samples_left.into_sorted(),
+            only_right: tally.samples_right.into_sorted(),
+            changed: tally.samples_changed.into_sorted(),
+        },
+        hints,
+        redacted: cfg.redactor.is_some(),
+        diff_out,
+        spilled_bytes: lread.spilled + rread.spilled,
+    })
+}
+
+fn identical(
+    lds: &Dataset,
+    rds: &Dataset,
+    cfg: &DiffConfig,
+    lh: Vec<FileDigest>,
+    rh: Vec<FileDigest>,
+) -> DiffSummary {
+    DiffSummary {
+        schema_version: SUMMARY_SCHEMA_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        encoding_version: ENCODING_VERSION,
+        verdict: Verdict::Identical,
+        tier: Tier::Bytes,
+        left_rows: None,
+        right_rows: None,
+        only_left: 0,
+        only_right: 0,
+        changed_rows: 0,
+        changed_cells: BTreeMap::new(),
+        within_tolerance_rows: 0,
+        within_tolerance_cells: BTreeMap::new(),
+        duplicate_keys: PerSide::default(),
+        null_keys: PerSide::default(),
+        schema_changes: Vec::new(),
+        key: cfg.key.clone(),
+        columns: Vec::new(),
+        fingerprints: None,
+        left: side_summary(lds, lh),
+        right: side_summary(rds, rh),
+        samples: Samples::default(),
+        hints: Vec::new(),
+        redacted: cfg.redactor.is_some(),
+        diff_out: None,
+        spilled_bytes: 0,
+    }
+}
+
+/// How many partitions a spill uses: enough that one partition of both sides fits in a quarter
+/// of the budget, judged from the listed sizes (Parquet and compressed text expand ~4× when
+/// decoded), between 16 and 256.
+fn partition_count(l: &Dataset, r: &Dataset, budget: u64) -> usize {
+    let estimate = |ds: &Dataset| -> u64 {
+        let factor = match (ds.format().format, ds.format().compression) {
+            (FileFormat::Parquet, _) => 4,
+            (_, source::Compression::None) => 2,
+            _ => 6,
+        };
+        ds.total_bytes().saturating_mul(factor)
+    };
+    let total = estimate(l) + estimate(r);
+    let per_partition = (budget / 4).max(1);
+    let wanted = total.div_ceil(per_partition).next_power_of_two();
+    wanted.clamp(16, 256) as usize
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn read_side(
+    ds: &Dataset,
+    side: Side,
+    decode_schema: arrow::datatypes::SchemaRef,
+    plan: &Arc<Plan>,
+    cfg: &DiffConfig,
+    partitions: usize,
+    spill_dir: &std::path::Path,
+    progress: &Arc<dyn Progress>,
+) -> Result<SideRead> {
+    progress.side_started(side, ds.files.len() as u64, ds.total_bytes());
+    let projected = match side {
+        Side::Left => plan.left_schema.clone(),
+        Side::Right => plan.right_schema.clone(),
+    };
+    let spooled_schema = spool::spooled_schema(&projected);
+    // Each side may hold a little over a third of the budget in memory; the rest is for
+    // decoding, gathered Parquet files and tier 3's hash tables.
+    let budget = (cfg.memory_limit as usize) * 35 / 100;
+    let spool = Arc::new(Mutex::new(Spool::new(
+        spooled_schema.clone(),
+        budget,
+        partitions,
+        spill_dir,
+        side.name(),
+    )));
+    let fingerprint = Arc::new(Mutex::new(Fingerprint::new(plan.columns.len())));
+    let count = counter(progress, side);
+    let spill_over = cfg.memory_limit / 8;
+
+    let digests: Vec<FileDigest> = futures::stream::iter(ds.files.iter())
+        .map(|file| {
+            let plan = plan.clone();
+            let spool = spool.clone();
+            let fingerprint = fingerprint.clone();
+            let spooled_schema = spooled_schema.clone();
+            let progress = progress.clone();
+            let count = count.clone();
+            let decode_schema = decode_schema.clone();
+            let partition_values = file.partition_values.clone();
+            let url = file.url.clone();
+            async move {
+                let sink: reader::BatchSink = Box::new(move |batch| {
+                    let projected = plan.project(side, &batch, &partition_values, &url)?;
+                    let mut fp = Fingerprint::new(plan.columns.len());
+                    let hashes = hash_batch(&projected, &plan.key, &mut fp)?;
+                    let hashed = spool::attach(&spooled_schema, &projected, hashes)?;
+                    fingerprint.lock().expect("fingerprint lock").merge(&fp);
+                    progress.rows_read(side, batch.num_rows() as u64);
+                    spool.lock().expect("spool lock").push(hashed)
+                });
+                reader::read_file(
+                    &ds.location,
+                    file,
+                    decode_schema,
+                    spill_over,
+                    spill_dir,
+                    &count,
+                    sink,
+                )
+                .await
+            }
+        })
+        .buffered(cfg.concurrency.max(1))
+        .try_collect()
+        .await?;
+
+    let spool = Arc::try_unwrap(spool)
+        .map_err(|_| Error::Internal("spool still shared".into()))?
+        .into_inner()
+        .map_err(|_| Error::Internal("spool lock poisoned".into()))?;
+    let spilled = spool.spilled_bytes();
+    let spooled = tokio::task::spawn_blocking(move || spool.finish())
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))??;
+    let fingerprint = fingerprint.lock().expect("fingerprint lock").clone();
+    Ok(SideRead {
+        fingerprint,
+        digests,
+        spooled,
+        spilled,
+    })
+}
+
+async fn diff_rows(
+    plan: Arc<Plan>,
+    left: Spooled,
+    right: Spooled,
+    cfg: &DiffConfig,
+    partitions: usize,
+) -> Result<(Tally, Option<DiffOutSummary>)> {
+    let mut writer = match &cfg.diff_out {
+        Some(url) => Some(output::DiffWriter::create(
+            url,
+            &plan,
+            cfg.redactor.is_some(),
+        )?),
+        None => None,
+    };
+    let redactor = cfg.redactor.clone();
+    let samples = cfg.samples;
+    let plan2 = plan.clone();
+    let (tally, writer) =
+        tokio::task::spawn_blocking(move || -> Result<(Tally, Option<output::DiffWriter>)> {
+            let plan = plan2;
+            let matcher = Matcher::new(&plan, redactor.as_ref(), writer.is_some());
+            let mut tally = Tally::new(plan.columns.len(), samples);
+            let mut run = |l: &[arrow::record_batch::RecordBatch],
+                           r: &[arrow::record_batch::RecordBatch]|
+             -> Result<()> {
+                let rows = matcher.diff(l, r, &mut tally)?;
+                if let Some(w) = writer.as_mut() {
+                    w.write(&plan, l, r, &rows, redactor.as_ref())?;
+                }
+                Ok(())
+            };
+            match (left, right) {
+                (Spooled::Memory(l), Spooled::Memory(r)) => run(&l, &r)?,
+                (l, r) => {
+                    let mut lparts = PartitionSource::new(l, partitions)?;
+                    let mut rparts = PartitionSource::new(r, partitions)?;
+                    for p in 0..partitions {
+                        let lb = lparts.take(p)?;
+                        let rb = rparts.take(p)?;
+                        run(&lb, &rb)?;
+                    }
+                }
+            }
+            Ok((tally, writer))
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))??;
+
+    let out = match writer {
+        Some(w) => {
+            let (url, rows) = w.finish().await?;
+            Some(DiffOutSummary { url, rows })
+        }
+        None => None,
+    };
+    Ok((tally, out))
+}
+
+/// Partitions of one side, whether it was spilled or stayed in memory.
+enum PartitionSource {
+    Memory(Vec<Vec<arrow::record_batch::RecordBatch>>),
+    Disk(Vec<Option<std::path::PathBuf>>),
+}
+
+impl PartitionSource {
+    fn new(spooled: Spooled, partitions: usize) -> Result<Self> {
+        Ok(match spooled {
+            Spooled::Memory(batches) => {
+                PartitionSource::Memory(spool::split(&batches, partitions)?)
+            }
+            Spooled::Disk { files, .. } => PartitionSource::Disk(files),
+        })
+    }
+
+    fn take(&mut self, p: usize) -> Result<Vec<arrow::record_batch::RecordBatch>> {
+        match self {
+            PartitionSource::Memory(parts) => Ok(std::mem::take(&mut parts[p])),
+            PartitionSource::Disk(files) => match files[p].take() {
+                Some(path) => {
+                    let batches = spool::read_partition(&path)?;
+                    let _ = std::fs::remove_file(&path);
+                    Ok(batches)
+                }
+                None => Ok(Vec::new()),
+            },
+        }
+    }
+}
+
+/// Suggestions: columns that differ in (nearly) every matched row, and float columns whose
+/// differences are all tiny.
+fn hints(plan: &Plan, tally: &Tally) -> Vec<Hint> {
+    let mut out = Vec::new();
+    for (i, c) in plan.columns.iter().enumerate() {
+        let changed = tally.changed_cells[i];
+        if changed == 0 {
+            continue;
+        }
+        if tally.matched_rows >= 3 && changed * 100 >= tally.matched_rows * 95 {
+            out.push(Hint {
+                kind: "volatile_column".into(),
+                column: c.name.clone(),
+                suggestion: format!("--ignore {}", c.name),
+                message: format!(
+                    "`{}` differs in {changed} of {} matched rows: likely volatile (a load timestamp, a run id); ignore it with --ignore {}",
+                    c.name, tally.matched_rows, c.name
+                ),
+            });
+        } else if c.family == Family::Float && !tally.non_numeric[i] && tally.max_rel[i] <= 1e-6 {
+            let tol = round_up_1sig(tally.max_abs[i]);
+            out.push(Hint {
+                kind: "float_noise".into(),
+                column: c.name.clone(),
+                suggestion: format!("--tol {}=abs:{tol:e}", c.name),
+                message: format!(
+                    "every difference in `{}` is tiny (largest {:e}); --tol {}=abs:{tol:e} would absorb them",
+                    c.name, tally.max_abs[i], c.name
+                ),
+            });
+        }
+    }
+    out
+}
+
+/// Round up to one significant digit: 3.2e-10 → 4e-10.
+fn round_up_1sig(x: f64) -> f64 {
+    if x <= 0.0 || !x.is_finite() {
+        return x;
+    }
+    let exp = x.log10().floor();
+    let unit = 10f64.powf(exp);
+    let digit = (x / unit).ceil();
+    let v = digit * unit;
+    // Guard against the rounding of powf landing below x.
+    if v < x {
+        (digit + 1.0) * unit
+    } else {
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_of_suggested_tolerances() {
+        assert_eq!(format!("{:e}", round_up_1sig(3.2e-10)), "4e-10");
+        assert!(round_up_1sig(1e-9) >= 1e-9);
+        assert!(round_up_1sig(7.77e-5) >= 7.77e-5);
+    }
+}

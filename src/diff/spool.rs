@@ -1,0 +1,285 @@
+//! A side's hashed rows, kept within a memory budget.
+//!
+//! Batches arrive projected and hashed (three extra columns: row hash, key hash, null-key
+//! flag). While they fit in the side's share of `--memory-limit` they stay in memory. When they
+//! do not, the spool switches to disk: every batch is split by key hash into a fixed number of
+//! partitions and appended to one Arrow IPC file per partition in a temporary folder. Tier 3
+//! then diffs partition by partition, so only one partition of each side is in memory at once.
+//! Both sides use the same partition count and the same hash bits, so equal keys always land in
+//! the same partition.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, FixedSizeBinaryArray, UInt32Array};
+use arrow::compute::{concat_batches, take_record_batch};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::ipc::reader::FileReader;
+use arrow::ipc::writer::FileWriter;
+use arrow::record_batch::RecordBatch;
+
+use crate::error::{Error, Result};
+use crate::fingerprint::logical::{hash_at, RowHashes};
+
+/// Column holding the 16-byte row hash.
+pub const ROW_HASH: &str = "__parity_row_hash";
+/// Column holding the 16-byte key hash.
+pub const KEY_HASH: &str = "__parity_key_hash";
+/// Column flagging rows with a null key component.
+pub const NULL_KEY: &str = "__parity_null_key";
+
+/// The schema of spooled batches: the projected columns and the three hash columns.
+pub fn spooled_schema(projected: &SchemaRef) -> SchemaRef {
+    let mut fields: Vec<Field> = projected
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.push(Field::new(ROW_HASH, DataType::FixedSizeBinary(16), false));
+    fields.push(Field::new(KEY_HASH, DataType::FixedSizeBinary(16), false));
+    fields.push(Field::new(NULL_KEY, DataType::Boolean, false));
+    Arc::new(Schema::new(fields))
+}
+
+/// Attach row hashes to a projected batch.
+pub fn attach(schema: &SchemaRef, batch: &RecordBatch, hashes: RowHashes) -> Result<RecordBatch> {
+    let mut cols = batch.columns().to_vec();
+    cols.push(Arc::new(hashes.row));
+    cols.push(Arc::new(hashes.key));
+    cols.push(Arc::new(hashes.null_key));
+    RecordBatch::try_new(schema.clone(), cols)
+        .map_err(|e| Error::Internal(format!("attaching hashes: {e}")))
+}
+
+/// The partition of a key hash (high 64 bits, so tier 3's in-memory grouping, which uses the
+/// low bits, stays independent of it).
+#[inline]
+pub fn partition_of(key_hash: u128, partitions: usize) -> usize {
+    ((key_hash >> 64) as u64 % partitions as u64) as usize
+}
+
+/// The key-hash column of a spooled batch.
+pub fn key_hashes(batch: &RecordBatch) -> &FixedSizeBinaryArray {
+    batch.column(batch.num_columns() - 2).as_fixed_size_binary()
+}
+
+/// The row-hash column of a spooled batch.
+pub fn row_hashes(batch: &RecordBatch) -> &FixedSizeBinaryArray {
+    batch.column(batch.num_columns() - 3).as_fixed_size_binary()
+}
+
+/// The null-key column of a spooled batch.
+pub fn null_keys(batch: &RecordBatch) -> &arrow::array::BooleanArray {
+    batch.column(batch.num_columns() - 1).as_boolean()
+}
+
+/// Split batches by partition.
+pub fn split(batches: &[RecordBatch], partitions: usize) -> Result<Vec<Vec<RecordBatch>>> {
+    let mut out: Vec<Vec<RecordBatch>> = vec![Vec::new(); partitions];
+    for batch in batches {
+        for (p, part) in split_one(batch, partitions)? {
+            out[p].push(part);
+        }
+    }
+    Ok(out)
+}
+
+fn split_one(batch: &RecordBatch, partitions: usize) -> Result<Vec<(usize, RecordBatch)>> {
+    let keys = key_hashes(batch);
+    let mut idx: Vec<Vec<u32>> = vec![Vec::new(); partitions];
+    for row in 0..batch.num_rows() {
+        idx[partition_of(hash_at(keys, row), partitions)].push(row as u32);
+    }
+    let mut out = Vec::new();
+    for (p, rows) in idx.into_iter().enumerate() {
+        if rows.is_empty() {
+            continue;
+        }
+        let part = if rows.len() == batch.num_rows() {
+            batch.clone()
+        } else {
+            take_record_batch(batch, &UInt32Array::from(rows))
+                .map_err(|e| Error::Internal(format!("partitioning: {e}")))?
+        };
+        out.push((p, part));
+    }
+    Ok(out)
+}
+
+struct PartFile {
+    path: PathBuf,
+    writer: Option<FileWriter<BufWriter<File>>>,
+    pending: Vec<RecordBatch>,
+    pending_bytes: usize,
+}
+
+/// A side's rows, in memory or spilled to partition files.
+pub struct Spool {
+    schema: SchemaRef,
+    budget: usize,
+    used: usize,
+    partitions: usize,
+    dir: PathBuf,
+    name: &'static str,
+    memory: Vec<RecordBatch>,
+    parts: Option<Vec<PartFile>>,
+    spilled_bytes: u64,
+}
+
+/// What a finished spool holds.
+pub enum Spooled {
+    /// Everything fitted in memory.
+    Memory(Vec<RecordBatch>),
+    /// One IPC file per partition (absent when the partition is empty).
+    Disk {
+        /// The schema of the files.
+        schema: SchemaRef,
+        /// Per partition, its file.
+        files: Vec<Option<PathBuf>>,
+    },
+}
+
+impl Spool {
+    /// A spool for one side. `dir` is the run's private temporary folder.
+    pub fn new(
+        schema: SchemaRef,
+        budget: usize,
+        partitions: usize,
+        dir: &Path,
+        name: &'static str,
+    ) -> Self {
+        Spool {
+            schema,
+            budget,
+            used: 0,
+            partitions,
+            dir: dir.to_path_buf(),
+            name,
+            memory: Vec::new(),
+            parts: None,
+            spilled_bytes: 0,
+        }
+    }
+
+    /// Bytes written to disk so far.
+    pub fn spilled_bytes(&self) -> u64 {
+        self.spilled_bytes
+    }
+
+    /// Add a hashed batch.
+    pub fn push(&mut self, batch: RecordBatch) -> Result<()> {
+        if self.parts.is_none() {
+            let size = batch.get_array_memory_size();
+            if self.used + size <= self.budget {
+                self.used += size;
+                self.memory.push(batch);
+                return Ok(());
+            }
+            self.start_spilling()?;
+        }
+        self.spill(&batch)
+    }
+
+    fn start_spilling(&mut self) -> Result<()> {
+        let parts = (0..self.partitions)
+            .map(|p| PartFile {
+                path: self.dir.join(format!("{}-{p:04}.arrow", self.name)),
+                writer: None,
+                pending: Vec::new(),
+                pending_bytes: 0,
+            })
+            .collect();
+        self.parts = Some(parts);
+        for batch in std::mem::take(&mut self.memory) {
+            self.spill(&batch)?;
+        }
+        self.used = 0;
+        Ok(())
+    }
+
+    fn spill(&mut self, batch: &RecordBatch) -> Result<()> {
+        // Each partition buffers a little before writing, so the IPC files are not made of
+        // tiny batches; the buffers together stay within a quarter of the budget.
+        let flush_at = (self.budget / 4 / self.partitions).max(64 << 10);
+        for (p, part) in split_one(batch, self.partitions)? {
+            let size = part.get_array_memory_size();
+            let file = &mut self.parts.as_mut().expect("spilling")[p];
+            file.pending.push(part);
+            file.pending_bytes += size;
+            if file.pending_bytes >= flush_at {
+                self.spilled_bytes += flush(&self.schema, file)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Finish: flush and close every partition file.
+    pub fn finish(mut self) -> Result<Spooled> {
+        match self.parts.take() {
+            None => Ok(Spooled::Memory(self.memory)),
+            Some(mut parts) => {
+                let mut files = Vec::with_capacity(parts.len());
+                for part in parts.iter_mut() {
+                    self.spilled_bytes += flush(&self.schema, part)?;
+                    match part.writer.take() {
+                        Some(mut w) => {
+                            w.finish().map_err(|e| {
+                                Error::io(part.path.display(), std::io::Error::other(e))
+                            })?;
+                            files.push(Some(part.path.clone()));
+                        }
+                        None => files.push(None),
+                    }
+                }
+                Ok(Spooled::Disk {
+                    schema: self.schema.clone(),
+                    files,
+                })
+            }
+        }
+    }
+}
+
+fn flush(schema: &SchemaRef, file: &mut PartFile) -> Result<u64> {
+    if file.pending.is_empty() {
+        return Ok(0);
+    }
+    let batch = concat_batches(schema, &file.pending)
+        .map_err(|e| Error::Internal(format!("spilling: {e}")))?;
+    file.pending.clear();
+    let bytes = file.pending_bytes as u64;
+    file.pending_bytes = 0;
+    let io = |e: arrow::error::ArrowError| Error::io(file.path.display(), std::io::Error::other(e));
+    if file.writer.is_none() {
+        let f = File::create(&file.path).map_err(|e| Error::io(file.path.display(), e))?;
+        file.writer = Some(FileWriter::try_new(BufWriter::new(f), schema).map_err(io)?);
+    }
+    file.writer
+        .as_mut()
+        .expect("writer")
+        .write(&batch)
+        .map_err(io)?;
+    Ok(bytes)
+}
+
+/// Read one spilled partition file back.
+pub fn read_partition(path: &Path) -> Result<Vec<RecordBatch>> {
+    let f = File::open(path).map_err(|e| Error::io(path.display(), e))?;
+    let reader = FileReader::try_new(std::io::BufReader::new(f), None)
+        .map_err(|e| Error::io(path.display(), std::io::Error::other(e)))?;
+    reader
+        .map(|b| b.map_err(|e| Error::io(path.display(), std::io::Error::other(e))))
+        .collect()
+}
+
+/// The number of rows in a set of batches.
+pub fn rows(batches: &[RecordBatch]) -> usize {
+    batches.iter().map(|b| b.num_rows()).sum()
+}
+
+/// The first column of a key hash array.
+pub fn hash_array_len(a: &FixedSizeBinaryArray) -> usize {
+    a.len()
+}

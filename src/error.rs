@@ -1,0 +1,130 @@
+//! The crate's one public error type.
+//!
+//! Every error that stops a check carries *what* went wrong and *where*: the URL or file of
+//! the input, the column, or the argument. The CLI prints it on one line and exits with 2.
+//! No error is ever turned into a verdict: a side that could not be read completely never
+//! yields parity.
+
+use std::fmt;
+
+/// Result alias used across the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a check could not be done.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An argument or option is invalid (bad URL, bad tolerance, unknown column…).
+    #[error("{0}")]
+    Invalid(String),
+
+    /// The object store refused or failed an operation on a location.
+    #[error("{url}: {op} failed: {message}")]
+    Store {
+        /// The URL of the object or prefix.
+        url: String,
+        /// The operation: list, get, head, put.
+        op: &'static str,
+        /// The store's message, with no credentials in it.
+        message: String,
+    },
+
+    /// A side has no data files.
+    #[error("{url}: no data files found (empty prefix or missing path)")]
+    Empty {
+        /// The side's URL.
+        url: String,
+    },
+
+    /// A file could not be decoded in its format.
+    #[error("{file}: {message}")]
+    Format {
+        /// URL of the file.
+        file: String,
+        /// What is wrong with it.
+        message: String,
+    },
+
+    /// The two sides cannot be compared (key column missing, key types incompatible…).
+    #[error("{0}")]
+    Schema(String),
+
+    /// Local disk I/O (spill files, output files) failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The local path.
+        path: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+
+    /// A bug: an invariant of the engine did not hold.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// An [`Error::Format`] for `file`.
+    pub fn format(file: impl fmt::Display, message: impl fmt::Display) -> Self {
+        Error::Format {
+            file: file.to_string(),
+            message: one_line(&message.to_string()),
+        }
+    }
+
+    /// An [`Error::Store`] from an `object_store` error.
+    pub fn store(url: impl fmt::Display, op: &'static str, err: &object_store::Error) -> Self {
+        let message = match err {
+            object_store::Error::NotFound { .. } => "not found".to_string(),
+            object_store::Error::PermissionDenied { .. } => "permission denied".to_string(),
+            object_store::Error::Unauthenticated { .. } => "not authenticated".to_string(),
+            other => one_line(&other.to_string()),
+        };
+        Error::Store {
+            url: url.to_string(),
+            op,
+            message,
+        }
+    }
+
+    /// An [`Error::Io`] for a local path.
+    pub fn io(path: impl fmt::Display, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.to_string(),
+            source,
+        }
+    }
+}
+
+/// Collapse a multi-line message into one line, so every error prints on one line.
+pub(crate) fn one_line(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    for (i, part) in message
+        .split(['\n', '\r'])
+        .filter(|p| !p.trim().is_empty())
+        .enumerate()
+    {
+        if i > 0 {
+            out.push_str("; ");
+        }
+        out.push_str(part.trim());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_fold_to_one_line() {
+        assert_eq!(one_line("a\n  b\r\n\nc"), "a; b; c");
+        let e = Error::format("file:///x.csv", "bad\nrow");
+        assert_eq!(e.to_string(), "file:///x.csv: bad; row");
+    }
+}
+
+/// Collapse a message to one line (for the binary's error output).
+pub fn one_line_public(message: &str) -> String {
+    one_line(message)
+}

@@ -1,0 +1,672 @@
+//! The canonical cell encoding, version 1 (see `docs/encoding.md`).
+//!
+//! Every cell becomes a type tag followed by a fixed-size or length-prefixed payload, so the
+//! concatenation of a row's cells is injective: two rows encode to the same bytes only if every
+//! cell is the same value. Physical types that hold the same logical value encode the same:
+//! integers of any width and signedness, float32 and float64 (with `-0.0` = `0.0` and one NaN),
+//! every string and binary layout, dictionaries (decoded), timestamps of any unit and timezone
+//! (as UTC nanoseconds), decimals of any precision and scale (reduced to the smallest scale).
+//! Null is its own tag, distinct from every value.
+//!
+//! This module owns the bytes; `logical` hashes them. Changing a byte here changes every
+//! fingerprint in every ledger: bump [`ENCODING_VERSION`] and document it.
+
+use std::sync::Arc;
+
+use arrow::array::*;
+use arrow::datatypes::*;
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use arrow_buffer::i256;
+
+use crate::error::{Error, Result};
+
+/// The version of this encoding, stored with every fingerprint.
+pub const ENCODING_VERSION: u32 = 1;
+
+/// Tags: one byte before every cell.
+pub mod tag {
+    /// Null, of any type.
+    pub const NULL: u8 = 0x00;
+    /// Boolean.
+    pub const BOOLEAN: u8 = 0x01;
+    /// Integer of any width.
+    pub const INTEGER: u8 = 0x02;
+    /// Floating point of any width.
+    pub const FLOAT: u8 = 0x03;
+    /// Decimal of any precision/scale.
+    pub const DECIMAL: u8 = 0x04;
+    /// UTF-8 string.
+    pub const UTF8: u8 = 0x05;
+    /// Binary.
+    pub const BINARY: u8 = 0x06;
+    /// Date.
+    pub const DATE: u8 = 0x07;
+    /// Timestamp (instant).
+    pub const TIMESTAMP: u8 = 0x08;
+    /// Time of day.
+    pub const TIME: u8 = 0x09;
+    /// Duration.
+    pub const DURATION: u8 = 0x0A;
+    /// Interval.
+    pub const INTERVAL: u8 = 0x0B;
+    /// Nested value (list, struct, map, union), in its display form.
+    pub const NESTED: u8 = 0x0C;
+}
+
+/// Logical type families: two columns compare by value when their families are equal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Family {
+    /// Only nulls (no type information).
+    Null,
+    /// Booleans.
+    Boolean,
+    /// Integers.
+    Integer,
+    /// Floats.
+    Float,
+    /// Decimals.
+    Decimal,
+    /// Strings.
+    Utf8,
+    /// Binary.
+    Binary,
+    /// Dates.
+    Date,
+    /// Timestamps.
+    Timestamp,
+    /// Times of day.
+    Time,
+    /// Durations.
+    Duration,
+    /// Intervals.
+    Interval,
+    /// Lists, structs, maps, unions.
+    Nested,
+}
+
+/// The family of an Arrow type.
+pub fn family(dt: &DataType) -> Family {
+    use DataType::*;
+    match dt {
+        Null => Family::Null,
+        Boolean => Family::Boolean,
+        Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 => Family::Integer,
+        Float16 | Float32 | Float64 => Family::Float,
+        Decimal32(..) | Decimal64(..) | Decimal128(..) | Decimal256(..) => Family::Decimal,
+        Utf8 | LargeUtf8 | Utf8View => Family::Utf8,
+        Binary | LargeBinary | BinaryView | FixedSizeBinary(_) => Family::Binary,
+        Date32 | Date64 => Family::Date,
+        Timestamp(..) => Family::Timestamp,
+        Time32(_) | Time64(_) => Family::Time,
+        Duration(_) => Family::Duration,
+        Interval(_) => Family::Interval,
+        Dictionary(_, value) => family(value),
+        RunEndEncoded(_, values) => family(values.data_type()),
+        _ => Family::Nested,
+    }
+}
+
+/// Writes the canonical bytes of one column's cells.
+pub trait CellEncoder: Send + Sync {
+    /// Append the canonical encoding of `row` to `out`.
+    fn encode(&self, row: usize, out: &mut Vec<u8>);
+    /// The value as `f64` for float columns (`None` for null or other families).
+    fn float(&self, _row: usize) -> Option<f64> {
+        None
+    }
+}
+
+#[inline]
+fn put_i128(out: &mut Vec<u8>, t: u8, v: i128) {
+    out.push(t);
+    out.extend_from_slice(&((v as u128) ^ (1u128 << 127)).to_be_bytes());
+}
+
+#[inline]
+fn put_i64(out: &mut Vec<u8>, v: i64) {
+    out.extend_from_slice(&((v as u64) ^ (1u64 << 63)).to_be_bytes());
+}
+
+#[inline]
+fn put_len_bytes(out: &mut Vec<u8>, t: u8, bytes: &[u8]) {
+    out.push(t);
+    out.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
+/// The canonical form of a float: `-0.0` becomes `0.0`, every NaN the same quiet NaN.
+#[inline]
+pub fn canonical_f64(v: f64) -> u64 {
+    if v == 0.0 {
+        0
+    } else if v.is_nan() {
+        0x7ff8_0000_0000_0000
+    } else {
+        v.to_bits()
+    }
+}
+
+struct NullEnc;
+impl CellEncoder for NullEnc {
+    fn encode(&self, _row: usize, out: &mut Vec<u8>) {
+        out.push(tag::NULL);
+    }
+}
+
+struct BoolEnc(BooleanArray);
+impl CellEncoder for BoolEnc {
+    fn encode(&self, row: usize, out: &mut Vec<u8>) {
+        if self.0.is_null(row) {
+            out.push(tag::NULL);
+        } else {
+            out.push(tag::BOOLEAN);
+            out.push(self.0.value(row) as u8);
+        }
+    }
+}
+
+struct IntEnc<T: ArrowPrimitiveType>(PrimitiveArray<T>);
+impl<T> CellEncoder for IntEnc<T>
+where
+    T: ArrowPrimitiveType,
+    T::Native: Into<i128>,
+{
+    fn encode(&self, row: usize, out: &mut Vec<u8>) {
+        if self.0.is_null(row) {
+            out.push(tag::NULL);
+        } else {
+            put_i128(out, tag::INTEGER, self.0.value(row).into());
+        }
+    }
+}
+
+struct FloatEnc<T: ArrowPrimitiveType>(PrimitiveArray<T>, fn(T::Native) -> f64);
+impl<T: ArrowPrimitiveType> CellEncoder for FloatEnc<T> {
+    fn encode(&self, row: usize, out: &mut Vec<u8>) {
+        if self.0.is_null(row) {
+            out.push(tag::NULL);
+        } else {
+            out.push(tag::FLOAT);
+            out.extend_from_slice(&canonical_f64((self.1)(self.0.value(row))).to_be_bytes());
+        }
+    }
+    fn float(&self, row: usize) -> Option<f64> {
+        (!self.0.is_null(row)).then(|| (self.1)(self.0.value(row)))
+    }
+}
+
+/// Reduce a decimal to its smallest scale: `1.500` (1500, 3) becomes (15, 1); zero is (0, 0).
+pub fn reduce_decimal(mut v: i256, mut scale: i32) -> (i256, i32) {
+    if v == i256::ZERO {
+        return (v, 0);
+    }
+    let ten = i256::from_i128(10);
+    while v % ten == i256::ZERO {
+        v = v / ten;
+        scale -= 1;
+    }
+    (v, scale)
+}
+
+fn reduce_decimal_i128(mut v: i128, mut scale: i32) -> (i256, i32) {
+    if v == 0 {
+        return (i256::ZERO, 0);
+    }
+    while v % 10 == 0 {
+        v /= 10;
+        scale -= 1;
+    }
+    (i256::from_i128(v), scale)
+}
+
+#[inline]
+fn put_decimal(out: &mut Vec<u8>, (v, scale): (i256, i32)) {
+    out.push(tag::DECIMAL);
+    out.extend_from_slice(&((scale as u32) ^ (1 << 31)).to_be_bytes());
+    out.extend_from_slice(&v.to_be_bytes());
+}
+
+struct DecimalEnc<T: ArrowPrimitiveType>(PrimitiveArray<T>, i32);
+impl<T> CellEncoder for DecimalEnc<T>
+where
+    T: ArrowPrimitiveType,
+    T::Native: Into<i128>,
+{
+    fn encode(&self, row: usize, out: &mut Vec<u8>) {
+        if self.0.is_null(row) {
+            out.push(tag::NULL);
+        } else {
+            put_decimal(out, reduce_decimal_i128(self.0.value(row).into(), self.1));
+        }
+    }
+    fn float(&self, row: usize) -> Option<f64> {
+        let v: i128 = self.0.value(row).into();
+        (!self.0.is_null(row)).then(|| v as f64 / 10f64.powi(self.1))
+    }
+}
+
+struct Decimal256Enc(Decimal256Array, i32);
+impl CellEncoder for Decimal256Enc {
+    fn encode(&self, row: usize, out: &mut Vec<u8>) {
+        if self.0.is_null(row) {
+            out.push(tag::NULL);
+        } else {
+            put_decimal(out, reduce_decimal(self.0.value(row), self.1));
+        }
+    }
+    fn float(&self, row: usize) -> Option<f64> {
+        let v: f64 = self.0.value(row).to_string().parse().ok()?;
+        (!self.0.is_null(row)).then(|| v / 10f64.powi(self.1))
+    }
+}
+
+struct StrEnc<O: OffsetSizeTrait>(GenericStringArray<O>);
+impl<O: OffsetSizeTrait> CellEncoder for StrEnc<O> {
+    fn encode(&self, row: usize, out: &mut Vec<u8>) {
+        if self.0.is_null(row) {
+            out.push(tag::NULL);
+        } else {
+            put_len_bytes(out, tag::UTF8, self.0.value(row).as_bytes());
+        }
+    }
+}
+
+struct StrViewEnc(StringViewArray);
+impl CellEncoder for StrViewEnc {
+    fn encode(&self, row: usize, out: &mut Vec<u8>) {
+        if self.0.is_null(row) {
+            out.push(tag::NULL);
+        } else {
+            put_len_bytes(out, tag::UTF8, self.0.value(row).as_bytes());
+        }
+    }
+}
+
+struct BinEnc<O: OffsetSizeTrait>(GenericBinaryArray<O>);
+impl<O: OffsetSizeTrait> CellEncoder for BinEnc<O> {
+    fn encode(&self, row: usize, out: &mut Vec<u8>) {
+        if self.0.is_null(row) {
+            out.push(tag::NULL);
+        } else {
+            put_len_bytes(out, tag::BINARY, self.0.value(row));
+        }
+    }
+}
+
+struct BinViewEnc(BinaryViewArray);
+impl CellEncoder for BinViewEnc {
+    fn encode(&self, row: usize, out: &mut Vec<u8>) {
+        if self.0.is_null(row) {
+            out.push(tag::NULL);
+        } else {
+            put_len_bytes(out, tag::BINARY, self.0.value(row));
+        }
+    }
+}
+
+struct FixedBinEnc(FixedSizeBinaryArray);
+impl CellEncoder for FixedBinEnc {
+    fn encode(&self, row: usize, out: &mut Vec<u8>) {
+        if self.0.is_null(row) {
+            out.push(tag::NULL);
+        } else {
+            put_len_bytes(out, tag::BINARY, self.0.value(row));
+        }
+    }
+}
+
+/// A primitive column scaled to an `i128` in a fixed unit (timestamps, durations).
+struct ScaledEnc<T: ArrowPrimitiveType>(PrimitiveArray<T>, i128, u8);
+impl<T> CellEncoder for ScaledEnc<T>
+where
+    T: ArrowPrimitiveType,
+    T::Native: Into<i128>,
+{
+    fn encode(&self, row: usize, out: &mut Vec<u8>) {
+        if self.0.is_null(row) {
+            out.push(tag::NULL);
+        } else {
+            put_i128(out, self.2, self.0.value(row).into() * self.1);
+        }
+    }
+}
+
+/// Dates as days since the epoch plus a remainder in milliseconds (zero for valid dates), so a
+/// non-midnight `Date64` never collides with its midnight.
+struct DateEnc<T: ArrowPrimitiveType>(PrimitiveArray<T>, i64);
+impl<T> CellEncoder for DateEnc<T>
+where
+    T: ArrowPrimitiveType,
+    T::Native: Into<i64>,
+{
+    fn encode(&self, row: usize, out: &mut Vec<u8>) {
+        if self.0.is_null(row) {
+            out.push(tag::NULL);
+        } else {
+            let v: i64 = self.0.value(row).into();
+            // self.1 is the unit per day: 1 for Date32 (days), 86_400_000 for Date64 (ms).
+            out.push(tag::DATE);
+            put_i64(out, v.div_euclid(self.1));
+            put_i64(out, v.rem_euclid(self.1) * (86_400_000 / self.1));
+        }
+    }
+}
+
+struct TimeEnc<T: ArrowPrimitiveType>(PrimitiveArray<T>, i64);
+impl<T> CellEncoder for TimeEnc<T>
+where
+    T: ArrowPrimitiveType,
+    T::Native: Into<i64>,
+{
+    fn encode(&self, row: usize, out: &mut Vec<u8>) {
+        if self.0.is_null(row) {
+            out.push(tag::NULL);
+        } else {
+            out.push(tag::TIME);
+            put_i64(out, self.0.value(row).into() * self.1);
+        }
+    }
+}
+
+struct IntervalEnc(ArrayRef);
+impl CellEncoder for IntervalEnc {
+    fn encode(&self, row: usize, out: &mut Vec<u8>) {
+        if self.0.is_null(row) {
+            out.push(tag::NULL);
+            return;
+        }
+        let (months, days, nanos): (i32, i32, i64) = match self.0.data_type() {
+            DataType::Interval(IntervalUnit::YearMonth) => (
+                self.0.as_primitive::<IntervalYearMonthType>().value(row),
+                0,
+                0,
+            ),
+            DataType::Interval(IntervalUnit::DayTime) => {
+                let v = self.0.as_primitive::<IntervalDayTimeType>().value(row);
+                (0, v.days, v.milliseconds as i64 * 1_000_000)
+            }
+            _ => {
+                let v = self.0.as_primitive::<IntervalMonthDayNanoType>().value(row);
+                (v.months, v.days, v.nanoseconds)
+            }
+        };
+        out.push(tag::INTERVAL);
+        out.extend_from_slice(&months.to_be_bytes());
+        out.extend_from_slice(&days.to_be_bytes());
+        out.extend_from_slice(&nanos.to_be_bytes());
+    }
+}
+
+struct NestedEnc(ArrayRef);
+impl CellEncoder for NestedEnc {
+    fn encode(&self, row: usize, out: &mut Vec<u8>) {
+        if self.0.is_null(row) {
+            out.push(tag::NULL);
+            return;
+        }
+        let options = FormatOptions::default();
+        let text = match ArrayFormatter::try_new(self.0.as_ref(), &options) {
+            Ok(f) => f.value(row).to_string(),
+            Err(e) => format!("<unprintable: {e}>"),
+        };
+        put_len_bytes(out, tag::NESTED, text.as_bytes());
+    }
+}
+
+fn unit_ns(unit: &TimeUnit) -> i128 {
+    match unit {
+        TimeUnit::Second => 1_000_000_000,
+        TimeUnit::Millisecond => 1_000_000,
+        TimeUnit::Microsecond => 1_000,
+        TimeUnit::Nanosecond => 1,
+    }
+}
+
+/// The encoder for a column. Dictionaries and run-end encoded columns are decoded first.
+pub fn encoder(array: &ArrayRef) -> Result<Box<dyn CellEncoder>> {
+    use DataType::*;
+    let a = array;
+    Ok(match a.data_type() {
+        Null => Box::new(NullEnc),
+        Boolean => Box::new(BoolEnc(a.as_boolean().clone())),
+        Int8 => Box::new(IntEnc(a.as_primitive::<Int8Type>().clone())),
+        Int16 => Box::new(IntEnc(a.as_primitive::<Int16Type>().clone())),
+        Int32 => Box::new(IntEnc(a.as_primitive::<Int32Type>().clone())),
+        Int64 => Box::new(IntEnc(a.as_primitive::<Int64Type>().clone())),
+        UInt8 => Box::new(IntEnc(a.as_primitive::<UInt8Type>().clone())),
+        UInt16 => Box::new(IntEnc(a.as_primitive::<UInt16Type>().clone())),
+        UInt32 => Box::new(IntEnc(a.as_primitive::<UInt32Type>().clone())),
+        UInt64 => Box::new(IntEnc(a.as_primitive::<UInt64Type>().clone())),
+        Float16 => Box::new(FloatEnc(a.as_primitive::<Float16Type>().clone(), |v| {
+            v.to_f64()
+        })),
+        Float32 => Box::new(FloatEnc(a.as_primitive::<Float32Type>().clone(), |v| {
+            v as f64
+        })),
+        Float64 => Box::new(FloatEnc(a.as_primitive::<Float64Type>().clone(), |v| v)),
+        Decimal32(_, s) => Box::new(DecimalEnc(
+            a.as_primitive::<Decimal32Type>().clone(),
+            *s as i32,
+        )),
+        Decimal64(_, s) => Box::new(DecimalEnc(
+            a.as_primitive::<Decimal64Type>().clone(),
+            *s as i32,
+        )),
+        Decimal128(_, s) => Box::new(DecimalEnc(
+            a.as_primitive::<Decimal128Type>().clone(),
+            *s as i32,
+        )),
+        Decimal256(_, s) => Box::new(Decimal256Enc(
+            a.as_primitive::<Decimal256Type>().clone(),
+            *s as i32,
+        )),
+        Utf8 => Box::new(StrEnc(a.as_string::<i32>().clone())),
+        LargeUtf8 => Box::new(StrEnc(a.as_string::<i64>().clone())),
+        Utf8View => Box::new(StrViewEnc(a.as_string_view().clone())),
+        Binary => Box::new(BinEnc(a.as_binary::<i32>().clone())),
+        LargeBinary => Box::new(BinEnc(a.as_binary::<i64>().clone())),
+        BinaryView => Box::new(BinViewEnc(a.as_binary_view().clone())),
+        FixedSizeBinary(_) => Box::new(FixedBinEnc(a.as_fixed_size_binary().clone())),
+        Date32 => Box::new(DateEnc(a.as_primitive::<Date32Type>().clone(), 1)),
+        Date64 => Box::new(DateEnc(a.as_primitive::<Date64Type>().clone(), 86_400_000)),
+        Timestamp(unit, _) => {
+            let m = unit_ns(unit);
+            match unit {
+                TimeUnit::Second => Box::new(ScaledEnc(
+                    a.as_primitive::<TimestampSecondType>().clone(),
+                    m,
+                    tag::TIMESTAMP,
+                )),
+                TimeUnit::Millisecond => Box::new(ScaledEnc(
+                    a.as_primitive::<TimestampMillisecondType>().clone(),
+                    m,
+                    tag::TIMESTAMP,
+                )),
+                TimeUnit::Microsecond => Box::new(ScaledEnc(
+                    a.as_primitive::<TimestampMicrosecondType>().clone(),
+                    m,
+                    tag::TIMESTAMP,
+                )),
+                TimeUnit::Nanosecond => Box::new(ScaledEnc(
+                    a.as_primitive::<TimestampNanosecondType>().clone(),
+                    m,
+                    tag::TIMESTAMP,
+                )),
+            }
+        }
+        Duration(unit) => {
+            let m = unit_ns(unit);
+            match unit {
+                TimeUnit::Second => Box::new(ScaledEnc(
+                    a.as_primitive::<DurationSecondType>().clone(),
+                    m,
+                    tag::DURATION,
+                )),
+                TimeUnit::Millisecond => Box::new(ScaledEnc(
+                    a.as_primitive::<DurationMillisecondType>().clone(),
+                    m,
+                    tag::DURATION,
+                )),
+                TimeUnit::Microsecond => Box::new(ScaledEnc(
+                    a.as_primitive::<DurationMicrosecondType>().clone(),
+                    m,
+                    tag::DURATION,
+                )),
+                TimeUnit::Nanosecond => Box::new(ScaledEnc(
+                    a.as_primitive::<DurationNanosecondType>().clone(),
+                    m,
+                    tag::DURATION,
+                )),
+            }
+        }
+        Time32(TimeUnit::Second) => Box::new(TimeEnc(
+            a.as_primitive::<Time32SecondType>().clone(),
+            1_000_000_000,
+        )),
+        Time32(_) => Box::new(TimeEnc(
+            a.as_primitive::<Time32MillisecondType>().clone(),
+            1_000_000,
+        )),
+        Time64(TimeUnit::Microsecond) => Box::new(TimeEnc(
+            a.as_primitive::<Time64MicrosecondType>().clone(),
+            1_000,
+        )),
+        Time64(_) => Box::new(TimeEnc(a.as_primitive::<Time64NanosecondType>().clone(), 1)),
+        Interval(_) => Box::new(IntervalEnc(a.clone())),
+        Dictionary(_, value) => {
+            let decoded = arrow::compute::cast(a, value)
+                .map_err(|e| Error::Internal(format!("decoding a dictionary: {e}")))?;
+            encoder(&decoded)?
+        }
+        RunEndEncoded(_, values) => {
+            let decoded = arrow::compute::cast(a, values.data_type())
+                .map_err(|e| Error::Internal(format!("decoding a run-end encoded column: {e}")))?;
+            encoder(&decoded)?
+        }
+        _ => Box::new(NestedEnc(Arc::clone(a))),
+    })
+}
+
+/// Encode one cell into a fresh buffer (tests and samples).
+pub fn encode_cell(array: &ArrayRef, row: usize) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    encoder(array)?.encode(row, &mut out);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enc(a: ArrayRef) -> Vec<Vec<u8>> {
+        let e = encoder(&a).unwrap();
+        (0..a.len())
+            .map(|i| {
+                let mut v = Vec::new();
+                e.encode(i, &mut v);
+                v
+            })
+            .collect()
+    }
+
+    #[test]
+    fn null_is_distinct_from_empty_zero_and_the_word_null() {
+        let s = enc(Arc::new(StringArray::from(vec![
+            None,
+            Some(""),
+            Some("NULL"),
+        ])));
+        let i = enc(Arc::new(Int64Array::from(vec![Some(0)])));
+        assert_eq!(s[0], vec![tag::NULL]);
+        assert_ne!(s[0], s[1]);
+        assert_ne!(s[0], s[2]);
+        assert_ne!(s[0], i[0]);
+        assert_ne!(s[1], i[0]);
+    }
+
+    #[test]
+    fn integers_widen_and_floats_normalise() {
+        let a = enc(Arc::new(Int32Array::from(vec![-5, 7])));
+        let b = enc(Arc::new(Int64Array::from(vec![-5, 7])));
+        let c = enc(Arc::new(UInt8Array::from(vec![7])));
+        assert_eq!(a, b);
+        assert_eq!(a[1], c[0]);
+        let f = enc(Arc::new(Float64Array::from(vec![
+            0.0,
+            -0.0,
+            f64::NAN,
+            -f64::NAN,
+            1.5,
+        ])));
+        assert_eq!(f[0], f[1]);
+        assert_eq!(f[2], f[3]);
+        let g = enc(Arc::new(Float32Array::from(vec![1.5f32])));
+        assert_eq!(f[4], g[0]);
+    }
+
+    #[test]
+    fn decimals_compare_by_value_across_scales() {
+        let a = Decimal128Array::from(vec![150, 0, -2000])
+            .with_precision_and_scale(10, 2)
+            .unwrap();
+        let b = Decimal128Array::from(vec![15000, 0, -200000])
+            .with_precision_and_scale(12, 4)
+            .unwrap();
+        let c = Decimal256Array::from(vec![i256::from_i128(15)])
+            .with_precision_and_scale(20, 1)
+            .unwrap();
+        let (ea, eb, ec) = (enc(Arc::new(a)), enc(Arc::new(b)), enc(Arc::new(c)));
+        assert_eq!(ea, eb);
+        assert_eq!(ea[0], ec[0]);
+        assert_eq!(
+            reduce_decimal(i256::from_i128(1200), 2),
+            (i256::from_i128(12), 0)
+        );
+    }
+
+    #[test]
+    fn timestamps_are_instants() {
+        let a = TimestampMillisecondArray::from(vec![1_700_000_000_123]).with_timezone("UTC");
+        let b = TimestampMicrosecondArray::from(vec![1_700_000_000_123_000])
+            .with_timezone("America/New_York");
+        let c = TimestampNanosecondArray::from(vec![1_700_000_000_123_000_000]);
+        assert_eq!(enc(Arc::new(a.clone())), enc(Arc::new(b)));
+        assert_eq!(enc(Arc::new(a)), enc(Arc::new(c)));
+    }
+
+    #[test]
+    fn strings_of_every_layout_and_dictionaries_agree() {
+        let plain = enc(Arc::new(StringArray::from(vec!["a", "bc"])));
+        let large = enc(Arc::new(LargeStringArray::from(vec!["a", "bc"])));
+        let view = enc(Arc::new(StringViewArray::from(vec!["a", "bc"])));
+        let dict: DictionaryArray<Int32Type> = vec!["a", "bc"].into_iter().collect();
+        let dict = enc(Arc::new(dict));
+        assert_eq!(plain, large);
+        assert_eq!(plain, view);
+        assert_eq!(plain, dict);
+    }
+
+    #[test]
+    fn length_prefix_keeps_rows_apart() {
+        // ("ab", "c") and ("a", "bc") must not encode the same row.
+        let x = enc(Arc::new(StringArray::from(vec!["ab", "a"])));
+        let y = enc(Arc::new(StringArray::from(vec!["c", "bc"])));
+        let r0 = [x[0].clone(), y[0].clone()].concat();
+        let r1 = [x[1].clone(), y[1].clone()].concat();
+        assert_ne!(r0, r1);
+    }
+
+    #[test]
+    fn families() {
+        assert_eq!(family(&DataType::Int32), family(&DataType::UInt64));
+        assert_eq!(
+            family(&DataType::Dictionary(
+                Box::new(DataType::Int8),
+                Box::new(DataType::Utf8)
+            )),
+            Family::Utf8
+        );
+        assert_ne!(family(&DataType::Int64), family(&DataType::Utf8));
+    }
+}

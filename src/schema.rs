@@ -1,0 +1,506 @@
+//! Reconciling the two sides' schemas into a comparison plan.
+//!
+//! Each side's schema (from its first file, plus Hive partition columns) goes through
+//! `--ignore` and `--rename`; then the columns are matched by name. The result is a [`Plan`]:
+//! the compared columns in canonical order (sorted by name), the key columns among them, and
+//! every schema change — a column on one side only, or a type change. A type change inside one
+//! family (int32 → int64, utf8 → large_utf8, a timestamp's unit or zone, a decimal's scale) is
+//! compatible: the values still compare, and it diverges only with `--strict-types`. A change
+//! across families (int → string) is a divergence and the column is left out of the value
+//! comparison. The plan also projects every decoded batch of a side onto the compared columns,
+//! so the hashing and diff stages only see aligned batches.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use arrow::array::{new_null_array, ArrayRef, StringArray};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use serde::Serialize;
+
+use crate::config::{DiffConfig, Tolerance};
+use crate::error::{Error, Result};
+use crate::fingerprint::{family, Family};
+
+/// One compared column.
+#[derive(Debug, Clone)]
+pub struct PlanColumn {
+    /// Its name (the right side's name).
+    pub name: String,
+    /// Its name on the left.
+    pub left_name: String,
+    /// Type on the left.
+    pub left_type: DataType,
+    /// Type on the right.
+    pub right_type: DataType,
+    /// The common family.
+    pub family: Family,
+    /// Part of the key.
+    pub is_key: bool,
+    /// Tolerance for float/decimal columns, if any.
+    pub tolerance: Option<Tolerance>,
+}
+
+/// What changed between the two schemas.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SchemaChange {
+    /// Column name (right-side name where both exist).
+    pub column: String,
+    /// `only_left`, `only_right` or `type_changed`.
+    pub kind: SchemaChangeKind,
+    /// The left type, when on the left.
+    pub left_type: Option<String>,
+    /// The right type, when on the right.
+    pub right_type: Option<String>,
+    /// Whether this change makes the sides diverge.
+    pub divergent: bool,
+}
+
+/// Kinds of schema change.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SchemaChangeKind {
+    /// The column is only on the left.
+    OnlyLeft,
+    /// The column is only on the right.
+    OnlyRight,
+    /// The column's type differs.
+    TypeChanged,
+}
+
+/// The comparison plan.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Compared columns, sorted by name.
+    pub columns: Vec<PlanColumn>,
+    /// Indices of the key columns in `columns`, in the order the key was given.
+    pub key: Vec<usize>,
+    /// Every schema change.
+    pub changes: Vec<SchemaChange>,
+    /// The schema of projected left batches.
+    pub left_schema: SchemaRef,
+    /// The schema of projected right batches.
+    pub right_schema: SchemaRef,
+}
+
+impl Plan {
+    /// Whether the schema alone makes the sides diverge.
+    pub fn divergent(&self) -> bool {
+        self.changes.iter().any(|c| c.divergent)
+    }
+
+    /// Whether both sides' fingerprints cover exactly the same columns, so that equal
+    /// fingerprints prove equivalence.
+    pub fn fully_comparable(&self) -> bool {
+        !self.divergent()
+    }
+}
+
+/// A side's columns as decoded: the file schema plus Hive partition columns.
+pub fn with_partition_columns(schema: &SchemaRef, partition_keys: &[String]) -> SchemaRef {
+    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    for k in partition_keys {
+        if schema.field_with_name(k).is_err() {
+            fields.push(Field::new(k, DataType::Utf8, true));
+        }
+    }
+    Arc::new(Schema::new(fields))
+}
+
+/// Whether two types hold the same logical type, ignoring physical layout: string and binary
+/// layouts (plain, large, view) and dictionary encoding are storage choices, not schema changes.
+pub fn same_logical_type(a: &DataType, b: &DataType) -> bool {
+    fn strip(dt: &DataType) -> &DataType {
+        match dt {
+            DataType::Dictionary(_, v) => strip(v),
+            other => other,
+        }
+    }
+    let (a, b) = (strip(a), strip(b));
+    if a == b {
+        return true;
+    }
+    matches!((family(a), family(b)), (Family::Utf8, Family::Utf8))
+        || matches!(
+            (a, b),
+            (
+                DataType::Binary | DataType::LargeBinary | DataType::BinaryView,
+                DataType::Binary | DataType::LargeBinary | DataType::BinaryView
+            )
+        )
+}
+
+fn type_name(dt: &DataType) -> String {
+    dt.to_string()
+}
+
+/// Build the plan from the two sides' schemas (partition columns included).
+pub fn plan(left: &SchemaRef, right: &SchemaRef, cfg: &DiffConfig) -> Result<Plan> {
+    let left_names: BTreeSet<&str> = left.fields().iter().map(|f| f.name().as_str()).collect();
+    let right_names: BTreeSet<&str> = right.fields().iter().map(|f| f.name().as_str()).collect();
+
+    let mut renames: BTreeMap<&str, &str> = BTreeMap::new();
+    for (l, r) in &cfg.rename {
+        if !left_names.contains(l.as_str()) {
+            return Err(Error::Invalid(format!(
+                "--rename {l}={r}: the left side has no column `{l}`"
+            )));
+        }
+        if !right_names.contains(r.as_str()) {
+            return Err(Error::Invalid(format!(
+                "--rename {l}={r}: the right side has no column `{r}`"
+            )));
+        }
+        renames.insert(l.as_str(), r.as_str());
+    }
+    let renamed = |left_name: &str| {
+        renames
+            .get(left_name)
+            .copied()
+            .unwrap_or(left_name)
+            .to_string()
+    };
+
+    for col in &cfg.ignore {
+        let on_left = left_names.contains(col.as_str()) || renames.values().any(|r| r == col);
+        if !on_left && !right_names.contains(col.as_str()) {
+            return Err(Error::Invalid(format!(
+                "--ignore {col}: neither side has a column `{col}`"
+            )));
+        }
+    }
+    let ignored = |name: &str| cfg.ignore.iter().any(|c| c == name);
+
+    // name (right-side) -> (left name, left type)
+    let mut lefts: BTreeMap<String, (String, DataType)> = BTreeMap::new();
+    for f in left.fields() {
+        let name = renamed(f.name());
+        if ignored(f.name()) || ignored(&name) {
+            continue;
+        }
+        lefts.insert(name, (f.name().clone(), f.data_type().clone()));
+    }
+    let mut rights: BTreeMap<String, DataType> = BTreeMap::new();
+    for f in right.fields() {
+        if ignored(f.name()) {
+            continue;
+        }
+        rights.insert(f.name().clone(), f.data_type().clone());
+    }
+
+    for k in &cfg.key {
+        if ignored(k) {
+            return Err(Error::Invalid(format!(
+                "--key {k}: a key column cannot also be ignored"
+            )));
+        }
+        match (lefts.get(k), rights.get(k)) {
+            (None, _) => {
+                return Err(Error::Schema(format!(
+                    "key column `{k}` is missing on the left side"
+                )))
+            }
+            (_, None) => {
+                return Err(Error::Schema(format!(
+                    "key column `{k}` is missing on the right side"
+                )))
+            }
+            (Some((_, lt)), Some(rt)) => {
+                let (lf, rf) = (family(lt), family(rt));
+                if lf != rf && lf != Family::Null && rf != Family::Null {
+                    return Err(Error::Schema(format!(
+                        "key column `{k}` cannot be compared: {lt} on the left, {rt} on the right"
+                    )));
+                }
+            }
+        }
+    }
+    for col in cfg.tolerance.columns.keys() {
+        if !rights.contains_key(col) && !lefts.contains_key(col) {
+            return Err(Error::Invalid(format!(
+                "--tol {col}=…: no column `{col}` on either side"
+            )));
+        }
+    }
+
+    let mut columns = Vec::new();
+    let mut changes = Vec::new();
+    let all: BTreeSet<&String> = lefts.keys().chain(rights.keys()).collect();
+    for name in all {
+        match (lefts.get(name), rights.get(name)) {
+            (Some((left_name, lt)), Some(rt)) => {
+                let (lf, rf) = (family(lt), family(rt));
+                let compatible = lf == rf || lf == Family::Null || rf == Family::Null;
+                if !same_logical_type(lt, rt) {
+                    changes.push(SchemaChange {
+                        column: name.clone(),
+                        kind: SchemaChangeKind::TypeChanged,
+                        left_type: Some(type_name(lt)),
+                        right_type: Some(type_name(rt)),
+                        divergent: !compatible || cfg.strict_types,
+                    });
+                }
+                if !compatible {
+                    continue;
+                }
+                let fam = if lf == Family::Null { rf } else { lf };
+                let tolerance = match cfg.tolerance.columns.get(name) {
+                    Some(t) => {
+                        if fam != Family::Float && fam != Family::Decimal {
+                            return Err(Error::Invalid(format!(
+                                "--tol {name}=…: tolerances apply to float and decimal columns; `{name}` is {rt}"
+                            )));
+                        }
+                        Some(*t)
+                    }
+                    None if fam == Family::Float && !cfg.tolerance.default.is_zero() => {
+                        Some(cfg.tolerance.default)
+                    }
+                    None => None,
+                };
+                columns.push(PlanColumn {
+                    name: name.clone(),
+                    left_name: left_name.clone(),
+                    left_type: lt.clone(),
+                    right_type: rt.clone(),
+                    family: fam,
+                    is_key: cfg.key.contains(name),
+                    tolerance,
+                });
+            }
+            (Some((_, lt)), None) => changes.push(SchemaChange {
+                column: name.clone(),
+                kind: SchemaChangeKind::OnlyLeft,
+                left_type: Some(type_name(lt)),
+                right_type: None,
+                divergent: true,
+            }),
+            (None, Some(rt)) => changes.push(SchemaChange {
+                column: name.clone(),
+                kind: SchemaChangeKind::OnlyRight,
+                left_type: None,
+                right_type: Some(type_name(rt)),
+                divergent: true,
+            }),
+            (None, None) => unreachable!("name comes from one of the sides"),
+        }
+    }
+    if columns.is_empty() {
+        return Err(Error::Schema(
+            "the two sides have no column in common to compare".into(),
+        ));
+    }
+    let key = cfg
+        .key
+        .iter()
+        .map(|k| {
+            columns
+                .iter()
+                .position(|c| &c.name == k)
+                .expect("key checked above")
+        })
+        .collect();
+    let left_schema = Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|c| Field::new(&c.name, c.left_type.clone(), true))
+            .collect::<Vec<_>>(),
+    ));
+    let right_schema = Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|c| Field::new(&c.name, c.right_type.clone(), true))
+            .collect::<Vec<_>>(),
+    ));
+    Ok(Plan {
+        columns,
+        key,
+        changes,
+        left_schema,
+        right_schema,
+    })
+}
+
+/// Which side of a comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// The legacy side.
+    Left,
+    /// The target side.
+    Right,
+}
+
+impl Side {
+    /// `left` or `right`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Left => "left",
+            Side::Right => "right",
+        }
+    }
+}
+
+impl Plan {
+    /// Project one decoded batch of a file of `side` onto the compared columns, adding the
+    /// file's Hive partition values and casting to the side's types (a later file of a
+    /// dataset may use another width of the same family).
+    pub fn project(
+        &self,
+        side: Side,
+        batch: &RecordBatch,
+        partition_values: &[(String, String)],
+        file_url: &str,
+    ) -> Result<RecordBatch> {
+        let target = match side {
+            Side::Left => &self.left_schema,
+            Side::Right => &self.right_schema,
+        };
+        let n = batch.num_rows();
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.columns.len());
+        for (col, field) in self.columns.iter().zip(target.fields()) {
+            let source_name = match side {
+                Side::Left => &col.left_name,
+                Side::Right => &col.name,
+            };
+            let array = match batch.schema().index_of(source_name) {
+                Ok(i) => batch.column(i).clone(),
+                Err(_) => match partition_values.iter().find(|(k, _)| k == source_name) {
+                    Some((_, v)) => Arc::new(StringArray::from(vec![v.as_str(); n])) as ArrayRef,
+                    None => return Err(Error::format(
+                        file_url,
+                        format!(
+                            "column `{source_name}` is missing (the dataset's first file has it)"
+                        ),
+                    )),
+                },
+            };
+            let array = if array.data_type() == field.data_type() {
+                array
+            } else if family(array.data_type()) == family(field.data_type())
+                || array.data_type() == &DataType::Null
+            {
+                arrow::compute::cast(&array, field.data_type()).map_err(|e| {
+                    Error::format(
+                        file_url,
+                        format!(
+                            "column `{source_name}`: cannot read as {}: {e}",
+                            field.data_type()
+                        ),
+                    )
+                })?
+            } else if family(field.data_type()) == Family::Null {
+                new_null_array(field.data_type(), n)
+            } else {
+                return Err(Error::format(
+                    file_url,
+                    format!(
+                        "column `{source_name}` is {} here but {} in the dataset's first file",
+                        array.data_type(),
+                        field.data_type()
+                    ),
+                ));
+            };
+            arrays.push(array);
+        }
+        RecordBatch::try_new_with_options(
+            target.clone(),
+            arrays,
+            &RecordBatchOptions::new().with_row_count(Some(n)),
+        )
+        .map_err(|e| Error::format(file_url, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema(fields: &[(&str, DataType)]) -> SchemaRef {
+        Arc::new(Schema::new(
+            fields
+                .iter()
+                .map(|(n, t)| Field::new(*n, t.clone(), true))
+                .collect::<Vec<_>>(),
+        ))
+    }
+
+    #[test]
+    fn compatible_and_incompatible_changes() {
+        let l = schema(&[
+            ("id", DataType::Int32),
+            ("a", DataType::Utf8),
+            ("b", DataType::Int64),
+            ("gone", DataType::Utf8),
+        ]);
+        let r = schema(&[
+            ("id", DataType::Int64),
+            ("a", DataType::LargeUtf8),
+            ("b", DataType::Utf8),
+            ("new", DataType::Utf8),
+        ]);
+        let cfg = DiffConfig {
+            key: vec!["id".into()],
+            ..Default::default()
+        };
+        let p = plan(&l, &r, &cfg).unwrap();
+        let names: Vec<_> = p.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["a", "id"]);
+        assert_eq!(p.key, vec![1]);
+        let kinds: Vec<_> = p
+            .changes
+            .iter()
+            .map(|c| (c.column.as_str(), c.kind, c.divergent))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("b", SchemaChangeKind::TypeChanged, true),
+                ("gone", SchemaChangeKind::OnlyLeft, true),
+                ("id", SchemaChangeKind::TypeChanged, false),
+                ("new", SchemaChangeKind::OnlyRight, true),
+            ]
+        );
+        let strict = DiffConfig {
+            strict_types: true,
+            ..cfg
+        };
+        let p = plan(&l, &r, &strict).unwrap();
+        assert!(p.changes.iter().all(|c| c.divergent));
+    }
+
+    #[test]
+    fn rename_ignore_and_key_errors() {
+        let l = schema(&[
+            ("id", DataType::Int64),
+            ("amount", DataType::Float64),
+            ("ts", DataType::Utf8),
+        ]);
+        let r = schema(&[("id", DataType::Utf8), ("amt", DataType::Float64)]);
+        let cfg = DiffConfig {
+            rename: vec![("amount".into(), "amt".into())],
+            ignore: vec!["ts".into()],
+            ..Default::default()
+        };
+        let p = plan(&l, &r, &cfg).unwrap();
+        assert_eq!(p.columns.iter().filter(|c| c.name == "amt").count(), 1);
+        assert!(p.changes.iter().all(|c| c.column == "id"));
+        let keyed = DiffConfig {
+            key: vec!["id".into()],
+            ..cfg.clone()
+        };
+        let e = plan(&l, &r, &keyed).unwrap_err().to_string();
+        assert!(e.contains("key column `id` cannot be compared"), "{e}");
+        let missing = DiffConfig {
+            key: vec!["amount".into()],
+            ..Default::default()
+        };
+        let e = plan(&l, &r, &missing).unwrap_err().to_string();
+        assert!(e.contains("missing on the right"), "{e}");
+        let typo = DiffConfig {
+            ignore: vec!["nope".into()],
+            ..Default::default()
+        };
+        assert!(plan(&l, &r, &typo).is_err());
+    }
+}

@@ -1,0 +1,190 @@
+//! Listing a side into a dataset: every data file under the prefix, sorted.
+//!
+//! Object stores return listings in no guaranteed order, so the listing is sorted by relative
+//! path before anything else sees it: reports are repeatable and tier 1 pairs files by name.
+//! Files and folders whose name starts with `.` or `_` (`_SUCCESS`, `.crc`, `_delta_log/`) are
+//! not data and are skipped. Hive-style `key=value/` folders become partition values.
+
+use futures::TryStreamExt;
+use object_store::path::Path;
+use object_store::{ObjectMeta, ObjectStoreExt};
+use serde::Serialize;
+
+use super::format::{detect, DataFormat, FileFormat};
+use super::store::Location;
+use crate::error::{Error, Result};
+
+/// One data file of a side.
+#[derive(Debug, Clone, Serialize)]
+pub struct DataFile {
+    /// Path in the store.
+    #[serde(skip)]
+    pub path: Path,
+    /// Path relative to the side's prefix (the file name for a single-file side).
+    pub relative: String,
+    /// The file's full URL.
+    pub url: String,
+    /// Size in bytes as listed.
+    pub size: u64,
+    /// ETag, where the store has one.
+    pub e_tag: Option<String>,
+    /// Object version, where the store keeps versions.
+    pub version: Option<String>,
+    /// Format and compression.
+    #[serde(skip)]
+    pub format: DataFormat,
+    /// Hive partition values from `key=value/` folders, outermost first.
+    #[serde(skip)]
+    pub partition_values: Vec<(String, String)>,
+}
+
+/// All data files of a side, sorted by relative path.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// Where the side lives.
+    pub location: Location,
+    /// Its files, sorted by relative path; never empty.
+    pub files: Vec<DataFile>,
+}
+
+impl Dataset {
+    /// The common format of the files.
+    pub fn format(&self) -> DataFormat {
+        self.files[0].format
+    }
+
+    /// Total listed bytes.
+    pub fn total_bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.size).sum()
+    }
+}
+
+fn hidden(segment: &str) -> bool {
+    segment.starts_with('.') || segment.starts_with('_')
+}
+
+/// List a side. A URL that names one object is a one-file dataset; otherwise every file under
+/// the prefix belongs to it.
+pub async fn list(location: &Location, override_format: Option<FileFormat>) -> Result<Dataset> {
+    let store = &location.store;
+    let mut metas: Vec<(ObjectMeta, String)> = Vec::new();
+
+    // A single object? (A "directory" prefix answers not-found on every store.)
+    if !location.prefix.as_ref().is_empty() {
+        match store.head(&location.prefix).await {
+            Ok(meta) => {
+                let name = meta.location.filename().unwrap_or_default().to_string();
+                metas.push((meta, name));
+            }
+            Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(Error::store(&location.url, "head", &e)),
+        }
+    }
+
+    if metas.is_empty() {
+        let prefix = if location.prefix.as_ref().is_empty() {
+            None
+        } else {
+            Some(&location.prefix)
+        };
+        let listed: Vec<ObjectMeta> = store
+            .list(prefix)
+            .try_collect()
+            .await
+            .map_err(|e| Error::store(&location.url, "list", &e))?;
+        let base = location.prefix.as_ref();
+        for meta in listed {
+            let full = meta.location.as_ref();
+            let relative = if base.is_empty() {
+                full.to_string()
+            } else {
+                match full.strip_prefix(base) {
+                    Some(rest) => rest.trim_start_matches('/').to_string(),
+                    None => continue,
+                }
+            };
+            if relative.is_empty() || relative.split('/').any(hidden) {
+                continue;
+            }
+            metas.push((meta, relative));
+        }
+    }
+
+    metas.sort_by(|a, b| a.1.cmp(&b.1));
+    if metas.is_empty() {
+        return Err(Error::Empty {
+            url: location.url.clone(),
+        });
+    }
+
+    let mut files = Vec::with_capacity(metas.len());
+    for (meta, relative) in metas {
+        let url = location.object_url(&meta.location);
+        let name = meta.location.filename().unwrap_or_default();
+        let format = detect(name, override_format).ok_or_else(|| {
+            Error::format(
+                &url,
+                "unknown file format (expected .parquet, .csv, .jsonl/.ndjson/.json, optionally .gz or .zst); use --input-format to say which",
+            )
+        })?;
+        let partition_values = relative
+            .split('/')
+            .rev()
+            .skip(1)
+            .filter_map(|seg| seg.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        files.push(DataFile {
+            path: meta.location.clone(),
+            relative,
+            url,
+            size: meta.size,
+            e_tag: meta.e_tag.clone(),
+            version: meta.version.clone(),
+            format,
+            partition_values,
+        });
+    }
+
+    let first = &files[0];
+    if let Some(other) = files
+        .iter()
+        .find(|f| f.format.format != first.format.format)
+    {
+        return Err(Error::format(
+            &other.url,
+            format!(
+                "mixed formats in one dataset: {} is {} but {} is {}",
+                other.relative, other.format, first.relative, first.format
+            ),
+        ));
+    }
+    let keys: Vec<&str> = first
+        .partition_values
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .collect();
+    if let Some(other) = files.iter().find(|f| {
+        f.partition_values
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect::<Vec<_>>()
+            != keys
+    }) {
+        return Err(Error::format(
+            &other.url,
+            format!(
+                "partition folders differ within one dataset: `{}` vs `{}`",
+                other.relative, first.relative
+            ),
+        ));
+    }
+
+    Ok(Dataset {
+        location: location.clone(),
+        files,
+    })
+}

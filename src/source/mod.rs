@@ -1,0 +1,15 @@
+//! The source stage: from a side's URL to streams of Arrow record batches.
+//!
+//! [`store`] opens the object store for a URL, [`listing`] lists and sorts its data files,
+//! [`format`] says how each file is encoded, and [`reader`] streams a file's bytes exactly once,
+//! hashing them with blake3 as they pass and decoding them into `RecordBatch`es off the I/O
+//! threads. Nothing here knows about fingerprints or diffs.
+
+pub mod format;
+pub mod listing;
+pub mod reader;
+pub mod store;
+
+pub use format::{Compression, DataFormat, FileFormat};
+pub use listing::{list, DataFile, Dataset};
+pub use store::{open, CredentialSource, Location, StoreKind};

@@ -1,0 +1,458 @@
+//! Reading one file: its bytes stream once through blake3 and, when rows are needed, into a
+//! decoder on a blocking thread.
+//!
+//! * [`hash_file`] is tier 1: the bytes are hashed and nothing is parsed.
+//! * [`read_file`] streams the bytes, hashes them as they pass and decodes them into
+//!   `RecordBatch`es that go to a sink; the bytes are never fetched twice. Text formats decode
+//!   straight from the stream (through gzip/zstd when compressed); a Parquet file needs random
+//!   access to its footer, so its bytes are gathered in memory (or in a temporary file when large)
+//!   while they are hashed, and decoded from there.
+//! * [`discover_schema`] reads the schema a side will be decoded with: the Parquet footer (two
+//!   range reads from the known size, never a suffix range, which Azure rejects) or the types
+//!   inferred from the first rows of the first text file.
+
+use std::io::{BufReader, Read, Write};
+use std::ops::Range;
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use bytes::{Bytes, BytesMut};
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
+use object_store::{ObjectStore, ObjectStoreExt};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::async_reader::MetadataFetch;
+use parquet::file::metadata::ParquetMetaDataReader;
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use super::format::{Compression, FileFormat};
+use super::listing::{DataFile, Dataset};
+use super::store::Location;
+use crate::error::{Error, Result};
+
+/// Rows per decoded batch.
+pub const BATCH_SIZE: usize = 8192;
+
+/// How many rows of the first text file decide the column types.
+pub const INFER_ROWS: usize = 10_000;
+
+/// How many bytes of the first text file are read to infer its column types.
+const INFER_BYTES: u64 = 4 << 20;
+
+/// What was read of one input file: enough to prove later which bytes a verdict rests on.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FileDigest {
+    /// Path relative to the side's prefix.
+    pub path: String,
+    /// Full URL.
+    pub url: String,
+    /// Bytes read.
+    pub size: u64,
+    /// ETag, where the store has one.
+    pub e_tag: Option<String>,
+    /// Object version, where the store keeps versions.
+    pub version: Option<String>,
+    /// blake3 of the bytes, hex.
+    pub blake3: String,
+    /// Rows decoded (absent when the file was only hashed).
+    pub rows: Option<u64>,
+}
+
+/// Called with the number of bytes each time a chunk arrives.
+pub type ByteCounter = Arc<dyn Fn(u64) + Send + Sync>;
+
+/// Receives the decoded batches of one file, on a blocking thread.
+pub type BatchSink = Box<dyn FnMut(RecordBatch) -> Result<()> + Send>;
+
+fn digest(file: &DataFile, size: u64, hash: blake3::Hash, rows: Option<u64>) -> FileDigest {
+    FileDigest {
+        path: file.relative.clone(),
+        url: file.url.clone(),
+        size,
+        e_tag: file.e_tag.clone(),
+        version: file.version.clone(),
+        blake3: hash.to_hex().to_string(),
+        rows,
+    }
+}
+
+/// Tier 1: stream a file through blake3 without parsing it.
+pub async fn hash_file(
+    loc: &Location,
+    file: &DataFile,
+    on_bytes: &ByteCounter,
+) -> Result<FileDigest> {
+    let result = loc
+        .store
+        .get(&file.path)
+        .await
+        .map_err(|e| Error::store(&file.url, "get", &e))?;
+    let mut stream = result.into_stream();
+    let mut hasher = blake3::Hasher::new();
+    let mut size = 0u64;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| Error::store(&file.url, "get", &e))?;
+        size += chunk.len() as u64;
+        on_bytes(chunk.len() as u64);
+        hasher.update(&chunk);
+    }
+    check_size(file, size)?;
+    Ok(digest(file, size, hasher.finalize(), None))
+}
+
+fn check_size(file: &DataFile, size: u64) -> Result<()> {
+    if size != file.size {
+        return Err(Error::format(
+            &file.url,
+            format!(
+                "read {size} bytes but the listing said {}; the file changed while it was read",
+                file.size
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Fetches byte ranges of one object for the Parquet metadata reader.
+struct RangeFetch {
+    store: Arc<dyn ObjectStore>,
+    path: object_store::path::Path,
+}
+
+impl MetadataFetch for RangeFetch {
+    fn fetch(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
+        let store = self.store.clone();
+        let path = self.path.clone();
+        async move {
+            store
+                .get_range(&path, range)
+                .await
+                .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))
+        }
+        .boxed()
+    }
+}
+
+/// The schema a side's files decode to, from its first file.
+pub async fn discover_schema(dataset: &Dataset) -> Result<SchemaRef> {
+    let file = &dataset.files[0];
+    let loc = &dataset.location;
+    match file.format.format {
+        FileFormat::Parquet => {
+            let fetch = RangeFetch {
+                store: loc.store.clone(),
+                path: file.path.clone(),
+            };
+            let meta = ParquetMetaDataReader::new()
+                .load_and_finish(fetch, file.size)
+                .await
+                .map_err(|e| {
+                    Error::format(&file.url, format!("not a readable Parquet file: {e}"))
+                })?;
+            let schema = parquet::arrow::parquet_to_arrow_schema(
+                meta.file_metadata().schema_descr(),
+                meta.file_metadata().key_value_metadata(),
+            )
+            .map_err(|e| Error::format(&file.url, e))?;
+            Ok(Arc::new(strip_metadata(schema)))
+        }
+        FileFormat::Csv | FileFormat::JsonLines => {
+            let end = file.size.min(INFER_BYTES);
+            let head = if end == 0 {
+                Bytes::new()
+            } else {
+                loc.store
+                    .get_range(&file.path, 0..end)
+                    .await
+                    .map_err(|e| Error::store(&file.url, "get", &e))?
+            };
+            let truncated = end < file.size;
+            let url = file.url.clone();
+            let format = file.format;
+            tokio::task::spawn_blocking(move || {
+                infer_text_schema(&url, format.format, format.compression, head, truncated)
+            })
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?
+        }
+    }
+}
+
+fn strip_metadata(schema: arrow::datatypes::Schema) -> arrow::datatypes::Schema {
+    arrow::datatypes::Schema::new(schema.fields().clone())
+}
+
+/// Decompress as much of a file's head as is there (the range may cut a compressed frame).
+fn decompress_head(
+    url: &str,
+    compression: Compression,
+    head: Bytes,
+    truncated: bool,
+) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let result = match compression {
+        Compression::None => {
+            out.extend_from_slice(&head);
+            Ok(0)
+        }
+        Compression::Gzip => flate2::read::MultiGzDecoder::new(&head[..]).read_to_end(&mut out),
+        Compression::Zstd => match zstd::stream::read::Decoder::new(&head[..]) {
+            Ok(mut d) => d.read_to_end(&mut out),
+            Err(e) => Err(e),
+        },
+    };
+    match result {
+        Ok(_) => {}
+        // A range that cuts a compressed stream ends early: keep what decoded.
+        Err(_) if truncated && !out.is_empty() => {}
+        Err(e) => return Err(Error::format(url, format!("cannot decompress: {e}"))),
+    }
+    if truncated {
+        // Keep whole lines only.
+        match out.iter().rposition(|b| *b == b'\n') {
+            Some(pos) => out.truncate(pos + 1),
+            None => {
+                return Err(Error::format(
+                    url,
+                    "the first line is longer than the inference window; the file does not look like CSV or JSON lines",
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn infer_text_schema(
+    url: &str,
+    format: FileFormat,
+    compression: Compression,
+    head: Bytes,
+    truncated: bool,
+) -> Result<SchemaRef> {
+    let text = decompress_head(url, compression, head, truncated)?;
+    if text.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(Error::format(
+            url,
+            "the file is empty: no header and no rows",
+        ));
+    }
+    let schema = match format {
+        FileFormat::Csv => {
+            let (schema, _) = arrow::csv::reader::Format::default()
+                .with_header(true)
+                .infer_schema(&text[..], Some(INFER_ROWS))
+                .map_err(|e| Error::format(url, e))?;
+            schema
+        }
+        FileFormat::JsonLines => {
+            let (schema, _) =
+                arrow::json::reader::infer_json_schema(BufReader::new(&text[..]), Some(INFER_ROWS))
+                    .map_err(|e| Error::format(url, e))?;
+            schema
+        }
+        FileFormat::Parquet => unreachable!("parquet schemas come from the footer"),
+    };
+    Ok(Arc::new(schema))
+}
+
+/// A blocking `Read` over the chunks the async side sends.
+struct ChannelReader {
+    rx: mpsc::Receiver<Bytes>,
+    current: Bytes,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(chunk) => self.current = chunk,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        let _ = self.current.split_to(n);
+        Ok(n)
+    }
+}
+
+/// Where a Parquet file's bytes are gathered before decoding.
+enum Gathered {
+    Memory(BytesMut),
+    Disk(std::fs::File, String),
+}
+
+/// Stream a file once: hash its bytes and decode its rows into `sink`.
+///
+/// `schema` is the side's schema for text formats (from [`discover_schema`]); Parquet files
+/// decode with their own schema. `spill_over` is the size above which a Parquet file is
+/// gathered in a temporary file under `tmp_dir` rather than in memory.
+pub async fn read_file(
+    loc: &Location,
+    file: &DataFile,
+    schema: SchemaRef,
+    spill_over: u64,
+    tmp_dir: &std::path::Path,
+    on_bytes: &ByteCounter,
+    sink: BatchSink,
+) -> Result<FileDigest> {
+    let result = loc
+        .store
+        .get(&file.path)
+        .await
+        .map_err(|e| Error::store(&file.url, "get", &e))?;
+    let mut stream = result.into_stream();
+    let mut hasher = blake3::Hasher::new();
+    let mut size = 0u64;
+
+    match file.format.format {
+        FileFormat::Parquet => {
+            let mut gathered = if file.size > spill_over {
+                let f =
+                    tempfile::tempfile_in(tmp_dir).map_err(|e| Error::io(tmp_dir.display(), e))?;
+                Gathered::Disk(f, tmp_dir.display().to_string())
+            } else {
+                Gathered::Memory(BytesMut::with_capacity(file.size as usize))
+            };
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| Error::store(&file.url, "get", &e))?;
+                size += chunk.len() as u64;
+                on_bytes(chunk.len() as u64);
+                hasher.update(&chunk);
+                match &mut gathered {
+                    Gathered::Memory(buf) => buf.extend_from_slice(&chunk),
+                    Gathered::Disk(f, dir) => {
+                        f.write_all(&chunk).map_err(|e| Error::io(&*dir, e))?
+                    }
+                }
+            }
+            check_size(file, size)?;
+            let url = file.url.clone();
+            let rows = tokio::task::spawn_blocking(move || decode_parquet(&url, gathered, sink))
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))??;
+            Ok(digest(file, size, hasher.finalize(), Some(rows)))
+        }
+        FileFormat::Csv | FileFormat::JsonLines => {
+            let (tx, rx) = mpsc::channel::<Bytes>(16);
+            let url = file.url.clone();
+            let format = file.format;
+            let decoder = tokio::task::spawn_blocking(move || {
+                let reader = ChannelReader {
+                    rx,
+                    current: Bytes::new(),
+                };
+                decode_text(
+                    &url,
+                    format.format,
+                    format.compression,
+                    reader,
+                    schema,
+                    sink,
+                )
+            });
+            let mut store_error = None;
+            while let Some(chunk) = stream.next().await {
+                match chunk {
+                    Ok(chunk) => {
+                        size += chunk.len() as u64;
+                        on_bytes(chunk.len() as u64);
+                        hasher.update(&chunk);
+                        if tx.send(chunk).await.is_err() {
+                            // The decoder stopped (bad input); its error is the one to report.
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        store_error = Some(Error::store(&file.url, "get", &e));
+                        break;
+                    }
+                }
+            }
+            drop(tx);
+            let decoded = decoder.await.map_err(|e| Error::Internal(e.to_string()))?;
+            if let Some(e) = store_error {
+                return Err(e);
+            }
+            let rows = decoded?;
+            check_size(file, size)?;
+            Ok(digest(file, size, hasher.finalize(), Some(rows)))
+        }
+    }
+}
+
+fn decode_parquet(url: &str, gathered: Gathered, mut sink: BatchSink) -> Result<u64> {
+    let bad = |e: parquet::errors::ParquetError| {
+        Error::format(url, format!("not a readable Parquet file: {e}"))
+    };
+    let reader = match gathered {
+        Gathered::Memory(buf) => ParquetRecordBatchReaderBuilder::try_new(buf.freeze())
+            .map_err(bad)?
+            .with_batch_size(BATCH_SIZE)
+            .build()
+            .map_err(bad)?,
+        Gathered::Disk(f, _) => ParquetRecordBatchReaderBuilder::try_new(f)
+            .map_err(bad)?
+            .with_batch_size(BATCH_SIZE)
+            .build()
+            .map_err(bad)?,
+    };
+    let mut rows = 0u64;
+    for batch in reader {
+        let batch =
+            batch.map_err(|e| Error::format(url, format!("not a readable Parquet file: {e}")))?;
+        rows += batch.num_rows() as u64;
+        sink(batch)?;
+    }
+    Ok(rows)
+}
+
+fn decode_text(
+    url: &str,
+    format: FileFormat,
+    compression: Compression,
+    reader: ChannelReader,
+    schema: SchemaRef,
+    mut sink: BatchSink,
+) -> Result<u64> {
+    let input: Box<dyn Read + Send> = match compression {
+        Compression::None => Box::new(reader),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(reader))),
+        Compression::Zstd => Box::new(
+            zstd::stream::read::Decoder::new(reader)
+                .map_err(|e| Error::format(url, format!("cannot decompress: {e}")))?,
+        ),
+    };
+    let input = BufReader::with_capacity(1 << 20, input);
+    let mut rows = 0u64;
+    let bad = |e: arrow::error::ArrowError| Error::format(url, e);
+    match format {
+        FileFormat::Csv => {
+            let reader = arrow::csv::ReaderBuilder::new(schema)
+                .with_header(true)
+                .with_batch_size(BATCH_SIZE)
+                .build(input)
+                .map_err(bad)?;
+            for batch in reader {
+                let batch = batch.map_err(bad)?;
+                rows += batch.num_rows() as u64;
+                sink(batch)?;
+            }
+        }
+        FileFormat::JsonLines => {
+            let reader = arrow::json::ReaderBuilder::new(schema)
+                .with_batch_size(BATCH_SIZE)
+                .build(input)
+                .map_err(bad)?;
+            for batch in reader {
+                let batch = batch.map_err(bad)?;
+                rows += batch.num_rows() as u64;
+                sink(batch)?;
+            }
+        }
+        FileFormat::Parquet => unreachable!("parquet decodes from gathered bytes"),
+    }
+    Ok(rows)
+}

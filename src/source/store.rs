@@ -1,0 +1,348 @@
+//! Stores from side URLs.
+//!
+//! A side is given as `s3://`, `gs://`, `az://`/`abfs(s)://`, `file://`, `memory://` or a plain
+//! local path. This module turns it into an [`ObjectStore`] and a prefix inside it. Credentials
+//! and endpoints come only from the environment (`AWS_*`, `GOOGLE_*`, `AZURE_*`) and the
+//! platform's workload identity, exactly as `object_store`'s `from_env()` builders read them;
+//! nothing secret is ever taken from an argument. The module also names which credential source
+//! a store will use, so audit output can say so without ever touching the secret.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use object_store::aws::AmazonS3Builder;
+use object_store::azure::MicrosoftAzureBuilder;
+use object_store::gcp::GoogleCloudStorageBuilder;
+use object_store::local::LocalFileSystem;
+use object_store::memory::InMemory;
+use object_store::path::Path;
+use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
+use serde::Serialize;
+use url::Url;
+
+use crate::error::{Error, Result};
+
+/// Which kind of store a side lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreKind {
+    /// The local file system.
+    Local,
+    /// Amazon S3 or an S3 API server.
+    S3,
+    /// Google Cloud Storage.
+    Gcs,
+    /// Azure Blob Storage / ADLS Gen2.
+    Azure,
+    /// An in-process store (tests).
+    Memory,
+}
+
+/// Where a store's credentials come from. Never the credential itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialSource {
+    /// No credentials are needed (local disk, memory).
+    None,
+    /// Keys in environment variables.
+    Environment,
+    /// A named profile or shared config file.
+    Profile,
+    /// A web identity / federated token file (EKS IRSA, AKS workload identity).
+    WebIdentity,
+    /// The instance or VM metadata server (EC2 instance profile, GCE metadata).
+    MetadataServer,
+    /// Azure managed identity.
+    ManagedIdentity,
+    /// A local emulator's well-known development account.
+    Emulator,
+    /// Anonymous access (no signing).
+    Anonymous,
+}
+
+/// A side's store and the prefix (or single object) inside it.
+#[derive(Debug, Clone)]
+pub struct Location {
+    /// The URL as the user gave it, normalised (`file:///abs/path` for plain paths).
+    pub url: String,
+    /// The store.
+    pub store: Arc<dyn ObjectStore>,
+    /// The prefix (or object path) within the store.
+    pub prefix: Path,
+    /// The store kind.
+    pub kind: StoreKind,
+    /// Where the store's credentials come from.
+    pub credentials: CredentialSource,
+}
+
+impl Location {
+    /// The URL of an object of this store, for messages and records.
+    pub fn object_url(&self, path: &Path) -> String {
+        match self.kind {
+            StoreKind::Local => format!("file:///{path}"),
+            _ => {
+                let base = self.store_root();
+                format!("{base}/{path}")
+            }
+        }
+    }
+
+    /// `scheme://bucket` for remote stores.
+    fn store_root(&self) -> String {
+        match Url::parse(&self.url) {
+            Ok(u) => format!("{}://{}", u.scheme(), u.host_str().unwrap_or_default()),
+            Err(_) => self.url.clone(),
+        }
+    }
+}
+
+/// Retries are bounded so that an unreachable store fails in seconds rather than hanging.
+fn retry_config() -> RetryConfig {
+    RetryConfig {
+        backoff: BackoffConfig {
+            init_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+            base: 2.0,
+        },
+        max_retries: env_number("PARITY_STORE_RETRIES").unwrap_or(4) as usize,
+        retry_timeout: Duration::from_secs(
+            env_number("PARITY_STORE_RETRY_TIMEOUT_SECS").unwrap_or(30),
+        ),
+    }
+}
+
+fn client_options() -> ClientOptions {
+    ClientOptions::new()
+        .with_connect_timeout(Duration::from_secs(5))
+        .with_timeout(Duration::from_secs(
+            env_number("PARITY_STORE_TIMEOUT_SECS").unwrap_or(300),
+        ))
+}
+
+fn env_number(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
+}
+
+fn env_set(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| !v.is_empty())
+}
+
+/// Open the store of a side from its URL or local path.
+pub fn open(side: &str) -> Result<Location> {
+    let trimmed = side.trim();
+    if trimmed.is_empty() {
+        return Err(Error::Invalid(
+            "a side must be a URL or a path, got an empty string".into(),
+        ));
+    }
+    if let Some((scheme, _)) = trimmed.split_once("://") {
+        let url = Url::parse(trimmed)
+            .map_err(|e| Error::Invalid(format!("{trimmed}: not a valid URL: {e}")))?;
+        if url.password().is_some() || !url.username().is_empty() {
+            return Err(Error::Invalid(format!(
+                "{scheme}://…: credentials in a URL are refused; they come from the environment or the workload identity"
+            )));
+        }
+        if url.query().is_some() {
+            return Err(Error::Invalid(format!(
+                "{scheme}://{}: query strings (SAS tokens, signatures) are refused; credentials come from the environment or the workload identity",
+                url.host_str().unwrap_or_default()
+            )));
+        }
+        return open_url(&url);
+    }
+    open_local(trimmed)
+}
+
+fn open_local(path: &str) -> Result<Location> {
+    let canonical = std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?;
+    let prefix =
+        Path::from_absolute_path(&canonical).map_err(|e| Error::Invalid(format!("{path}: {e}")))?;
+    Ok(Location {
+        url: format!("file:///{prefix}"),
+        store: Arc::new(LocalFileSystem::new()),
+        prefix,
+        kind: StoreKind::Local,
+        credentials: CredentialSource::None,
+    })
+}
+
+fn url_path(url: &Url) -> Result<Path> {
+    Path::from_url_path(url.path()).map_err(|e| Error::Invalid(format!("{url}: {e}")))
+}
+
+fn open_url(url: &Url) -> Result<Location> {
+    let display = url.to_string();
+    let build_err = |e: object_store::Error| Error::Invalid(format!("{display}: {e}"));
+    match url.scheme() {
+        "file" => {
+            let path = url
+                .to_file_path()
+                .map_err(|_| Error::Invalid(format!("{display}: not a local file URL")))?;
+            open_local(&path.to_string_lossy())
+        }
+        "memory" => Ok(Location {
+            url: display.clone(),
+            store: Arc::new(InMemory::new()),
+            prefix: url_path(url)?,
+            kind: StoreKind::Memory,
+            credentials: CredentialSource::None,
+        }),
+        "s3" | "s3a" => {
+            let store = AmazonS3Builder::from_env()
+                .with_url(display.clone())
+                .with_retry(retry_config())
+                .with_client_options(client_options())
+                .build()
+                .map_err(build_err)?;
+            Ok(Location {
+                url: display.clone(),
+                store: Arc::new(store),
+                prefix: url_path(url)?,
+                kind: StoreKind::S3,
+                credentials: aws_credential_source(),
+            })
+        }
+        "gs" => {
+            let store = GoogleCloudStorageBuilder::from_env()
+                .with_url(display.clone())
+                .with_retry(retry_config())
+                .with_client_options(client_options())
+                .build()
+                .map_err(build_err)?;
+            Ok(Location {
+                url: display.clone(),
+                store: Arc::new(store),
+                prefix: url_path(url)?,
+                kind: StoreKind::Gcs,
+                credentials: gcp_credential_source(),
+            })
+        }
+        "az" | "azure" | "abfs" | "abfss" | "adl" => {
+            let store = MicrosoftAzureBuilder::from_env()
+                .with_url(display.clone())
+                .with_retry(retry_config())
+                .with_client_options(client_options())
+                .build()
+                .map_err(build_err)?;
+            // `az://container/path` and `abfs://container@account.dfs…/path` keep the object
+            // path in the URL path.
+            Ok(Location {
+                url: display.clone(),
+                store: Arc::new(store),
+                prefix: url_path(url)?,
+                kind: StoreKind::Azure,
+                credentials: azure_credential_source(),
+            })
+        }
+        other => Err(Error::Invalid(format!(
+            "{display}: unsupported scheme `{other}` (use s3://, gs://, az://, abfs://, file:// or a local path)"
+        ))),
+    }
+}
+
+/// Which credential source `AmazonS3Builder::from_env()` will use, in its order of precedence.
+pub fn aws_credential_source() -> CredentialSource {
+    if env_set("AWS_SKIP_SIGNATURE") {
+        CredentialSource::Anonymous
+    } else if env_set("AWS_ACCESS_KEY_ID") {
+        CredentialSource::Environment
+    } else if env_set("AWS_WEB_IDENTITY_TOKEN_FILE") {
+        CredentialSource::WebIdentity
+    } else if env_set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") {
+        CredentialSource::MetadataServer
+    } else if env_set("AWS_PROFILE") {
+        CredentialSource::Profile
+    } else {
+        CredentialSource::MetadataServer
+    }
+}
+
+/// Which credential source `GoogleCloudStorageBuilder::from_env()` will use.
+pub fn gcp_credential_source() -> CredentialSource {
+    if env_set("GOOGLE_SERVICE_ACCOUNT")
+        || env_set("GOOGLE_SERVICE_ACCOUNT_PATH")
+        || env_set("GOOGLE_SERVICE_ACCOUNT_KEY")
+        || env_set("GOOGLE_APPLICATION_CREDENTIALS")
+    {
+        CredentialSource::Environment
+    } else if env_set("GOOGLE_SKIP_SIGNATURE") {
+        CredentialSource::Anonymous
+    } else {
+        CredentialSource::MetadataServer
+    }
+}
+
+/// Which credential source `MicrosoftAzureBuilder::from_env()` will use.
+pub fn azure_credential_source() -> CredentialSource {
+    if env_set("AZURE_STORAGE_USE_EMULATOR") || env_set("AZURITE_BLOB_STORAGE_URL") {
+        CredentialSource::Emulator
+    } else if env_set("AZURE_STORAGE_ACCOUNT_KEY")
+        || env_set("AZURE_STORAGE_ACCESS_KEY")
+        || env_set("AZURE_CLIENT_SECRET")
+        || env_set("AZURE_STORAGE_SAS_KEY")
+    {
+        CredentialSource::Environment
+    } else if env_set("AZURE_FEDERATED_TOKEN_FILE") {
+        CredentialSource::WebIdentity
+    } else if env_set("AZURE_SKIP_SIGNATURE") {
+        CredentialSource::Anonymous
+    } else {
+        CredentialSource::ManagedIdentity
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gcs_url_maps_bucket_and_prefix() {
+        let loc = open("gs://my-bucket/exports/dt=2024-01-01/").unwrap();
+        assert_eq!(loc.kind, StoreKind::Gcs);
+        assert_eq!(loc.prefix.as_ref(), "exports/dt=2024-01-01");
+        assert_eq!(
+            loc.object_url(&Path::from("exports/a.parquet")),
+            "gs://my-bucket/exports/a.parquet"
+        );
+    }
+
+    #[test]
+    fn azure_and_abfs_urls_open() {
+        let az = open("az://container/some/prefix").unwrap();
+        assert_eq!(az.kind, StoreKind::Azure);
+        assert_eq!(az.prefix.as_ref(), "some/prefix");
+        let abfs = open("abfs://container@account.dfs.core.windows.net/p/q").unwrap();
+        assert_eq!(abfs.kind, StoreKind::Azure);
+        assert_eq!(abfs.prefix.as_ref(), "p/q");
+    }
+
+    #[test]
+    fn secrets_in_urls_are_refused() {
+        let e = open("s3://AKIA:secret@bucket/x").unwrap_err().to_string();
+        assert!(e.contains("refused"), "{e}");
+        assert!(!e.contains("secret@"), "{e}");
+        let e = open("az://container/x?sig=abc&sv=2020")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("refused"), "{e}");
+        assert!(!e.contains("sig=abc"), "{e}");
+    }
+
+    #[test]
+    fn unknown_scheme_and_missing_path() {
+        let e = open("ftp://host/x").unwrap_err().to_string();
+        assert!(e.contains("unsupported scheme `ftp`"), "{e}");
+        let e = open("/definitely/not/here").unwrap_err().to_string();
+        assert!(e.starts_with("/definitely/not/here:"), "{e}");
+    }
+
+    #[test]
+    fn local_paths_become_file_urls() {
+        let dir = tempfile::tempdir().unwrap();
+        let loc = open(dir.path().to_str().unwrap()).unwrap();
+        assert_eq!(loc.kind, StoreKind::Local);
+        assert!(loc.url.starts_with("file:///"));
+        assert_eq!(loc.credentials, CredentialSource::None);
+    }
+}
