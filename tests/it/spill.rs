@@ -1,0 +1,1 @@
+//! Spill tests (filled below).
