@@ -97,7 +97,7 @@ impl Error {
 }
 
 /// Collapse a multi-line message into one line, so every error prints on one line.
-pub(crate) fn one_line(message: &str) -> String {
+pub fn one_line(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     for (i, part) in message
         .split(['\n', '\r'])
@@ -122,9 +122,4 @@ mod tests {
         let e = Error::format("file:///x.csv", "bad\nrow");
         assert_eq!(e.to_string(), "file:///x.csv: bad; row");
     }
-}
-
-/// Collapse a message to one line (for the binary's error output).
-pub fn one_line_public(message: &str) -> String {
-    one_line(message)
 }

@@ -367,12 +367,14 @@ impl Plan {
                 Ok(i) => batch.column(i).clone(),
                 Err(_) => match partition_values.iter().find(|(k, _)| k == source_name) {
                     Some((_, v)) => Arc::new(StringArray::from(vec![v.as_str(); n])) as ArrayRef,
-                    None => return Err(Error::format(
-                        file_url,
-                        format!(
+                    None => {
+                        return Err(Error::format(
+                            file_url,
+                            format!(
                             "column `{source_name}` is missing (the dataset's first file has it)"
                         ),
-                    )),
+                        ))
+                    }
                 },
             };
             let array = if array.data_type() == field.data_type() {

@@ -22,15 +22,43 @@ pub const EXIT_ERROR: u8 = 2;
 
 /// Parse, run, map to an exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     init_logging(cli.verbose, cli.quiet);
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!(
                 "parity: error: {}",
-                parity::error::one_line_public(&format!("{e:#}"))
+                parity::error::one_line(&format!("{e:#}"))
             );
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+/// `--help` and `--version` print as clap prints them; any other argument error becomes one
+/// line on stderr and exit 2, like every other error.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            ExitCode::from(if e.use_stderr() { EXIT_ERROR } else { 0 })
+        }
+        _ => {
+            let text = e.to_string();
+            let first = text
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: ");
+            eprintln!("parity: error: {first} (see `parity --help`)");
             ExitCode::from(EXIT_ERROR)
         }
     }

@@ -158,6 +158,8 @@ pub struct Tally {
     pub samples_right: TopN<SampleRow>,
     /// Samples.
     pub samples_changed: TopN<ChangedSample>,
+    /// Differing rows of the current partition (only collected for the diff file).
+    pub rows: Vec<DiffRow>,
 }
 
 impl Tally {
@@ -181,6 +183,7 @@ impl Tally {
             samples_left: TopN::new(samples),
             samples_right: TopN::new(samples),
             samples_changed: TopN::new(samples),
+            rows: Vec::new(),
         }
     }
 }
@@ -293,7 +296,6 @@ impl<'p> Matcher<'p> {
         left: bool,
         count: u64,
         tally: &mut Tally,
-        rows: &mut Vec<DiffRow>,
         order: u128,
     ) {
         let top = if left {
@@ -318,7 +320,7 @@ impl<'p> Matcher<'p> {
         }
         if self.keep_rows {
             for _ in 0..count {
-                rows.push(DiffRow {
+                tally.rows.push(DiffRow {
                     kind: if left {
                         DiffKind::OnlyLeft
                     } else {
@@ -340,7 +342,6 @@ impl<'p> Matcher<'p> {
         lr: RowRef,
         rr: RowRef,
         tally: &mut Tally,
-        rows: &mut Vec<DiffRow>,
         order: u128,
     ) {
         tally.matched_rows += 1;
@@ -425,7 +426,7 @@ impl<'p> Matcher<'p> {
             );
         }
         if self.keep_rows {
-            rows.push(DiffRow {
+            tally.rows.push(DiffRow {
                 kind: DiffKind::Changed,
                 order,
                 left: Some(lr),
@@ -437,7 +438,6 @@ impl<'p> Matcher<'p> {
 
     /// Match rows that share a key hash (duplicates, null keys, or all rows without a key) as a
     /// multiset of whole rows; leftovers are only-left / only-right.
-    #[allow(clippy::too_many_arguments)]
     fn multiset(
         &self,
         l: &SideRows,
@@ -445,7 +445,6 @@ impl<'p> Matcher<'p> {
         lrefs: &[RowRef],
         rrefs: &[RowRef],
         tally: &mut Tally,
-        rows: &mut Vec<DiffRow>,
         order: u128,
     ) {
         let mut by_hash: HashMap<u128, (Vec<RowRef>, Vec<RowRef>)> = HashMap::new();
@@ -459,25 +458,9 @@ impl<'p> Matcher<'p> {
         groups.sort_by_key(|(h, _)| *h);
         for (_, (ls, rs)) in groups {
             if ls.len() > rs.len() {
-                self.only(
-                    l,
-                    ls[0],
-                    true,
-                    (ls.len() - rs.len()) as u64,
-                    tally,
-                    rows,
-                    order,
-                );
+                self.only(l, ls[0], true, (ls.len() - rs.len()) as u64, tally, order);
             } else if rs.len() > ls.len() {
-                self.only(
-                    r,
-                    rs[0],
-                    false,
-                    (rs.len() - ls.len()) as u64,
-                    tally,
-                    rows,
-                    order,
-                );
+                self.only(r, rs[0], false, (rs.len() - ls.len()) as u64, tally, order);
             }
         }
     }
@@ -513,7 +496,7 @@ impl<'p> Matcher<'p> {
         };
         let lrefs = refs(left);
         let rrefs = refs(right);
-        let mut rows = Vec::new();
+        tally.rows.clear();
 
         for g in 0..groups {
             #[derive(Clone, Copy)]
@@ -554,9 +537,9 @@ impl<'p> Matcher<'p> {
                 if !self.keyed() {
                     // The key is the whole row: equal hashes are equal rows.
                     if s.ln > s.rn {
-                        self.only(&l, s.l, true, (s.ln - s.rn) as u64, tally, &mut rows, k);
+                        self.only(&l, s.l, true, (s.ln - s.rn) as u64, tally, k);
                     } else if s.rn > s.ln {
-                        self.only(&r, s.r, false, (s.rn - s.ln) as u64, tally, &mut rows, k);
+                        self.only(&r, s.r, false, (s.rn - s.ln) as u64, tally, k);
                     }
                 } else if s.null {
                     tally.null_left += s.ln as u64;
@@ -567,11 +550,11 @@ impl<'p> Matcher<'p> {
                     tally.dup_right += (s.rn > 1) as u64;
                     deferred.insert(k);
                 } else if s.ln == 1 && s.rn == 1 {
-                    self.compare_pair(&l, &r, s.l, s.r, tally, &mut rows, k);
+                    self.compare_pair(&l, &r, s.l, s.r, tally, k);
                 } else if s.ln == 1 {
-                    self.only(&l, s.l, true, 1, tally, &mut rows, k);
+                    self.only(&l, s.l, true, 1, tally, k);
                 } else {
-                    self.only(&r, s.r, false, 1, tally, &mut rows, k);
+                    self.only(&r, s.r, false, 1, tally, k);
                 }
             }
             if !deferred.is_empty() {
@@ -587,11 +570,12 @@ impl<'p> Matcher<'p> {
                     }
                 }
                 for (k, (ls, rs)) in groups_of {
-                    self.multiset(&l, &r, &ls, &rs, tally, &mut rows, k);
+                    self.multiset(&l, &r, &ls, &rs, tally, k);
                 }
             }
         }
-        rows.sort_by(|a, b| (a.order, a.kind).cmp(&(b.order, b.kind)));
+        let mut rows = std::mem::take(&mut tally.rows);
+        rows.sort_by_key(|r| (r.order, r.kind));
         Ok(rows)
     }
 }

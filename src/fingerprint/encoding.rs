@@ -203,7 +203,7 @@ pub fn reduce_decimal(mut v: i256, mut scale: i32) -> (i256, i32) {
     }
     let ten = i256::from_i128(10);
     while v % ten == i256::ZERO {
-        v = v / ten;
+        v /= ten;
         scale -= 1;
     }
     (v, scale)

@@ -110,7 +110,7 @@ pub async fn list(location: &Location, override_format: Option<FileFormat>) -> R
         }
     }
 
-    metas.sort_by(|a, b| a.1.cmp(&b.1));
+    metas.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.location.cmp(&b.0.location)));
     if metas.is_empty() {
         return Err(Error::Empty {
             url: location.url.clone(),

@@ -138,7 +138,10 @@ pub fn open(side: &str) -> Result<Location> {
     if let Some((scheme, _)) = trimmed.split_once("://") {
         let url = Url::parse(trimmed)
             .map_err(|e| Error::Invalid(format!("{trimmed}: not a valid URL: {e}")))?;
-        if url.password().is_some() || !url.username().is_empty() {
+        // `abfs://container@account…` puts the container where a user name would be; a
+        // password is never legitimate, and neither is a user name for other schemes.
+        let azure = matches!(url.scheme(), "az" | "azure" | "abfs" | "abfss" | "adl");
+        if url.password().is_some() || (!azure && !url.username().is_empty()) {
             return Err(Error::Invalid(format!(
                 "{scheme}://…: credentials in a URL are refused; they come from the environment or the workload identity"
             )));
@@ -309,12 +312,16 @@ mod tests {
 
     #[test]
     fn azure_and_abfs_urls_open() {
-        let az = open("az://container/some/prefix").unwrap();
-        assert_eq!(az.kind, StoreKind::Azure);
-        assert_eq!(az.prefix.as_ref(), "some/prefix");
         let abfs = open("abfs://container@account.dfs.core.windows.net/p/q").unwrap();
         assert_eq!(abfs.kind, StoreKind::Azure);
         assert_eq!(abfs.prefix.as_ref(), "p/q");
+        let az = open("az://container@account.blob.core.windows.net/some/prefix").unwrap();
+        assert_eq!(az.prefix.as_ref(), "some/prefix");
+        if std::env::var_os("AZURE_STORAGE_ACCOUNT_NAME").is_none() {
+            // Without an account in the URL or the environment, the error names the URL.
+            let e = open("az://container/some/prefix").unwrap_err().to_string();
+            assert!(e.starts_with("az://container/some/prefix: "), "{e}");
+        }
     }
 
     #[test]

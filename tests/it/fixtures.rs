@@ -16,23 +16,41 @@ fn sides(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
 
 fn check(name: &str) -> Result<(), String> {
     let dir = fixture(name);
-    let expected: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
-    let args: Vec<String> = expected["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect();
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    let args: Vec<String> = expected["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
     let args: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
     let (left, right) = sides(&dir);
     let want_exit = expected["exit"].as_i64().unwrap() as i32;
     if want_exit == 2 {
         let run = diff(&left, &right, &args);
         if run.code != 2 {
-            return Err(format!("{name}: exit {} instead of 2; stdout={} stderr={}", run.code, run.stdout, run.stderr));
+            return Err(format!(
+                "{name}: exit {} instead of 2; stdout={} stderr={}",
+                run.code, run.stdout, run.stderr
+            ));
         }
         let needle = expected["error_contains"].as_str().unwrap();
         let lines: Vec<&str> = run.stderr.lines().collect();
-        if lines.len() != 1 || !lines[0].contains(needle) || !lines[0].starts_with("parity: error: ") {
-            return Err(format!("{name}: error should be one line containing `{needle}`, got {:?}", run.stderr));
+        if lines.len() != 1
+            || !lines[0].contains(needle)
+            || !lines[0].starts_with("parity: error: ")
+        {
+            return Err(format!(
+                "{name}: error should be one line containing `{needle}`, got {:?}",
+                run.stderr
+            ));
         }
         if !run.stdout.is_empty() {
-            return Err(format!("{name}: nothing may go to stdout on error, got {:?}", run.stdout));
+            return Err(format!(
+                "{name}: nothing may go to stdout on error, got {:?}",
+                run.stdout
+            ));
         }
         return Ok(());
     }
@@ -53,12 +71,21 @@ fn check(name: &str) -> Result<(), String> {
         "null_keys",
     ] {
         if got[field] != expected[field] {
-            problems.push(format!("{field}: got {} want {}", got[field], expected[field]));
+            problems.push(format!(
+                "{field}: got {} want {}",
+                got[field], expected[field]
+            ));
         }
     }
-    let changes = got["schema_changes"].as_array().map(|a| a.len() as i64).unwrap_or(-1);
+    let changes = got["schema_changes"]
+        .as_array()
+        .map(|a| a.len() as i64)
+        .unwrap_or(-1);
     if changes != expected["schema_changes"].as_i64().unwrap() {
-        problems.push(format!("schema_changes: got {} want {}", got["schema_changes"], expected["schema_changes"]));
+        problems.push(format!(
+            "schema_changes: got {} want {}",
+            got["schema_changes"], expected["schema_changes"]
+        ));
     }
     if problems.is_empty() {
         Ok(())
@@ -76,17 +103,40 @@ fn every_fixture_matches_its_expected_result() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert!(names.len() >= 40, "expected the full fixture set, found {}", names.len());
+    assert!(
+        names.len() >= 40,
+        "expected the full fixture set, found {}",
+        names.len()
+    );
     let failures: Vec<String> = names.iter().filter_map(|n| check(n).err()).collect();
-    assert!(failures.is_empty(), "{} of {} fixtures failed:\n{}", failures.len(), names.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} fixtures failed:\n{}",
+        failures.len(),
+        names.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn swapping_sides_swaps_only_left_and_only_right() {
-    for name in ["changed_values", "duplicate_keys", "keyless_multiset", "null_keys", "demo"] {
+    for name in [
+        "changed_values",
+        "duplicate_keys",
+        "keyless_multiset",
+        "null_keys",
+        "demo",
+    ] {
         let dir = fixture(name);
-        let expected: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
-        let args: Vec<String> = expected["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect();
+        let expected: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap())
+                .unwrap();
+        let args: Vec<String> = expected["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect();
         let args: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
         let (l, r) = sides(&dir);
         let (_, fwd) = diff_json(&l, &r, &args);
@@ -95,8 +145,14 @@ fn swapping_sides_swaps_only_left_and_only_right() {
         assert_eq!(fwd["only_right"], back["only_left"], "{name}");
         assert_eq!(fwd["changed_rows"], back["changed_rows"], "{name}");
         assert_eq!(fwd["changed_cells"], back["changed_cells"], "{name}");
-        assert_eq!(fwd["duplicate_keys"]["left"], back["duplicate_keys"]["right"], "{name}");
-        assert_eq!(fwd["null_keys"]["left"], back["null_keys"]["right"], "{name}");
+        assert_eq!(
+            fwd["duplicate_keys"]["left"], back["duplicate_keys"]["right"],
+            "{name}"
+        );
+        assert_eq!(
+            fwd["null_keys"]["left"], back["null_keys"]["right"],
+            "{name}"
+        );
         assert_eq!(fwd["verdict"], back["verdict"], "{name}");
     }
 }

@@ -16,7 +16,9 @@ pub fn fixture(name: &str) -> PathBuf {
 /// The `parity` binary built for this test run.
 pub fn parity() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_parity"));
-    cmd.env_remove("NO_COLOR").env_remove("RUST_LOG").env("CI", "1");
+    cmd.env_remove("NO_COLOR")
+        .env_remove("RUST_LOG")
+        .env("CI", "1");
     cmd
 }
 
@@ -55,7 +57,10 @@ pub fn diff_json(left: &Path, right: &Path, args: &[&str]) -> (Run, serde_json::
     all.extend(["--format", "json"]);
     let run = diff(left, right, &all);
     let json = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
-        panic!("not JSON ({e}): stdout={} stderr={}", run.stdout, run.stderr)
+        panic!(
+            "not JSON ({e}): stdout={} stderr={}",
+            run.stdout, run.stderr
+        )
     });
     (run, json)
 }
