@@ -669,4 +669,74 @@ mod tests {
         );
         assert_ne!(family(&DataType::Int64), family(&DataType::Utf8));
     }
+
+    mod injective {
+        use super::*;
+        use proptest::prelude::*;
+
+        #[derive(Debug, Clone)]
+        enum Cell {
+            Int(Option<i64>),
+            Str(Option<String>),
+            Float(Option<f64>),
+        }
+
+        fn cell() -> impl Strategy<Value = Cell> {
+            prop_oneof![
+                proptest::option::of(-3i64..3).prop_map(Cell::Int),
+                proptest::option::of("[ab]{0,2}").prop_map(Cell::Str),
+                proptest::option::of(prop_oneof![
+                    Just(0.0),
+                    Just(-0.0),
+                    Just(f64::NAN),
+                    Just(1.5),
+                    Just(-1.5)
+                ])
+                .prop_map(Cell::Float),
+            ]
+        }
+
+        fn array(c: &Cell) -> ArrayRef {
+            match c {
+                Cell::Int(v) => Arc::new(Int64Array::from(vec![*v])),
+                Cell::Str(v) => Arc::new(StringArray::from(vec![v.clone()])),
+                Cell::Float(v) => Arc::new(Float64Array::from(vec![*v])),
+            }
+        }
+
+        fn row_bytes(row: &[Cell]) -> Vec<u8> {
+            let mut out = Vec::new();
+            for c in row {
+                encoder(&array(c)).unwrap().encode(0, &mut out);
+            }
+            out
+        }
+
+        /// Value equality as parity defines it: types by family, -0.0 = 0.0, NaN = NaN.
+        fn same(a: &Cell, b: &Cell) -> bool {
+            match (a, b) {
+                (
+                    Cell::Int(None) | Cell::Str(None) | Cell::Float(None),
+                    Cell::Int(None) | Cell::Str(None) | Cell::Float(None),
+                ) => true,
+                (Cell::Int(x), Cell::Int(y)) => x == y,
+                (Cell::Str(x), Cell::Str(y)) => x == y,
+                (Cell::Float(Some(x)), Cell::Float(Some(y))) => {
+                    x == y || (x.is_nan() && y.is_nan())
+                }
+                _ => false,
+            }
+        }
+
+        proptest! {
+            #[test]
+            fn equal_encodings_mean_equal_rows(
+                a in proptest::collection::vec(cell(), 1..5),
+                b in proptest::collection::vec(cell(), 1..5),
+            ) {
+                let equal_rows = a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| same(x, y));
+                prop_assert_eq!(row_bytes(&a) == row_bytes(&b), equal_rows, "{:?} vs {:?}", a, b);
+            }
+        }
+    }
 }

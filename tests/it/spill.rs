@@ -1,1 +1,116 @@
-//! Spill tests (filled below).
+//! The keyed diff under a memory budget far smaller than the data: both sides spill to disk by
+//! key-hash partition and the result is exactly the in-memory result.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use arrow::record_batch::RecordBatch;
+
+use crate::harness::diff_json;
+
+const ROWS: i64 = 300_000;
+
+fn write(path: &std::path::Path, ids: &[i64], tweak: impl Fn(i64) -> (String, f64)) {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("name", DataType::Utf8, false),
+        Field::new("amount", DataType::Float64, false),
+    ]));
+    let file = std::fs::File::create(path).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), None).unwrap();
+    for chunk in ids.chunks(50_000) {
+        let (names, amounts): (Vec<String>, Vec<f64>) = chunk.iter().map(|&i| tweak(i)).unzip();
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from(chunk.to_vec())),
+            Arc::new(StringArray::from(names)),
+            Arc::new(Float64Array::from(amounts)),
+        ];
+        w.write(&RecordBatch::try_new(schema.clone(), cols).unwrap())
+            .unwrap();
+    }
+    w.close().unwrap();
+}
+
+#[test]
+fn a_pair_larger_than_the_memory_limit_diffs_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (left, right) = (dir.path().join("left"), dir.path().join("right"));
+    std::fs::create_dir_all(&left).unwrap();
+    std::fs::create_dir_all(&right).unwrap();
+    let base = |i: i64| {
+        (
+            format!(
+                "customer-{:08}-{}",
+                i * 7919 % 1_000_003,
+                "x".repeat((i % 40) as usize)
+            ),
+            i as f64 * 0.25,
+        )
+    };
+
+    // Left: ids 0..ROWS in two files. Right: reversed order, every 1000th id deleted, 150 new
+    // ids, every 500th row's name changed (ids that are multiples of 1000 are deleted instead).
+    let ids: Vec<i64> = (0..ROWS).collect();
+    write(&left.join("a.parquet"), &ids[..ROWS as usize / 2], base);
+    write(&left.join("b.parquet"), &ids[ROWS as usize / 2..], base);
+    let mut rids: Vec<i64> = ids
+        .iter()
+        .copied()
+        .filter(|i| i % 1000 != 0)
+        .rev()
+        .collect();
+    rids.extend(ROWS..ROWS + 150);
+    write(&right.join("only.parquet"), &rids, |i| {
+        let (n, a) = base(i);
+        if i % 500 == 0 {
+            (format!("{n}-changed"), a)
+        } else {
+            (n, a)
+        }
+    });
+    let deleted = (ROWS / 1000) as u64;
+    let changed = (0..ROWS).filter(|i| i % 500 == 0 && i % 1000 != 0).count() as u64;
+
+    let spill_dir = tempfile::tempdir().unwrap();
+    let spill = spill_dir.path().to_str().unwrap();
+    let (run_small, small) = diff_json(
+        &left,
+        &right,
+        &[
+            "--key",
+            "id",
+            "--memory-limit",
+            "16MiB",
+            "--spill-dir",
+            spill,
+        ],
+    );
+    let (run_big, big) = diff_json(&left, &right, &["--key", "id"]);
+    assert_eq!(run_small.code, 1, "{}", run_small.stderr);
+    assert_eq!(run_big.code, 1, "{}", run_big.stderr);
+
+    assert!(
+        small["spilled_bytes"].as_u64().unwrap() > 16 << 20,
+        "the small budget must spill: {}",
+        small["spilled_bytes"]
+    );
+    assert_eq!(big["spilled_bytes"].as_u64(), Some(0));
+    for v in [&small, &big] {
+        assert_eq!(v["left_rows"].as_u64(), Some(ROWS as u64));
+        assert_eq!(v["right_rows"].as_u64(), Some(ROWS as u64 - deleted + 150));
+        assert_eq!(v["only_left"].as_u64(), Some(deleted));
+        assert_eq!(v["only_right"].as_u64(), Some(150));
+        assert_eq!(v["changed_rows"].as_u64(), Some(changed));
+        assert_eq!(v["changed_cells"], serde_json::json!({ "name": changed }));
+    }
+    assert_eq!(
+        small["samples"], big["samples"],
+        "samples do not depend on the memory budget"
+    );
+    assert_eq!(
+        std::fs::read_dir(spill_dir.path()).unwrap().count(),
+        0,
+        "spill files are removed"
+    );
+}
