@@ -16,7 +16,7 @@ use object_store::gcp::GoogleCloudStorageBuilder;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
-use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
+use object_store::{BackoffConfig, ObjectStore, RetryConfig};
 use serde::Serialize;
 use url::Url;
 
@@ -111,12 +111,19 @@ fn retry_config() -> RetryConfig {
     }
 }
 
-fn client_options() -> ClientOptions {
-    ClientOptions::new()
-        .with_connect_timeout(Duration::from_secs(5))
-        .with_timeout(Duration::from_secs(
-            env_number("PARITY_STORE_TIMEOUT_SECS").unwrap_or(300),
-        ))
+/// Timeouts a store gets unless its own environment variable sets them (`AWS_TIMEOUT`,
+/// `AZURE_CONNECT_TIMEOUT`, …). They go through the builder's config keys so that every other
+/// client option read from the environment (`AWS_ALLOW_HTTP`, proxies) is kept.
+fn default_timeouts(env_prefix: &str) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    if !env_set(&format!("{env_prefix}CONNECT_TIMEOUT")) {
+        out.push(("connect_timeout", "5s".to_string()));
+    }
+    if !env_set(&format!("{env_prefix}TIMEOUT")) {
+        let secs = env_number("PARITY_STORE_TIMEOUT_SECS").unwrap_or(300);
+        out.push(("timeout", format!("{secs}s")));
+    }
+    out
 }
 
 fn env_number(name: &str) -> Option<u64> {
@@ -192,12 +199,15 @@ fn open_url(url: &Url) -> Result<Location> {
             credentials: CredentialSource::None,
         }),
         "s3" | "s3a" => {
-            let store = AmazonS3Builder::from_env()
+            let mut builder = AmazonS3Builder::from_env()
                 .with_url(display.clone())
-                .with_retry(retry_config())
-                .with_client_options(client_options())
-                .build()
-                .map_err(build_err)?;
+                .with_retry(retry_config());
+            for (key, value) in default_timeouts("AWS_") {
+                if let Ok(key) = key.parse() {
+                    builder = builder.with_config(key, value);
+                }
+            }
+            let store = builder.build().map_err(build_err)?;
             Ok(Location {
                 url: display.clone(),
                 store: Arc::new(store),
@@ -207,12 +217,15 @@ fn open_url(url: &Url) -> Result<Location> {
             })
         }
         "gs" => {
-            let store = GoogleCloudStorageBuilder::from_env()
+            let mut builder = GoogleCloudStorageBuilder::from_env()
                 .with_url(display.clone())
-                .with_retry(retry_config())
-                .with_client_options(client_options())
-                .build()
-                .map_err(build_err)?;
+                .with_retry(retry_config());
+            for (key, value) in default_timeouts("GOOGLE_") {
+                if let Ok(key) = key.parse() {
+                    builder = builder.with_config(key, value);
+                }
+            }
+            let store = builder.build().map_err(build_err)?;
             Ok(Location {
                 url: display.clone(),
                 store: Arc::new(store),
@@ -222,12 +235,15 @@ fn open_url(url: &Url) -> Result<Location> {
             })
         }
         "az" | "azure" | "abfs" | "abfss" | "adl" => {
-            let store = MicrosoftAzureBuilder::from_env()
+            let mut builder = MicrosoftAzureBuilder::from_env()
                 .with_url(display.clone())
-                .with_retry(retry_config())
-                .with_client_options(client_options())
-                .build()
-                .map_err(build_err)?;
+                .with_retry(retry_config());
+            for (key, value) in default_timeouts("AZURE_") {
+                if let Ok(key) = key.parse() {
+                    builder = builder.with_config(key, value);
+                }
+            }
+            let store = builder.build().map_err(build_err)?;
             // `az://container/path` and `abfs://container@account.dfs…/path` keep the object
             // path in the URL path.
             Ok(Location {

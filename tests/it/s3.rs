@@ -222,6 +222,7 @@ fn missing_key_and_missing_bucket_exit_2() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     assert!(run.stderr.contains("no-such-bucket"), "{}", run.stderr);
+    assert!(!run.stderr.contains("builder error"), "{}", run.stderr);
 }
 
 #[test]
@@ -244,6 +245,13 @@ fn a_denied_bucket_exits_2_without_leaking_the_secret() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     assert!(run.stderr.contains("s3://locked/data"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("permission denied")
+            || run.stderr.contains("not authenticated")
+            || run.stderr.contains("403"),
+        "the error must say access was refused: {}",
+        run.stderr
+    );
     assert!(!run.stderr.contains("do-not-print-me") && !run.stdout.contains("do-not-print-me"));
 }
 
