@@ -107,6 +107,17 @@ pub fn with_partition_columns(schema: &SchemaRef, partition_keys: &[String]) -> 
     Arc::new(Schema::new(fields))
 }
 
+/// The type a column is compared and spilled as: dictionaries and run-end encoded columns are
+/// decoded to their values (Arrow IPC files cannot hold a dictionary that changes between
+/// batches, and the encoding is a storage choice, not a value).
+pub fn decoded_type(dt: &DataType) -> DataType {
+    match dt {
+        DataType::Dictionary(_, v) => decoded_type(v),
+        DataType::RunEndEncoded(_, values) => decoded_type(values.data_type()),
+        other => other.clone(),
+    }
+}
+
 /// Whether two types hold the same logical type, ignoring physical layout: string and binary
 /// layouts (plain, large, view) and dictionary encoding are storage choices, not schema changes.
 pub fn same_logical_type(a: &DataType, b: &DataType) -> bool {
@@ -261,8 +272,8 @@ pub fn plan(left: &SchemaRef, right: &SchemaRef, cfg: &DiffConfig) -> Result<Pla
                 columns.push(PlanColumn {
                     name: name.clone(),
                     left_name: left_name.clone(),
-                    left_type: lt.clone(),
-                    right_type: rt.clone(),
+                    left_type: decoded_type(lt),
+                    right_type: decoded_type(rt),
                     family: fam,
                     is_key: cfg.key.contains(name),
                     tolerance,
