@@ -9,6 +9,8 @@
 //! match. Large partitions are grouped further in memory so each hash table stays small.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use arrow::array::{Array, ArrayRef};
 use arrow::record_batch::RecordBatch;
@@ -21,6 +23,31 @@ use crate::fingerprint::encoding::{encoder, CellEncoder};
 use crate::fingerprint::logical::hash_at;
 use crate::redact::Redactor;
 use crate::schema::Plan;
+
+/// The keys of tier 3's tables are already 128-bit hashes: fold them instead of hashing again.
+#[derive(Default)]
+pub struct PreHashed(u64);
+
+impl Hasher for PreHashed {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0 ^ u64::from_le_bytes(word)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u128(&mut self, v: u128) {
+        self.0 = (v as u64) ^ ((v >> 64) as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type HashTable<V> = HashMap<u128, V, BuildHasherDefault<PreHashed>>;
+type HashKeys = HashSet<u128, BuildHasherDefault<PreHashed>>;
 
 /// A row of a side: batch index in the high 32 bits, row in the low 32.
 pub type RowRef = u64;
@@ -114,6 +141,13 @@ impl<T> TopN<T> {
         }
     }
 
+    /// Take in another collection's items.
+    pub fn absorb(&mut self, other: TopN<T>) {
+        for (k, item) in other.items {
+            self.push(k, item);
+        }
+    }
+
     /// The kept items, in key order.
     pub fn into_sorted(mut self) -> Vec<T> {
         self.compact();
@@ -185,6 +219,37 @@ impl Tally {
             samples_changed: TopN::new(samples),
             rows: Vec::new(),
         }
+    }
+}
+
+impl Tally {
+    /// An empty tally with the same shape.
+    pub fn fresh(&self) -> Tally {
+        Tally::new(self.changed_cells.len(), self.samples_left.n)
+    }
+
+    /// Add another tally's counts, samples and rows to this one.
+    pub fn merge(&mut self, other: Tally) {
+        self.only_left += other.only_left;
+        self.only_right += other.only_right;
+        self.changed_rows += other.changed_rows;
+        self.within_rows += other.within_rows;
+        self.matched_rows += other.matched_rows;
+        for i in 0..self.changed_cells.len() {
+            self.changed_cells[i] += other.changed_cells[i];
+            self.within_cells[i] += other.within_cells[i];
+            self.max_abs[i] = self.max_abs[i].max(other.max_abs[i]);
+            self.max_rel[i] = self.max_rel[i].max(other.max_rel[i]);
+            self.non_numeric[i] |= other.non_numeric[i];
+        }
+        self.dup_left += other.dup_left;
+        self.dup_right += other.dup_right;
+        self.null_left += other.null_left;
+        self.null_right += other.null_right;
+        self.samples_left.absorb(other.samples_left);
+        self.samples_right.absorb(other.samples_right);
+        self.samples_changed.absorb(other.samples_changed);
+        self.rows.extend(other.rows);
     }
 }
 
@@ -447,7 +512,7 @@ impl<'p> Matcher<'p> {
         tally: &mut Tally,
         order: u128,
     ) {
-        let mut by_hash: HashMap<u128, (Vec<RowRef>, Vec<RowRef>)> = HashMap::new();
+        let mut by_hash: HashTable<(Vec<RowRef>, Vec<RowRef>)> = HashTable::default();
         for &x in lrefs {
             by_hash.entry(l.row_hash(x)).or_default().0.push(x);
         }
@@ -465,6 +530,91 @@ impl<'p> Matcher<'p> {
         }
     }
 
+    /// Diff one group of rows (all rows whose key hashes fall in it, from both sides).
+    fn diff_group(
+        &self,
+        l: &SideRows,
+        r: &SideRows,
+        lrefs: &[(u128, RowRef, bool)],
+        rrefs: &[(u128, RowRef, bool)],
+        tally: &mut Tally,
+    ) {
+        #[derive(Clone, Copy)]
+        struct Slot {
+            l: RowRef,
+            r: RowRef,
+            ln: u32,
+            rn: u32,
+            null: bool,
+        }
+        let mut map: HashTable<Slot> =
+            HashTable::with_capacity_and_hasher(lrefs.len().max(rrefs.len()), Default::default());
+        for &(k, x, null) in lrefs {
+            let s = map.entry(k).or_insert(Slot {
+                l: x,
+                r: 0,
+                ln: 0,
+                rn: 0,
+                null,
+            });
+            s.ln += 1;
+        }
+        for &(k, x, null) in rrefs {
+            let s = map.entry(k).or_insert(Slot {
+                l: 0,
+                r: x,
+                ln: 0,
+                rn: 0,
+                null,
+            });
+            if s.rn == 0 {
+                s.r = x;
+            }
+            s.rn += 1;
+        }
+        let mut deferred = HashKeys::default();
+        for (&k, s) in &map {
+            if !self.keyed() {
+                // The key is the whole row: equal hashes are equal rows.
+                if s.ln > s.rn {
+                    self.only(l, s.l, true, (s.ln - s.rn) as u64, tally, k);
+                } else if s.rn > s.ln {
+                    self.only(r, s.r, false, (s.rn - s.ln) as u64, tally, k);
+                }
+            } else if s.null {
+                tally.null_left += s.ln as u64;
+                tally.null_right += s.rn as u64;
+                deferred.insert(k);
+            } else if s.ln > 1 || s.rn > 1 {
+                tally.dup_left += (s.ln > 1) as u64;
+                tally.dup_right += (s.rn > 1) as u64;
+                deferred.insert(k);
+            } else if s.ln == 1 && s.rn == 1 {
+                self.compare_pair(l, r, s.l, s.r, tally, k);
+            } else if s.ln == 1 {
+                self.only(l, s.l, true, 1, tally, k);
+            } else {
+                self.only(r, s.r, false, 1, tally, k);
+            }
+        }
+        if !deferred.is_empty() {
+            let mut groups_of: HashTable<(Vec<RowRef>, Vec<RowRef>)> = HashTable::default();
+            for &(k, x, _) in lrefs {
+                if deferred.contains(&k) {
+                    groups_of.entry(k).or_default().0.push(x);
+                }
+            }
+            for &(k, x, _) in rrefs {
+                if deferred.contains(&k) {
+                    groups_of.entry(k).or_default().1.push(x);
+                }
+            }
+            for (k, (ls, rs)) in groups_of {
+                self.multiset(l, r, &ls, &rs, tally, k);
+            }
+        }
+    }
+
     /// Diff one partition: every row of `left` against every row of `right`.
     pub fn diff(
         &self,
@@ -476,7 +626,12 @@ impl<'p> Matcher<'p> {
         let l = SideRows::new(left, columns)?;
         let r = SideRows::new(right, columns)?;
         let total: usize = left.iter().chain(right).map(|b| b.num_rows()).sum();
-        let groups = (total / 2_000_000).max(1);
+        // Groups keep each hash table small and give the worker threads independent work.
+        let groups = if total > 200_000 {
+            (total / 1_000_000).max(8)
+        } else {
+            1
+        };
 
         let refs = |batches: &[RecordBatch]| -> Vec<Vec<(u128, RowRef, bool)>> {
             let mut out = vec![Vec::new(); groups];
@@ -498,80 +653,40 @@ impl<'p> Matcher<'p> {
         let rrefs = refs(right);
         tally.rows.clear();
 
-        for g in 0..groups {
-            #[derive(Clone, Copy)]
-            struct Slot {
-                l: RowRef,
-                r: RowRef,
-                ln: u32,
-                rn: u32,
-                null: bool,
+        let workers = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(groups);
+        if workers <= 1 {
+            for g in 0..groups {
+                self.diff_group(&l, &r, &lrefs[g], &rrefs[g], tally);
             }
-            let mut map: HashMap<u128, Slot> =
-                HashMap::with_capacity(lrefs[g].len().max(rrefs[g].len()));
-            for &(k, x, null) in &lrefs[g] {
-                let s = map.entry(k).or_insert(Slot {
-                    l: x,
-                    r: 0,
-                    ln: 0,
-                    rn: 0,
-                    null,
-                });
-                s.ln += 1;
-            }
-            for &(k, x, null) in &rrefs[g] {
-                let s = map.entry(k).or_insert(Slot {
-                    l: 0,
-                    r: x,
-                    ln: 0,
-                    rn: 0,
-                    null,
-                });
-                if s.rn == 0 {
-                    s.r = x;
-                }
-                s.rn += 1;
-            }
-            let mut deferred: HashSet<u128> = HashSet::new();
-            for (&k, s) in &map {
-                if !self.keyed() {
-                    // The key is the whole row: equal hashes are equal rows.
-                    if s.ln > s.rn {
-                        self.only(&l, s.l, true, (s.ln - s.rn) as u64, tally, k);
-                    } else if s.rn > s.ln {
-                        self.only(&r, s.r, false, (s.rn - s.ln) as u64, tally, k);
-                    }
-                } else if s.null {
-                    tally.null_left += s.ln as u64;
-                    tally.null_right += s.rn as u64;
-                    deferred.insert(k);
-                } else if s.ln > 1 || s.rn > 1 {
-                    tally.dup_left += (s.ln > 1) as u64;
-                    tally.dup_right += (s.rn > 1) as u64;
-                    deferred.insert(k);
-                } else if s.ln == 1 && s.rn == 1 {
-                    self.compare_pair(&l, &r, s.l, s.r, tally, k);
-                } else if s.ln == 1 {
-                    self.only(&l, s.l, true, 1, tally, k);
-                } else {
-                    self.only(&r, s.r, false, 1, tally, k);
-                }
-            }
-            if !deferred.is_empty() {
-                let mut groups_of: HashMap<u128, (Vec<RowRef>, Vec<RowRef>)> = HashMap::new();
-                for &(k, x, _) in &lrefs[g] {
-                    if deferred.contains(&k) {
-                        groups_of.entry(k).or_default().0.push(x);
-                    }
-                }
-                for &(k, x, _) in &rrefs[g] {
-                    if deferred.contains(&k) {
-                        groups_of.entry(k).or_default().1.push(x);
-                    }
-                }
-                for (k, (ls, rs)) in groups_of {
-                    self.multiset(&l, &r, &ls, &rs, tally, k);
-                }
+        } else {
+            // Groups are independent: each worker takes the next one and keeps its own tally.
+            let next = AtomicUsize::new(0);
+            let partials: Vec<Tally> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..workers)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            let mut part = tally.fresh();
+                            loop {
+                                let g = next.fetch_add(1, Ordering::Relaxed);
+                                if g >= groups {
+                                    break;
+                                }
+                                self.diff_group(&l, &r, &lrefs[g], &rrefs[g], &mut part);
+                            }
+                            part
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("tier-3 worker panicked"))
+                    .collect()
+            });
+            for part in partials {
+                tally.merge(part);
             }
         }
         let mut rows = std::mem::take(&mut tally.rows);

@@ -346,6 +346,12 @@ async fn read_side(
     let fingerprint = Arc::new(Mutex::new(Fingerprint::new(plan.columns.len())));
     let count = counter(progress, side);
     let spill_over = cfg.memory_limit / 8;
+    // Local files are decoded as fast as they are read: one at a time per side keeps both
+    // cores busy (one per side) without holding several files in memory.
+    let concurrency = match ds.location.kind {
+        source::StoreKind::Local => 1,
+        _ => cfg.concurrency.max(1),
+    };
 
     let digests: Vec<FileDigest> = futures::stream::iter(ds.files.iter())
         .map(|file| {
@@ -380,7 +386,7 @@ async fn read_side(
                 .await
             }
         })
-        .buffered(cfg.concurrency.max(1))
+        .buffered(concurrency)
         .try_collect()
         .await?;
 

@@ -17,6 +17,7 @@ use arrow::array::*;
 use arrow::datatypes::*;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use arrow_buffer::i256;
+use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use crate::error::{Error, Result};
 
@@ -107,7 +108,41 @@ pub fn family(dt: &DataType) -> Family {
     }
 }
 
-/// Writes the canonical bytes of one column's cells.
+/// Seed of cell hashes; the cell's tag is xor-ed into it.
+pub const SEED_CELL: u64 = 0x7061_7269_7479_0010;
+
+/// Whether a tag's payload starts with a length prefix.
+#[inline]
+fn length_prefixed(t: u8) -> bool {
+    matches!(t, tag::UTF8 | tag::BINARY | tag::NESTED)
+}
+
+/// The hash of one cell: XXH3-64 of its payload (without the length prefix, which XXH3's
+/// own length handling makes redundant for a single value), seeded by `SEED_CELL ^ tag`.
+#[inline]
+pub fn hash_payload(t: u8, payload: &[u8]) -> u64 {
+    xxh3_64_with_seed(payload, SEED_CELL ^ t as u64)
+}
+
+/// The hash of a cell from its canonical encoding (tag byte first).
+#[inline]
+pub fn hash_encoded(encoded: &[u8]) -> u64 {
+    let t = encoded[0];
+    let payload = if length_prefixed(t) {
+        &encoded[9..]
+    } else {
+        &encoded[1..]
+    };
+    hash_payload(t, payload)
+}
+
+/// The hash of a null cell.
+#[inline]
+pub fn null_hash() -> u64 {
+    hash_payload(tag::NULL, &[])
+}
+
+/// Writes the canonical bytes of one column's cells, and hashes them.
 pub trait CellEncoder: Send + Sync {
     /// Append the canonical encoding of `row` to `out`.
     fn encode(&self, row: usize, out: &mut Vec<u8>);
@@ -115,6 +150,39 @@ pub trait CellEncoder: Send + Sync {
     fn float(&self, _row: usize) -> Option<f64> {
         None
     }
+    /// Append the hash of each of the first `len` cells to `out` (see [`hash_encoded`]).
+    /// Common types override this with a loop that never builds the encoding in a buffer.
+    fn hash_cells(&self, len: usize, out: &mut Vec<u64>) {
+        let mut buf = Vec::with_capacity(64);
+        for row in 0..len {
+            buf.clear();
+            self.encode(row, &mut buf);
+            out.push(hash_encoded(&buf));
+        }
+    }
+}
+
+/// Hash every cell of a primitive column with `f`, nulls as [`null_hash`].
+#[inline]
+fn hash_primitive<T: ArrowPrimitiveType>(
+    a: &PrimitiveArray<T>,
+    len: usize,
+    out: &mut Vec<u64>,
+    f: impl Fn(T::Native) -> u64,
+) {
+    let values = a.values();
+    match a.nulls().filter(|n| n.null_count() > 0) {
+        None => out.extend(values[..len].iter().map(|v| f(*v))),
+        Some(nulls) => {
+            let null = null_hash();
+            out.extend((0..len).map(|i| if nulls.is_null(i) { null } else { f(values[i]) }));
+        }
+    }
+}
+
+#[inline]
+fn i128_payload(v: i128) -> [u8; 16] {
+    ((v as u128) ^ (1u128 << 127)).to_be_bytes()
 }
 
 #[inline]
@@ -164,6 +232,22 @@ impl CellEncoder for BoolEnc {
             out.push(self.0.value(row) as u8);
         }
     }
+    fn hash_cells(&self, len: usize, out: &mut Vec<u64>) {
+        let (t, f, null) = (
+            hash_payload(tag::BOOLEAN, &[1]),
+            hash_payload(tag::BOOLEAN, &[0]),
+            null_hash(),
+        );
+        out.extend((0..len).map(|i| {
+            if self.0.is_null(i) {
+                null
+            } else if self.0.value(i) {
+                t
+            } else {
+                f
+            }
+        }));
+    }
 }
 
 struct IntEnc<T: ArrowPrimitiveType>(PrimitiveArray<T>);
@@ -179,6 +263,11 @@ where
             put_i128(out, tag::INTEGER, self.0.value(row).into());
         }
     }
+    fn hash_cells(&self, len: usize, out: &mut Vec<u64>) {
+        hash_primitive(&self.0, len, out, |v| {
+            hash_payload(tag::INTEGER, &i128_payload(v.into()))
+        });
+    }
 }
 
 struct FloatEnc<T: ArrowPrimitiveType>(PrimitiveArray<T>, fn(T::Native) -> f64);
@@ -193,6 +282,12 @@ impl<T: ArrowPrimitiveType> CellEncoder for FloatEnc<T> {
     }
     fn float(&self, row: usize) -> Option<f64> {
         (!self.0.is_null(row)).then(|| (self.1)(self.0.value(row)))
+    }
+    fn hash_cells(&self, len: usize, out: &mut Vec<u64>) {
+        let widen = self.1;
+        hash_primitive(&self.0, len, out, |v| {
+            hash_payload(tag::FLOAT, &canonical_f64(widen(v)).to_be_bytes())
+        });
     }
 }
 
@@ -270,6 +365,16 @@ impl<O: OffsetSizeTrait> CellEncoder for StrEnc<O> {
             put_len_bytes(out, tag::UTF8, self.0.value(row).as_bytes());
         }
     }
+    fn hash_cells(&self, len: usize, out: &mut Vec<u64>) {
+        let null = null_hash();
+        out.extend((0..len).map(|i| {
+            if self.0.is_null(i) {
+                null
+            } else {
+                hash_payload(tag::UTF8, self.0.value(i).as_bytes())
+            }
+        }));
+    }
 }
 
 struct StrViewEnc(StringViewArray);
@@ -280,6 +385,16 @@ impl CellEncoder for StrViewEnc {
         } else {
             put_len_bytes(out, tag::UTF8, self.0.value(row).as_bytes());
         }
+    }
+    fn hash_cells(&self, len: usize, out: &mut Vec<u64>) {
+        let null = null_hash();
+        out.extend((0..len).map(|i| {
+            if self.0.is_null(i) {
+                null
+            } else {
+                hash_payload(tag::UTF8, self.0.value(i).as_bytes())
+            }
+        }));
     }
 }
 
@@ -329,6 +444,12 @@ where
         } else {
             put_i128(out, self.2, self.0.value(row).into() * self.1);
         }
+    }
+    fn hash_cells(&self, len: usize, out: &mut Vec<u64>) {
+        let (scale, t) = (self.1, self.2);
+        hash_primitive(&self.0, len, out, |v| {
+            hash_payload(t, &i128_payload(v.into() * scale))
+        });
     }
 }
 

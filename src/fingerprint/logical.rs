@@ -2,17 +2,16 @@
 //!
 //! For every row of a batch (already projected to the compared columns in canonical order):
 //!
-//! * `row_hash  = xxh3_128(seed ROW, cell_0 ‖ cell_1 ‖ … )` over the canonical encoding;
-//! * `key_hash  = xxh3_128(seed KEY, key cells)` with a key, else `row_hash`;
+//! * each cell is hashed: `h = XXH3-64(SEED_CELL ^ tag, payload)` over its canonical encoding;
+//! * `row_hash = XXH3-128(SEED_ROW, h_0 ‖ h_1 ‖ …)` (little-endian words, column order);
+//! * `key_hash = XXH3-128(SEED_KEY, h_k …)` over the key columns, else `row_hash`;
 //! * the table fingerprint is `(row count, Σ row_hash mod 2^128)`: wrapping addition, so the
 //!   order of rows, files and batches never matters and a duplicated row never cancels itself;
-//! * per column `c`, `Σ xxh3_128(seed COLUMN, key_hash ‖ cell_c)`, which says which columns
-//!   differ without a join.
+//! * per column `c`, `Σ XXH3-128(SEED_COLUMN, key_lo ‖ h_c)`, which says which columns differ
+//!   without a join.
 //!
 //! The hashes of each row go along with the batch to the diff stage (as two 16-byte columns and
-//! a null-key flag) so tier 3 never re-encodes a row it does not need to look at.
-
-use std::sync::Arc;
+//! a null-key flag) so tier 3 never re-hashes a row. `docs/encoding.md` is the specification.
 
 use arrow::array::{Array, ArrayRef, BooleanArray, FixedSizeBinaryArray};
 use arrow::buffer::Buffer;
@@ -20,7 +19,7 @@ use arrow::record_batch::RecordBatch;
 use serde::Serialize;
 use xxhash_rust::xxh3::xxh3_128_with_seed;
 
-use super::encoding::{encoder, CellEncoder, ENCODING_VERSION};
+use super::encoding::{encoder, ENCODING_VERSION};
 use crate::error::Result;
 
 /// Seed of row hashes.
@@ -110,52 +109,59 @@ pub fn hash_at(array: &FixedSizeBinaryArray, row: usize) -> u128 {
 
 /// Hash every row of `batch` (its columns are the compared columns in canonical order), adding
 /// to `fp`. `key` holds the indices of the key columns; empty for a keyless diff.
+///
+/// Cells are hashed a column at a time (one typed loop per column), then each row's cell
+/// hashes are combined: `row = XXH3-128(ROW, h_0 ‖ h_1 ‖ …)`, `key = XXH3-128(KEY, h_k…)`,
+/// and for every column `XXH3-128(COLUMN, key_lo ‖ h_c)` goes into that column's sum.
 pub fn hash_batch(batch: &RecordBatch, key: &[usize], fp: &mut Fingerprint) -> Result<RowHashes> {
     let n = batch.num_rows();
-    let encoders: Vec<Box<dyn CellEncoder>> =
-        batch.columns().iter().map(encoder).collect::<Result<_>>()?;
-    let key_encoders: Vec<&dyn CellEncoder> = key.iter().map(|&i| encoders[i].as_ref()).collect();
+    let ncols = batch.num_columns();
+    let mut cells: Vec<Vec<u64>> = Vec::with_capacity(ncols);
+    for column in batch.columns() {
+        let mut out = Vec::with_capacity(n);
+        encoder(column)?.hash_cells(n, &mut out);
+        cells.push(out);
+    }
     let key_arrays: Vec<&ArrayRef> = key.iter().map(|&i| batch.column(i)).collect();
 
     let mut row_hashes = Vec::with_capacity(n * 16);
     let mut key_hashes = Vec::with_capacity(n * 16);
     let mut null_key = Vec::with_capacity(n);
-    let mut buf = Vec::with_capacity(256);
-    let mut ends = vec![0usize; encoders.len()];
-    let mut scratch = Vec::with_capacity(64);
+    let mut words = vec![0u8; ncols * 8];
+    let mut key_words = vec![0u8; key.len() * 8];
+    let mut pair = [0u8; 16];
+    let mut sum = 0u128;
 
     for row in 0..n {
-        buf.clear();
-        for (c, e) in encoders.iter().enumerate() {
-            e.encode(row, &mut buf);
-            ends[c] = buf.len();
+        for (c, col) in cells.iter().enumerate() {
+            words[c * 8..c * 8 + 8].copy_from_slice(&col[row].to_le_bytes());
         }
-        let row_hash = xxh3_128_with_seed(&buf, SEED_ROW);
+        let row_hash = xxh3_128_with_seed(&words, SEED_ROW);
         let key_hash = if key.is_empty() {
             null_key.push(false);
             row_hash
         } else {
-            scratch.clear();
-            for e in &key_encoders {
-                e.encode(row, &mut scratch);
+            for (i, &k) in key.iter().enumerate() {
+                key_words[i * 8..i * 8 + 8].copy_from_slice(&cells[k][row].to_le_bytes());
             }
             null_key.push(key_arrays.iter().any(|a| a.is_null(row)));
-            xxh3_128_with_seed(&scratch, SEED_KEY)
+            xxh3_128_with_seed(&key_words, SEED_KEY)
         };
-        fp.sum = fp.sum.wrapping_add(row_hash);
-        let mut start = 0;
-        for (c, end) in ends.iter().enumerate() {
-            scratch.clear();
-            if !key.is_empty() {
-                scratch.extend_from_slice(&key_hash.to_le_bytes());
-            }
-            scratch.extend_from_slice(&buf[start..*end]);
-            fp.columns[c] = fp.columns[c].wrapping_add(xxh3_128_with_seed(&scratch, SEED_COLUMN));
-            start = *end;
+        sum = sum.wrapping_add(row_hash);
+        let key_part = if key.is_empty() {
+            0u64
+        } else {
+            key_hash as u64
+        };
+        pair[..8].copy_from_slice(&key_part.to_le_bytes());
+        for (c, col) in cells.iter().enumerate() {
+            pair[8..].copy_from_slice(&col[row].to_le_bytes());
+            fp.columns[c] = fp.columns[c].wrapping_add(xxh3_128_with_seed(&pair, SEED_COLUMN));
         }
         row_hashes.extend_from_slice(&row_hash.to_le_bytes());
         key_hashes.extend_from_slice(&key_hash.to_le_bytes());
     }
+    fp.sum = fp.sum.wrapping_add(sum);
     fp.rows += n as u64;
     Ok(RowHashes {
         row: fixed16(row_hashes),
@@ -164,14 +170,75 @@ pub fn hash_batch(batch: &RecordBatch, key: &[usize], fp: &mut Fingerprint) -> R
     })
 }
 
-/// Encode one row's cells (tier 3 compares cells this way).
-pub fn encode_row_cells(columns: &[Arc<dyn Array>], row: usize) -> Result<Vec<Vec<u8>>> {
-    columns
-        .iter()
-        .map(|a| {
-            let mut out = Vec::new();
-            encoder(a)?.encode(row, &mut out);
-            Ok(out)
-        })
-        .collect()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fingerprint::encoding::{encoder, hash_encoded};
+    use arrow::array::*;
+    use std::sync::Arc;
+
+    /// The typed loops of `hash_cells` must agree with hashing the canonical encoding.
+    #[test]
+    fn typed_cell_hashes_agree_with_the_encoding() {
+        let arrays: Vec<ArrayRef> = vec![
+            Arc::new(BooleanArray::from(vec![Some(true), None, Some(false)])),
+            Arc::new(Int32Array::from(vec![Some(-7), None, Some(i32::MAX)])),
+            Arc::new(UInt64Array::from(vec![Some(u64::MAX), None, Some(0)])),
+            Arc::new(Float32Array::from(vec![Some(-0.0), None, Some(f32::NAN)])),
+            Arc::new(Float64Array::from(vec![
+                Some(1.5),
+                None,
+                Some(f64::INFINITY),
+            ])),
+            Arc::new(StringArray::from(vec![Some(""), None, Some("héllo")])),
+            Arc::new(LargeStringArray::from(vec![Some("a"), None, Some("b")])),
+            Arc::new(StringViewArray::from(vec![
+                Some("a long string past the inline view"),
+                None,
+                Some("x"),
+            ])),
+            Arc::new(
+                TimestampMillisecondArray::from(vec![Some(1), None, Some(-1)]).with_timezone("UTC"),
+            ),
+            Arc::new(DurationSecondArray::from(vec![Some(3), None, Some(0)])),
+        ];
+        for a in arrays {
+            let e = encoder(&a).unwrap();
+            let mut typed = Vec::new();
+            e.hash_cells(a.len(), &mut typed);
+            let by_encoding: Vec<u64> = (0..a.len())
+                .map(|i| {
+                    let mut buf = Vec::new();
+                    e.encode(i, &mut buf);
+                    hash_encoded(&buf)
+                })
+                .collect();
+            assert_eq!(typed, by_encoding, "{}", a.data_type());
+        }
+    }
+
+    #[test]
+    fn fingerprints_ignore_row_order_and_batch_split_but_not_duplicates() {
+        let batch = |ids: Vec<i64>| {
+            RecordBatch::try_from_iter(vec![("id", Arc::new(Int64Array::from(ids)) as ArrayRef)])
+                .unwrap()
+        };
+        let fp_of = |batches: Vec<RecordBatch>| {
+            let mut fp = Fingerprint::new(1);
+            for b in &batches {
+                hash_batch(b, &[0], &mut fp).unwrap();
+            }
+            fp
+        };
+        let whole = fp_of(vec![batch(vec![1, 2, 3, 4])]);
+        assert_eq!(
+            whole,
+            fp_of(vec![batch(vec![4, 2]), batch(vec![3]), batch(vec![1])])
+        );
+        assert_ne!(whole, fp_of(vec![batch(vec![1, 2, 3, 3])]));
+        assert_ne!(
+            fp_of(vec![batch(vec![1, 1])]),
+            fp_of(vec![batch(vec![2, 2])])
+        );
+    }
 }

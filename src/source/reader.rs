@@ -29,7 +29,7 @@ use tokio::sync::mpsc;
 
 use super::format::{Compression, FileFormat};
 use super::listing::{DataFile, Dataset};
-use super::store::Location;
+use super::store::{Location, StoreKind};
 use crate::error::{Error, Result};
 
 /// Rows per decoded batch.
@@ -84,6 +84,22 @@ pub async fn hash_file(
     file: &DataFile,
     on_bytes: &ByteCounter,
 ) -> Result<FileDigest> {
+    if let Some(path) = local_path(loc, file) {
+        // Local disk: hash straight from the file with every core, as b3sum does.
+        let url = file.url.clone();
+        let (size, hash) = tokio::task::spawn_blocking(move || -> Result<(u64, blake3::Hash)> {
+            let mut hasher = blake3::Hasher::new();
+            hasher
+                .update_mmap_rayon(&path)
+                .map_err(|e| Error::format(&url, format!("cannot read: {e}")))?;
+            Ok((hasher.count(), hasher.finalize()))
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))??;
+        on_bytes(size);
+        check_size(file, size)?;
+        return Ok(digest(file, size, hash, None));
+    }
     let result = loc
         .store
         .get(&file.path)
@@ -113,6 +129,33 @@ fn check_size(file: &DataFile, size: u64) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The file-system path of a file on local disk (read without going through the store's
+/// chunked stream).
+fn local_path(loc: &Location, file: &DataFile) -> Option<std::path::PathBuf> {
+    if loc.kind != StoreKind::Local {
+        return None;
+    }
+    object_store::local::LocalFileSystem::new()
+        .path_to_filesystem(&file.path)
+        .ok()
+}
+
+/// A `Read` that hashes every byte it passes on.
+struct HashingReader<R> {
+    inner: R,
+    hasher: blake3::Hasher,
+    count: ByteCounter,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        (self.count)(n as u64);
+        Ok(n)
+    }
 }
 
 /// Fetches byte ranges of one object for the Parquet metadata reader.
@@ -298,6 +341,9 @@ pub async fn read_file(
     on_bytes: &ByteCounter,
     sink: BatchSink,
 ) -> Result<FileDigest> {
+    if let Some(path) = local_path(loc, file) {
+        return read_local_file(file, path, schema, on_bytes, sink).await;
+    }
     let result = loc
         .store
         .get(&file.path)
@@ -383,6 +429,58 @@ pub async fn read_file(
     }
 }
 
+/// A file on local disk: read once with large reads, hashed as it is read.
+async fn read_local_file(
+    file: &DataFile,
+    path: std::path::PathBuf,
+    schema: SchemaRef,
+    on_bytes: &ByteCounter,
+    sink: BatchSink,
+) -> Result<FileDigest> {
+    let url = file.url.clone();
+    let format = file.format;
+    let count = on_bytes.clone();
+    let (size, hash, rows) =
+        tokio::task::spawn_blocking(move || -> Result<(u64, blake3::Hash, u64)> {
+            let cannot_read = |e: std::io::Error| Error::format(&url, format!("cannot read: {e}"));
+            match format.format {
+                FileFormat::Parquet => {
+                    let bytes = std::fs::read(&path).map_err(cannot_read)?;
+                    let mut hasher = blake3::Hasher::new();
+                    hasher.update_rayon(&bytes);
+                    count(bytes.len() as u64);
+                    let size = bytes.len() as u64;
+                    let gathered = Gathered::Memory(BytesMut::from(Bytes::from(bytes)));
+                    let rows = decode_parquet(&url, gathered, sink)?;
+                    Ok((size, hasher.finalize(), rows))
+                }
+                FileFormat::Csv | FileFormat::JsonLines => {
+                    let f = std::fs::File::open(&path).map_err(cannot_read)?;
+                    let mut reader = HashingReader {
+                        inner: f,
+                        hasher: blake3::Hasher::new(),
+                        count,
+                    };
+                    let rows = decode_text(
+                        &url,
+                        format.format,
+                        format.compression,
+                        &mut reader,
+                        schema,
+                        sink,
+                    )?;
+                    // Hash whatever the decoder did not need to read (trailing bytes).
+                    std::io::copy(&mut reader, &mut std::io::sink()).map_err(cannot_read)?;
+                    Ok((reader.hasher.count(), reader.hasher.finalize(), rows))
+                }
+            }
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))??;
+    check_size(file, size)?;
+    Ok(digest(file, size, hash, Some(rows)))
+}
+
 fn decode_parquet(url: &str, gathered: Gathered, mut sink: BatchSink) -> Result<u64> {
     let bad = |e: parquet::errors::ParquetError| {
         Error::format(url, format!("not a readable Parquet file: {e}"))
@@ -413,7 +511,7 @@ fn decode_text(
     url: &str,
     format: FileFormat,
     compression: Compression,
-    reader: ChannelReader,
+    reader: impl Read + Send,
     schema: SchemaRef,
     mut sink: BatchSink,
 ) -> Result<u64> {
