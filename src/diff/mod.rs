@@ -38,7 +38,8 @@ pub use summary::{DiffSummary, Verdict};
 struct SideRead {
     fingerprint: Fingerprint,
     digests: Vec<FileDigest>,
-    spooled: Spooled,
+    /// The hashed rows, when they were kept for tier 3.
+    spooled: Option<Spooled>,
     spilled: u64,
 }
 
@@ -139,39 +140,54 @@ pub async fn compare_datasets(
         .tempdir_in(&spill_root)
         .map_err(|e| Error::io(spill_root.display(), e))?;
     let partitions = partition_count(lds, rds, cfg.memory_limit);
+    // Tier 2 keeps the hashed rows for tier 3 only when both sides are expected to fit in
+    // memory. Otherwise it streams in constant memory, and tier 3 (needed only when the
+    // fingerprints differ) reads both sides again, spilling to disk as it goes.
+    let keep_rows = decoded_estimate(lds) + decoded_estimate(rds) <= cfg.memory_limit / 10 * 7;
+    let reading = Reading {
+        plan: &plan,
+        cfg,
+        partitions,
+        spill_dir: spill_dir.path(),
+        progress: &progress,
+        keep_rows,
+    };
     progress.stage("fingerprinting");
     let (lread, rread) = futures::try_join!(
-        read_side(
-            lds,
-            Side::Left,
-            lschema.clone(),
-            &plan,
-            cfg,
-            partitions,
-            spill_dir.path(),
-            &progress
-        ),
-        read_side(
-            rds,
-            Side::Right,
-            rschema.clone(),
-            &plan,
-            cfg,
-            partitions,
-            spill_dir.path(),
-            &progress
-        )
+        read_side(lds, Side::Left, lschema.clone(), &reading),
+        read_side(rds, Side::Right, rschema.clone(), &reading)
     )?;
 
     let fp_equal = lread.fingerprint == rread.fingerprint;
     let mut tally = Tally::new(plan.columns.len(), cfg.samples);
     let mut tier = Tier::Fingerprint;
     let mut diff_out = None;
+    let mut spilled = lread.spilled + rread.spilled;
     if !fp_equal {
         tier = Tier::Rows;
+        let (lspool, rspool) = match (lread.spooled, rread.spooled) {
+            (Some(l), Some(r)) => (l, r),
+            _ => {
+                progress.stage("re-reading");
+                let again = Reading {
+                    keep_rows: true,
+                    ..reading
+                };
+                let (l2, r2) = futures::try_join!(
+                    read_side(lds, Side::Left, lschema.clone(), &again),
+                    read_side(rds, Side::Right, rschema.clone(), &again)
+                )?;
+                unchanged(&lread.digests, &l2.digests)?;
+                unchanged(&rread.digests, &r2.digests)?;
+                spilled += l2.spilled + r2.spilled;
+                match (l2.spooled, r2.spooled) {
+                    (Some(l), Some(r)) => (l, r),
+                    _ => return Err(Error::Internal("the second read kept no rows".into())),
+                }
+            }
+        };
         progress.stage("diffing");
-        let (t, out) =
-            diff_rows(plan.clone(), lread.spooled, rread.spooled, cfg, partitions).await?;
+        let (t, out) = diff_rows(plan.clone(), lspool, rspool, cfg, partitions).await?;
         tally = t;
         diff_out = out;
     }
@@ -257,7 +273,7 @@ pub async fn compare_datasets(
         hints,
         redacted: cfg.redactor.is_some(),
         diff_out,
-        spilled_bytes: lread.spilled + rread.spilled,
+        spilled_bytes: spilled,
     })
 }
 
@@ -298,35 +314,66 @@ fn identical(
     }
 }
 
+/// A rough size of a dataset once decoded into Arrow: Parquet and compressed text expand
+/// several times, plain text less.
+fn decoded_estimate(ds: &Dataset) -> u64 {
+    let factor = match (ds.format().format, ds.format().compression) {
+        (FileFormat::Parquet, _) => 4,
+        (_, source::Compression::None) => 2,
+        _ => 6,
+    };
+    ds.total_bytes().saturating_mul(factor)
+}
+
+/// A second read must see the same bytes as the first, or the comparison means nothing.
+fn unchanged(first: &[FileDigest], second: &[FileDigest]) -> Result<()> {
+    for (a, b) in first.iter().zip(second) {
+        if a.blake3 != b.blake3 || a.size != b.size {
+            return Err(Error::format(
+                &a.url,
+                "the file changed between the fingerprint pass and the row diff; run the check again once its writer has finished",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// How many partitions a spill uses: enough that one partition of both sides fits in a quarter
 /// of the budget, judged from the listed sizes (Parquet and compressed text expand ~4× when
 /// decoded), between 16 and 256.
 fn partition_count(l: &Dataset, r: &Dataset, budget: u64) -> usize {
-    let estimate = |ds: &Dataset| -> u64 {
-        let factor = match (ds.format().format, ds.format().compression) {
-            (FileFormat::Parquet, _) => 4,
-            (_, source::Compression::None) => 2,
-            _ => 6,
-        };
-        ds.total_bytes().saturating_mul(factor)
-    };
-    let total = estimate(l) + estimate(r);
+    let total = decoded_estimate(l) + decoded_estimate(r);
     let per_partition = (budget / 4).max(1);
     let wanted = total.div_ceil(per_partition).next_power_of_two();
     wanted.clamp(16, 256) as usize
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What a pass over the two sides needs.
+#[derive(Clone, Copy)]
+struct Reading<'a> {
+    plan: &'a Arc<Plan>,
+    cfg: &'a DiffConfig,
+    partitions: usize,
+    spill_dir: &'a std::path::Path,
+    progress: &'a Arc<dyn Progress>,
+    /// Keep the hashed rows (spooled) for tier 3; without it only fingerprints are computed.
+    keep_rows: bool,
+}
+
 async fn read_side(
     ds: &Dataset,
     side: Side,
     decode_schema: arrow::datatypes::SchemaRef,
-    plan: &Arc<Plan>,
-    cfg: &DiffConfig,
-    partitions: usize,
-    spill_dir: &std::path::Path,
-    progress: &Arc<dyn Progress>,
+    reading: &Reading<'_>,
 ) -> Result<SideRead> {
+    let Reading {
+        plan,
+        cfg,
+        partitions,
+        spill_dir,
+        progress,
+        keep_rows,
+    } = *reading;
     progress.side_started(side, ds.files.len() as u64, ds.total_bytes());
     let projected = match side {
         Side::Left => plan.left_schema.clone(),
@@ -369,9 +416,12 @@ async fn read_side(
                     let projected = plan.project(side, &batch, &partition_values, &url)?;
                     let mut fp = Fingerprint::new(plan.columns.len());
                     let hashes = hash_batch(&projected, &plan.key, &mut fp)?;
-                    let hashed = spool::attach(&spooled_schema, &projected, hashes)?;
                     fingerprint.lock().expect("fingerprint lock").merge(&fp);
                     progress.rows_read(side, batch.num_rows() as u64);
+                    if !keep_rows {
+                        return Ok(());
+                    }
+                    let hashed = spool::attach(&spooled_schema, &projected, hashes)?;
                     spool.lock().expect("spool lock").push(hashed)
                 });
                 reader::read_file(
@@ -395,9 +445,15 @@ async fn read_side(
         .into_inner()
         .map_err(|_| Error::Internal("spool lock poisoned".into()))?;
     let spilled = spool.spilled_bytes();
-    let spooled = tokio::task::spawn_blocking(move || spool.finish())
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))??;
+    let spooled = if keep_rows {
+        Some(
+            tokio::task::spawn_blocking(move || spool.finish())
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))??,
+        )
+    } else {
+        None
+    };
     let fingerprint = fingerprint.lock().expect("fingerprint lock").clone();
     Ok(SideRead {
         fingerprint,

@@ -339,6 +339,16 @@ where
         let v: i128 = self.0.value(row).into();
         (!self.0.is_null(row)).then(|| v as f64 / 10f64.powi(self.1))
     }
+    fn hash_cells(&self, len: usize, out: &mut Vec<u64>) {
+        let scale = self.1;
+        hash_primitive(&self.0, len, out, |v| {
+            let (v, s) = reduce_decimal_i128(v.into(), scale);
+            let mut payload = [0u8; 36];
+            payload[..4].copy_from_slice(&((s as u32) ^ (1 << 31)).to_be_bytes());
+            payload[4..].copy_from_slice(&v.to_be_bytes());
+            hash_payload(tag::DECIMAL, &payload)
+        });
+    }
 }
 
 struct Decimal256Enc(Decimal256Array, i32);
