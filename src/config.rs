@@ -148,6 +148,36 @@ pub fn parse_size(text: &str) -> Result<u64> {
     Ok(bytes)
 }
 
+/// How tier 3 gets its rows. `Auto` picks by the inputs' size; the others exist so tests and
+/// benchmarks can force each path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RowStrategy {
+    /// Keep rows in memory when both sides fit, else the differing-rows subset, else spill.
+    #[default]
+    Auto,
+    /// Keep every row from the first pass (spilling past the budget).
+    Memory,
+    /// Keep a row-hash index in the first pass and re-read only the differing rows.
+    Subset,
+    /// Keep nothing in the first pass; re-read every row, spilling past the budget.
+    Spill,
+}
+
+impl std::str::FromStr for RowStrategy {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(RowStrategy::Auto),
+            "memory" => Ok(RowStrategy::Memory),
+            "subset" => Ok(RowStrategy::Subset),
+            "spill" => Ok(RowStrategy::Spill),
+            other => Err(format!(
+                "unknown row strategy `{other}` (auto, memory, subset, spill)"
+            )),
+        }
+    }
+}
+
 /// Everything the engine needs to compare two sides.
 #[derive(Debug, Clone)]
 pub struct DiffConfig {
@@ -175,6 +205,8 @@ pub struct DiffConfig {
     pub concurrency: usize,
     /// Where spill files go (a fresh temporary folder inside it).
     pub spill_dir: Option<PathBuf>,
+    /// How tier 3 gets its rows.
+    pub row_strategy: RowStrategy,
 }
 
 impl Default for DiffConfig {
@@ -192,6 +224,7 @@ impl Default for DiffConfig {
             diff_out: None,
             concurrency: 4,
             spill_dir: None,
+            row_strategy: RowStrategy::Auto,
         }
     }
 }

@@ -87,6 +87,9 @@ pub struct DiffArgs {
     /// Folder for spill files (default: the system temporary folder).
     #[arg(long, value_name = "DIR")]
     pub spill_dir: Option<PathBuf>,
+    /// How the row diff gets its rows: auto, memory, subset, spill (for tests and benchmarks).
+    #[arg(long, value_name = "STRATEGY", default_value = "auto", hide = true)]
+    pub row_strategy: String,
 }
 
 impl DiffArgs {
@@ -138,6 +141,7 @@ impl DiffArgs {
             diff_out: self.diff_out,
             concurrency: self.concurrency,
             spill_dir: self.spill_dir,
+            row_strategy: self.row_strategy.parse().map_err(anyhow::Error::msg)?,
         })
     }
 }

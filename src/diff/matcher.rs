@@ -315,16 +315,30 @@ pub struct Matcher<'p> {
     plan: &'p Plan,
     redactor: Option<&'p Redactor>,
     keep_rows: bool,
+    duplicates: Option<&'p HashSet<u64>>,
 }
 
 impl<'p> Matcher<'p> {
     /// A matcher. `keep_rows` collects every differing row for the diff file.
-    pub fn new(plan: &'p Plan, redactor: Option<&'p Redactor>, keep_rows: bool) -> Self {
+    ///
+    /// `duplicates` holds keys known to be duplicated in the whole table (low 64 bits of the
+    /// key hash) when this matcher only sees a subset of the rows.
+    pub fn new(
+        plan: &'p Plan,
+        redactor: Option<&'p Redactor>,
+        keep_rows: bool,
+        duplicates: Option<&'p HashSet<u64>>,
+    ) -> Self {
         Matcher {
             plan,
             redactor,
             keep_rows,
+            duplicates,
         }
+    }
+
+    fn known_duplicate(&self, key: u128) -> bool {
+        self.duplicates.is_some_and(|d| d.contains(&(key as u64)))
     }
 
     fn keyed(&self) -> bool {
@@ -585,7 +599,7 @@ impl<'p> Matcher<'p> {
                 tally.null_left += s.ln as u64;
                 tally.null_right += s.rn as u64;
                 deferred.insert(k);
-            } else if s.ln > 1 || s.rn > 1 {
+            } else if s.ln > 1 || s.rn > 1 || self.known_duplicate(k) {
                 tally.dup_left += (s.ln > 1) as u64;
                 tally.dup_right += (s.rn > 1) as u64;
                 deferred.insert(k);

@@ -15,14 +15,15 @@
 pub mod matcher;
 pub mod output;
 pub mod spool;
+pub mod subset;
 pub mod summary;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use futures::{StreamExt, TryStreamExt};
 
-use crate::config::DiffConfig;
+use crate::config::{DiffConfig, RowStrategy};
 use crate::error::{Error, Result};
 use crate::fingerprint::{hash_batch, Family, Fingerprint, FingerprintRecord, ENCODING_VERSION};
 use crate::progress::Progress;
@@ -31,6 +32,7 @@ use crate::source::reader::{self, ByteCounter, FileDigest};
 use crate::source::{self, Dataset, FileFormat};
 use matcher::{Matcher, Tally};
 use spool::{Spool, Spooled};
+use subset::{HashIndex, RowFilter};
 use summary::*;
 pub use summary::{DiffSummary, Verdict};
 
@@ -40,6 +42,8 @@ struct SideRead {
     digests: Vec<FileDigest>,
     /// The hashed rows, when they were kept for tier 3.
     spooled: Option<Spooled>,
+    /// The compact row index, when only that was kept.
+    index: Option<HashIndex>,
     spilled: u64,
 }
 
@@ -141,16 +145,23 @@ pub async fn compare_datasets(
         .map_err(|e| Error::io(spill_root.display(), e))?;
     let partitions = partition_count(lds, rds, cfg.memory_limit);
     // Tier 2 keeps the hashed rows for tier 3 only when both sides are expected to fit in
-    // memory. Otherwise it streams in constant memory, and tier 3 (needed only when the
-    // fingerprints differ) reads both sides again, spilling to disk as it goes.
-    let keep_rows = decoded_estimate(lds) + decoded_estimate(rds) <= cfg.memory_limit / 10 * 7;
+    // memory. Otherwise it keeps a compact index of row and key hashes (see `subset`), and
+    // tier 3, needed only when the fingerprints differ, reads both sides again keeping just
+    // the rows that differ — or, when even the index does not fit, every row, spilled to disk.
+    let fits = decoded_estimate(lds) + decoded_estimate(rds) <= cfg.memory_limit / 10 * 7;
+    let first = match cfg.row_strategy {
+        RowStrategy::Auto if fits => Keep::All,
+        RowStrategy::Memory => Keep::All,
+        RowStrategy::Auto | RowStrategy::Subset => Keep::Index,
+        RowStrategy::Spill => Keep::Nothing,
+    };
     let reading = Reading {
         plan: &plan,
         cfg,
         partitions,
         spill_dir: spill_dir.path(),
         progress: &progress,
-        keep_rows,
+        keep: first,
     };
     progress.stage("fingerprinting");
     let (lread, rread) = futures::try_join!(
@@ -165,30 +176,77 @@ pub async fn compare_datasets(
     let mut spilled = lread.spilled + rread.spilled;
     if !fp_equal {
         tier = Tier::Rows;
-        let (lspool, rspool) = match (lread.spooled, rread.spooled) {
-            (Some(l), Some(r)) => (l, r),
+        let mut known = None;
+        let (lspool, rspool) = match (lread.spooled, rread.spooled, lread.index, rread.index) {
+            (Some(l), Some(r), _, _) => (l, r),
+            (_, _, Some(li), Some(ri)) if !li.overflowed() && !ri.overflowed() => {
+                progress.stage("re-reading differing rows");
+                let d = subset::differences(li, ri);
+                let keep = Keep::Subset {
+                    left: Arc::new(RowFilter::new(d.left.clone())),
+                    right: Arc::new(RowFilter::new(d.right.clone())),
+                };
+                let again = Reading {
+                    keep,
+                    ..reading.clone()
+                };
+                let (l2, r2) = second_read(
+                    lds,
+                    rds,
+                    &lschema,
+                    &rschema,
+                    &again,
+                    &lread.digests,
+                    &rread.digests,
+                )
+                .await?;
+                spilled += l2.spilled + r2.spilled;
+                known = Some(d);
+                (
+                    l2.spooled.ok_or_else(no_rows)?,
+                    r2.spooled.ok_or_else(no_rows)?,
+                )
+            }
             _ => {
                 progress.stage("re-reading");
                 let again = Reading {
-                    keep_rows: true,
-                    ..reading
+                    keep: Keep::All,
+                    ..reading.clone()
                 };
-                let (l2, r2) = futures::try_join!(
-                    read_side(lds, Side::Left, lschema.clone(), &again),
-                    read_side(rds, Side::Right, rschema.clone(), &again)
-                )?;
-                unchanged(&lread.digests, &l2.digests)?;
-                unchanged(&rread.digests, &r2.digests)?;
+                let (l2, r2) = second_read(
+                    lds,
+                    rds,
+                    &lschema,
+                    &rschema,
+                    &again,
+                    &lread.digests,
+                    &rread.digests,
+                )
+                .await?;
                 spilled += l2.spilled + r2.spilled;
-                match (l2.spooled, r2.spooled) {
-                    (Some(l), Some(r)) => (l, r),
-                    _ => return Err(Error::Internal("the second read kept no rows".into())),
-                }
+                (
+                    l2.spooled.ok_or_else(no_rows)?,
+                    r2.spooled.ok_or_else(no_rows)?,
+                )
             }
         };
         progress.stage("diffing");
-        let (t, out) = diff_rows(plan.clone(), lspool, rspool, cfg, partitions).await?;
+        let duplicates = known.as_ref().map(|d| Arc::new(d.duplicate_keys.clone()));
+        let (t, out) = diff_rows(plan.clone(), lspool, rspool, cfg, partitions, duplicates).await?;
         tally = t;
+        if let Some(d) = known {
+            // Tier 3 saw only the differing rows: counts over the whole table come from the
+            // fingerprint pass's index.
+            tally.dup_left = d.dup_left;
+            tally.dup_right = d.dup_right;
+            tally.null_left = d.null_left;
+            tally.null_right = d.null_right;
+            tally.matched_rows = lread
+                .fingerprint
+                .rows
+                .saturating_sub(tally.only_left)
+                .min(rread.fingerprint.rows.saturating_sub(tally.only_right));
+        }
         diff_out = out;
     }
 
@@ -325,6 +383,30 @@ fn decoded_estimate(ds: &Dataset) -> u64 {
     ds.total_bytes().saturating_mul(factor)
 }
 
+fn no_rows() -> Error {
+    Error::Internal("the second read kept no rows".into())
+}
+
+/// Read both sides again for tier 3, checking that no file changed since the first pass.
+#[allow(clippy::too_many_arguments)]
+async fn second_read(
+    lds: &Dataset,
+    rds: &Dataset,
+    lschema: &arrow::datatypes::SchemaRef,
+    rschema: &arrow::datatypes::SchemaRef,
+    reading: &Reading<'_>,
+    left_before: &[FileDigest],
+    right_before: &[FileDigest],
+) -> Result<(SideRead, SideRead)> {
+    let (l, r) = futures::try_join!(
+        read_side(lds, Side::Left, lschema.clone(), reading),
+        read_side(rds, Side::Right, rschema.clone(), reading)
+    )?;
+    unchanged(left_before, &l.digests)?;
+    unchanged(right_before, &r.digests)?;
+    Ok((l, r))
+}
+
 /// A second read must see the same bytes as the first, or the comparison means nothing.
 fn unchanged(first: &[FileDigest], second: &[FileDigest]) -> Result<()> {
     for (a, b) in first.iter().zip(second) {
@@ -348,16 +430,31 @@ fn partition_count(l: &Dataset, r: &Dataset, budget: u64) -> usize {
     wanted.clamp(16, 256) as usize
 }
 
+/// What a pass keeps besides the fingerprints.
+#[derive(Clone)]
+enum Keep {
+    /// Nothing.
+    Nothing,
+    /// The compact row/key hash index.
+    Index,
+    /// Every hashed row (in memory, spilling past the budget).
+    All,
+    /// Only the rows these filters want.
+    Subset {
+        left: Arc<RowFilter>,
+        right: Arc<RowFilter>,
+    },
+}
+
 /// What a pass over the two sides needs.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Reading<'a> {
     plan: &'a Arc<Plan>,
     cfg: &'a DiffConfig,
     partitions: usize,
     spill_dir: &'a std::path::Path,
     progress: &'a Arc<dyn Progress>,
-    /// Keep the hashed rows (spooled) for tier 3; without it only fingerprints are computed.
-    keep_rows: bool,
+    keep: Keep,
 }
 
 async fn read_side(
@@ -372,8 +469,23 @@ async fn read_side(
         partitions,
         spill_dir,
         progress,
-        keep_rows,
+        ..
     } = *reading;
+    let filter = match &reading.keep {
+        Keep::Subset { left, right } => Some(if side == Side::Left {
+            left.clone()
+        } else {
+            right.clone()
+        }),
+        _ => None,
+    };
+    let keep_rows = matches!(reading.keep, Keep::All | Keep::Subset { .. });
+    let keep_index = matches!(reading.keep, Keep::Index);
+    let keyed = !plan.key.is_empty();
+    // Each row costs 16 bytes in the index; a side may use a third of the budget for it.
+    let index = Arc::new(Mutex::new(HashIndex::new(
+        (cfg.memory_limit as usize / 3) / 16,
+    )));
     progress.side_started(side, ds.files.len() as u64, ds.total_bytes());
     let projected = match side {
         Side::Left => plan.left_schema.clone(),
@@ -404,6 +516,8 @@ async fn read_side(
         .map(|file| {
             let plan = plan.clone();
             let spool = spool.clone();
+            let index = index.clone();
+            let filter = filter.clone();
             let fingerprint = fingerprint.clone();
             let spooled_schema = spooled_schema.clone();
             let progress = progress.clone();
@@ -418,10 +532,29 @@ async fn read_side(
                     let hashes = hash_batch(&projected, &plan.key, &mut fp)?;
                     fingerprint.lock().expect("fingerprint lock").merge(&fp);
                     progress.rows_read(side, batch.num_rows() as u64);
+                    if keep_index {
+                        index.lock().expect("index lock").add(&hashes, keyed);
+                    }
                     if !keep_rows {
                         return Ok(());
                     }
-                    let hashed = spool::attach(&spooled_schema, &projected, hashes)?;
+                    let picked = match &filter {
+                        Some(f) => {
+                            let rows = f.select(&hashes.row);
+                            if rows.is_empty() {
+                                return Ok(());
+                            }
+                            Some(arrow::array::UInt32Array::from(rows))
+                        }
+                        None => None,
+                    };
+                    let mut hashed = spool::attach(&spooled_schema, &projected, hashes)?;
+                    if let Some(rows) = picked {
+                        hashed =
+                            arrow::compute::take_record_batch(&hashed, &rows).map_err(|e| {
+                                Error::Internal(format!("selecting differing rows: {e}"))
+                            })?;
+                    }
                     spool.lock().expect("spool lock").push(hashed)
                 });
                 reader::read_file(
@@ -455,10 +588,19 @@ async fn read_side(
         None
     };
     let fingerprint = fingerprint.lock().expect("fingerprint lock").clone();
+    let index = if keep_index {
+        Arc::try_unwrap(index)
+            .map_err(|_| Error::Internal("index still shared".into()))?
+            .into_inner()
+            .ok()
+    } else {
+        None
+    };
     Ok(SideRead {
         fingerprint,
         digests,
         spooled,
+        index,
         spilled,
     })
 }
@@ -469,6 +611,7 @@ async fn diff_rows(
     right: Spooled,
     cfg: &DiffConfig,
     partitions: usize,
+    duplicates: Option<Arc<HashSet<u64>>>,
 ) -> Result<(Tally, Option<DiffOutSummary>)> {
     let mut writer = match &cfg.diff_out {
         Some(url) => Some(output::DiffWriter::create(
@@ -484,7 +627,12 @@ async fn diff_rows(
     let (tally, writer) =
         tokio::task::spawn_blocking(move || -> Result<(Tally, Option<output::DiffWriter>)> {
             let plan = plan2;
-            let matcher = Matcher::new(&plan, redactor.as_ref(), writer.is_some());
+            let matcher = Matcher::new(
+                &plan,
+                redactor.as_ref(),
+                writer.is_some(),
+                duplicates.as_deref(),
+            );
             let mut tally = Tally::new(plan.columns.len(), samples);
             let mut run = |l: &[arrow::record_batch::RecordBatch],
                            r: &[arrow::record_batch::RecordBatch]|

@@ -201,7 +201,11 @@ mod tests {
                 TimestampMillisecondArray::from(vec![Some(1), None, Some(-1)]).with_timezone("UTC"),
             ),
             Arc::new(DurationSecondArray::from(vec![Some(3), None, Some(0)])),
-            Arc::new(Decimal128Array::from(vec![Some(1500), None, Some(-7), Some(0)]).with_precision_and_scale(10, 3).unwrap()),
+            Arc::new(
+                Decimal128Array::from(vec![Some(1500), None, Some(-7), Some(0)])
+                    .with_precision_and_scale(10, 3)
+                    .unwrap(),
+            ),
         ];
         for a in arrays {
             let e = encoder(&a).unwrap();

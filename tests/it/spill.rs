@@ -105,6 +105,7 @@ fn a_pair_larger_than_the_memory_limit_diffs_exactly() {
 
     let spill_dir = tempfile::tempdir().unwrap();
     let spill = spill_dir.path().to_str().unwrap();
+    // Re-read every row and spill both sides by key-hash partition.
     let (run_small, small) = diff_json(
         &left,
         &right,
@@ -115,9 +116,50 @@ fn a_pair_larger_than_the_memory_limit_diffs_exactly() {
             "16MiB",
             "--spill-dir",
             spill,
+            "--row-strategy",
+            "spill",
         ],
     );
-    let (run_big, big) = diff_json(&left, &right, &["--key", "id"]);
+    // Keep rows from the first pass, spilling once the budget is reached.
+    let (run_first, first) = diff_json(
+        &left,
+        &right,
+        &[
+            "--key",
+            "id",
+            "--memory-limit",
+            "16MiB",
+            "--spill-dir",
+            spill,
+            "--row-strategy",
+            "memory",
+        ],
+    );
+    assert_eq!(run_first.code, 1, "{}", run_first.stderr);
+    assert!(
+        first["spilled_bytes"].as_u64().unwrap() > 16 << 20,
+        "{}",
+        first["spilled_bytes"]
+    );
+    let (run_big, big) = diff_json(&left, &right, &["--key", "id", "--row-strategy", "memory"]);
+    let (run_subset, subset) = diff_json(
+        &left,
+        &right,
+        &[
+            "--key",
+            "id",
+            "--memory-limit",
+            "16MiB",
+            "--row-strategy",
+            "subset",
+        ],
+    );
+    assert_eq!(run_subset.code, 1, "{}", run_subset.stderr);
+    assert_eq!(
+        subset["spilled_bytes"].as_u64(),
+        Some(0),
+        "the differing-rows subset fits in memory"
+    );
     assert_eq!(
         small["schema_changes"],
         serde_json::json!([]),
@@ -132,7 +174,7 @@ fn a_pair_larger_than_the_memory_limit_diffs_exactly() {
         small["spilled_bytes"]
     );
     assert_eq!(big["spilled_bytes"].as_u64(), Some(0));
-    for v in [&small, &big] {
+    for v in [&small, &first, &big, &subset] {
         assert_eq!(v["left_rows"].as_u64(), Some(ROWS as u64));
         assert_eq!(v["right_rows"].as_u64(), Some(ROWS as u64 - deleted + 150));
         assert_eq!(v["only_left"].as_u64(), Some(deleted));
