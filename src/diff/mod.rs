@@ -162,6 +162,7 @@ pub async fn compare_datasets(
         spill_dir: spill_dir.path(),
         progress: &progress,
         keep: first,
+        column_sums: true,
     };
     progress.stage("fingerprinting");
     let (lread, rread) = futures::try_join!(
@@ -188,6 +189,7 @@ pub async fn compare_datasets(
                 };
                 let again = Reading {
                     keep,
+                    column_sums: false,
                     ..reading.clone()
                 };
                 let (l2, r2) = second_read(
@@ -211,6 +213,7 @@ pub async fn compare_datasets(
                 progress.stage("re-reading");
                 let again = Reading {
                     keep: Keep::All,
+                    column_sums: false,
                     ..reading.clone()
                 };
                 let (l2, r2) = second_read(
@@ -455,6 +458,8 @@ struct Reading<'a> {
     spill_dir: &'a std::path::Path,
     progress: &'a Arc<dyn Progress>,
     keep: Keep,
+    /// Compute per-column fingerprints (the second pass needs only row and key hashes).
+    column_sums: bool,
 }
 
 async fn read_side(
@@ -481,6 +486,7 @@ async fn read_side(
     };
     let keep_rows = matches!(reading.keep, Keep::All | Keep::Subset { .. });
     let keep_index = matches!(reading.keep, Keep::Index);
+    let column_sums = reading.column_sums;
     let keyed = !plan.key.is_empty();
     // Each row costs 16 bytes in the index; a side may use a third of the budget for it.
     let index = Arc::new(Mutex::new(HashIndex::new(
@@ -502,7 +508,11 @@ async fn read_side(
         spill_dir,
         side.name(),
     )));
-    let fingerprint = Arc::new(Mutex::new(Fingerprint::new(plan.columns.len())));
+    let fingerprint = Arc::new(Mutex::new(Fingerprint::new(if column_sums {
+        plan.columns.len()
+    } else {
+        0
+    })));
     let count = counter(progress, side);
     let spill_over = cfg.memory_limit / 8;
     // Local files are decoded as fast as they are read: one at a time per side keeps both
@@ -528,7 +538,7 @@ async fn read_side(
             async move {
                 let sink: reader::BatchSink = Box::new(move |batch| {
                     let projected = plan.project(side, &batch, &partition_values, &url)?;
-                    let mut fp = Fingerprint::new(plan.columns.len());
+                    let mut fp = Fingerprint::new(if column_sums { plan.columns.len() } else { 0 });
                     let hashes = hash_batch(&projected, &plan.key, &mut fp)?;
                     fingerprint.lock().expect("fingerprint lock").merge(&fp);
                     progress.rows_read(side, batch.num_rows() as u64);

@@ -108,7 +108,9 @@ pub fn hash_at(array: &FixedSizeBinaryArray, row: usize) -> u128 {
 }
 
 /// Hash every row of `batch` (its columns are the compared columns in canonical order), adding
-/// to `fp`. `key` holds the indices of the key columns; empty for a keyless diff.
+/// to `fp`. `key` holds the indices of the key columns; empty for a keyless diff. A
+/// fingerprint made with `Fingerprint::new(0)` skips the per-column sums (a second pass that
+/// only needs the row and key hashes).
 ///
 /// Cells are hashed a column at a time (one typed loop per column), then each row's cell
 /// hashes are combined: `row = XXH3-128(ROW, h_0 ‖ h_1 ‖ …)`, `key = XXH3-128(KEY, h_k…)`,
@@ -154,7 +156,7 @@ pub fn hash_batch(batch: &RecordBatch, key: &[usize], fp: &mut Fingerprint) -> R
             key_hash as u64
         };
         pair[..8].copy_from_slice(&key_part.to_le_bytes());
-        for (c, col) in cells.iter().enumerate() {
+        for (c, col) in cells.iter().enumerate().take(fp.columns.len()) {
             pair[8..].copy_from_slice(&col[row].to_le_bytes());
             fp.columns[c] = fp.columns[c].wrapping_add(xxh3_128_with_seed(&pair, SEED_COLUMN));
         }
