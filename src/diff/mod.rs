@@ -178,41 +178,27 @@ pub async fn compare_datasets(
     if !fp_equal {
         tier = Tier::Rows;
         let mut known = None;
-        let (lspool, rspool) = match (lread.spooled, rread.spooled, lread.index, rread.index) {
-            (Some(l), Some(r), _, _) => (l, r),
-            (_, _, Some(li), Some(ri)) if !li.overflowed() && !ri.overflowed() => {
-                progress.stage("re-reading differing rows");
-                let d = subset::differences(li, ri);
-                let keep = Keep::Subset {
-                    left: Arc::new(RowFilter::new(d.left.clone())),
-                    right: Arc::new(RowFilter::new(d.right.clone())),
+        let (lspool, rspool) = match (lread.spooled, rread.spooled) {
+            (Some(l), Some(r)) => (l, r),
+            _ => {
+                let keep = match (lread.index, rread.index) {
+                    (Some(li), Some(ri)) if !li.overflowed() && !ri.overflowed() => {
+                        progress.stage("re-reading differing rows");
+                        let d = subset::differences(li, ri);
+                        let keep = Keep::Subset {
+                            left: Arc::new(RowFilter::new(d.left.clone())),
+                            right: Arc::new(RowFilter::new(d.right.clone())),
+                        };
+                        known = Some(d);
+                        keep
+                    }
+                    _ => {
+                        progress.stage("re-reading");
+                        Keep::All
+                    }
                 };
                 let again = Reading {
                     keep,
-                    column_sums: false,
-                    ..reading.clone()
-                };
-                let (l2, r2) = second_read(
-                    lds,
-                    rds,
-                    &lschema,
-                    &rschema,
-                    &again,
-                    &lread.digests,
-                    &rread.digests,
-                )
-                .await?;
-                spilled += l2.spilled + r2.spilled;
-                known = Some(d);
-                (
-                    l2.spooled.ok_or_else(no_rows)?,
-                    r2.spooled.ok_or_else(no_rows)?,
-                )
-            }
-            _ => {
-                progress.stage("re-reading");
-                let again = Reading {
-                    keep: Keep::All,
                     column_sums: false,
                     ..reading.clone()
                 };

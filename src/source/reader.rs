@@ -78,6 +78,19 @@ fn digest(file: &DataFile, size: u64, hash: blake3::Hash, rows: Option<u64>) -> 
     }
 }
 
+/// The bytes of a file from its store, as a stream of chunks.
+async fn byte_stream(
+    loc: &Location,
+    file: &DataFile,
+) -> Result<futures::stream::BoxStream<'static, object_store::Result<Bytes>>> {
+    let result = loc
+        .store
+        .get(&file.path)
+        .await
+        .map_err(|e| Error::store(&file.url, "get", &e))?;
+    Ok(result.into_stream())
+}
+
 /// Tier 1: stream a file through blake3 without parsing it.
 pub async fn hash_file(
     loc: &Location,
@@ -100,12 +113,7 @@ pub async fn hash_file(
         check_size(file, size)?;
         return Ok(digest(file, size, hash, None));
     }
-    let result = loc
-        .store
-        .get(&file.path)
-        .await
-        .map_err(|e| Error::store(&file.url, "get", &e))?;
-    let mut stream = result.into_stream();
+    let mut stream = byte_stream(loc, file).await?;
     let mut hasher = blake3::Hasher::new();
     let mut size = 0u64;
     while let Some(chunk) = stream.next().await {
@@ -344,12 +352,7 @@ pub async fn read_file(
     if let Some(path) = local_path(loc, file) {
         return read_local_file(file, path, schema, on_bytes, sink).await;
     }
-    let result = loc
-        .store
-        .get(&file.path)
-        .await
-        .map_err(|e| Error::store(&file.url, "get", &e))?;
-    let mut stream = result.into_stream();
+    let mut stream = byte_stream(loc, file).await?;
     let mut hasher = blake3::Hasher::new();
     let mut size = 0u64;
 

@@ -184,6 +184,26 @@ fn url_path(url: &Url) -> Result<Path> {
 fn open_url(url: &Url) -> Result<Location> {
     let display = url.to_string();
     let build_err = |e: object_store::Error| Error::Invalid(format!("{display}: {e}"));
+    // A cloud store: its builder from the environment, bounded retries, default timeouts.
+    macro_rules! cloud {
+        ($builder:ty, $env_prefix:literal, $kind:expr, $credentials:expr) => {{
+            let mut builder = <$builder>::from_env()
+                .with_url(display.clone())
+                .with_retry(retry_config());
+            for (key, value) in default_timeouts($env_prefix) {
+                if let Ok(key) = key.parse() {
+                    builder = builder.with_config(key, value);
+                }
+            }
+            Ok(Location {
+                url: display.clone(),
+                store: Arc::new(builder.build().map_err(build_err)?),
+                prefix: url_path(url)?,
+                kind: $kind,
+                credentials: $credentials,
+            })
+        }};
+    }
     match url.scheme() {
         "file" => {
             let path = url
@@ -199,60 +219,13 @@ fn open_url(url: &Url) -> Result<Location> {
             credentials: CredentialSource::None,
         }),
         "s3" | "s3a" => {
-            let mut builder = AmazonS3Builder::from_env()
-                .with_url(display.clone())
-                .with_retry(retry_config());
-            for (key, value) in default_timeouts("AWS_") {
-                if let Ok(key) = key.parse() {
-                    builder = builder.with_config(key, value);
-                }
-            }
-            let store = builder.build().map_err(build_err)?;
-            Ok(Location {
-                url: display.clone(),
-                store: Arc::new(store),
-                prefix: url_path(url)?,
-                kind: StoreKind::S3,
-                credentials: aws_credential_source(),
-            })
+            cloud!(AmazonS3Builder, "AWS_", StoreKind::S3, aws_credential_source())
         }
         "gs" => {
-            let mut builder = GoogleCloudStorageBuilder::from_env()
-                .with_url(display.clone())
-                .with_retry(retry_config());
-            for (key, value) in default_timeouts("GOOGLE_") {
-                if let Ok(key) = key.parse() {
-                    builder = builder.with_config(key, value);
-                }
-            }
-            let store = builder.build().map_err(build_err)?;
-            Ok(Location {
-                url: display.clone(),
-                store: Arc::new(store),
-                prefix: url_path(url)?,
-                kind: StoreKind::Gcs,
-                credentials: gcp_credential_source(),
-            })
+            cloud!(GoogleCloudStorageBuilder, "GOOGLE_", StoreKind::Gcs, gcp_credential_source())
         }
         "az" | "azure" | "abfs" | "abfss" | "adl" => {
-            let mut builder = MicrosoftAzureBuilder::from_env()
-                .with_url(display.clone())
-                .with_retry(retry_config());
-            for (key, value) in default_timeouts("AZURE_") {
-                if let Ok(key) = key.parse() {
-                    builder = builder.with_config(key, value);
-                }
-            }
-            let store = builder.build().map_err(build_err)?;
-            // `az://container/path` and `abfs://container@account.dfs…/path` keep the object
-            // path in the URL path.
-            Ok(Location {
-                url: display.clone(),
-                store: Arc::new(store),
-                prefix: url_path(url)?,
-                kind: StoreKind::Azure,
-                credentials: azure_credential_source(),
-            })
+            cloud!(MicrosoftAzureBuilder, "AZURE_", StoreKind::Azure, azure_credential_source())
         }
         other => Err(Error::Invalid(format!(
             "{display}: unsupported scheme `{other}` (use s3://, gs://, az://, abfs://, file:// or a local path)"
