@@ -163,6 +163,11 @@ pub async fn compare_datasets(
         progress: &progress,
         keep: first,
         column_sums: true,
+        cores: Arc::new(tokio::sync::Semaphore::new(
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+        )),
     };
     progress.stage("fingerprinting");
     let (lread, rread) = futures::try_join!(
@@ -446,6 +451,9 @@ struct Reading<'a> {
     keep: Keep,
     /// Compute per-column fingerprints (the second pass needs only row and key hashes).
     column_sums: bool,
+    /// Decoding slots shared by both sides, one per core: a side whose files are done leaves
+    /// its core to the other side's remaining files.
+    cores: Arc<tokio::sync::Semaphore>,
 }
 
 async fn read_side(
@@ -501,12 +509,15 @@ async fn read_side(
     })));
     let count = counter(progress, side);
     let spill_over = cfg.memory_limit / 8;
-    // Local files are decoded as fast as they are read: one at a time per side keeps both
-    // cores busy (one per side) without holding several files in memory.
-    let concurrency = match ds.location.kind {
-        source::StoreKind::Local => 1,
-        _ => cfg.concurrency.max(1),
+    // Local files are decoded as fast as they are read, so they take a decoding slot (one per
+    // core, shared with the other side) for their whole read; remote files overlap downloads.
+    let local = ds.location.kind == source::StoreKind::Local;
+    let concurrency = if local {
+        cfg.concurrency.clamp(1, 2)
+    } else {
+        cfg.concurrency.max(1)
     };
+    let cores = reading.cores.clone();
 
     let digests: Vec<FileDigest> = futures::stream::iter(ds.files.iter())
         .map(|file| {
@@ -521,7 +532,18 @@ async fn read_side(
             let decode_schema = decode_schema.clone();
             let partition_values = file.partition_values.clone();
             let url = file.url.clone();
+            let cores = cores.clone();
             async move {
+                let _slot = if local {
+                    Some(
+                        cores
+                            .acquire_owned()
+                            .await
+                            .map_err(|e| Error::Internal(e.to_string()))?,
+                    )
+                } else {
+                    None
+                };
                 let sink: reader::BatchSink = Box::new(move |batch| {
                     let projected = plan.project(side, &batch, &partition_values, &url)?;
                     let mut fp = Fingerprint::new(if column_sums { plan.columns.len() } else { 0 });
