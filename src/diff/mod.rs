@@ -719,10 +719,39 @@ impl PartitionSource {
     }
 }
 
-/// Suggestions: columns that differ in (nearly) every matched row, and float columns whose
-/// differences are all tiny.
+/// Suggestions: a column that looks renamed, columns that differ in (nearly) every matched
+/// row, and float columns whose differences are all tiny.
 fn hints(plan: &Plan, tally: &Tally) -> Vec<Hint> {
+    use crate::schema::SchemaChangeKind;
     let mut out = Vec::new();
+    // One column only on the left and one only on the right with the same type: a rename?
+    let only = |kind| {
+        plan.changes
+            .iter()
+            .filter(move |c| c.kind == kind)
+            .collect::<Vec<_>>()
+    };
+    for gone in only(SchemaChangeKind::OnlyLeft) {
+        let candidates: Vec<_> = only(SchemaChangeKind::OnlyRight)
+            .into_iter()
+            .filter(|new| new.right_type == gone.left_type)
+            .collect();
+        if let [new] = candidates.as_slice() {
+            out.push(Hint {
+                kind: "renamed_column".into(),
+                column: gone.column.clone(),
+                suggestion: format!("--rename {}={}", gone.column, new.column),
+                message: format!(
+                    "`{}` is only on the left and `{}` only on the right, both {}: if it was renamed, map it with --rename {}={}",
+                    gone.column,
+                    new.column,
+                    gone.left_type.as_deref().unwrap_or("?"),
+                    gone.column,
+                    new.column
+                ),
+            });
+        }
+    }
     for (i, c) in plan.columns.iter().enumerate() {
         let changed = tally.changed_cells[i];
         if changed == 0 {

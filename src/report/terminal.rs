@@ -161,8 +161,12 @@ impl Render for Terminal {
             }
             writeln!(out, "\nsample rows {title} ({} of {total})", rows.len())?;
             for row in rows {
-                let cells: Vec<String> = row
-                    .iter()
+                // Key columns first, then the rest in name order.
+                let (keys, rest): (Vec<_>, Vec<_>) =
+                    row.iter().partition(|(k, _)| s.key.contains(k));
+                let cells: Vec<String> = keys
+                    .into_iter()
+                    .chain(rest)
                     .map(|(k, v)| format!("{k}={}", show(v, VALUE_WIDTH)))
                     .collect();
                 writeln!(out, "  {}", cells.join("  "))?;

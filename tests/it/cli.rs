@@ -206,6 +206,26 @@ fn hints_name_volatile_columns_and_float_noise() {
 }
 
 #[test]
+fn a_renamed_column_is_suggested_and_the_suggestion_works() {
+    let dir = fixture("renamed_column");
+    let (l, r) = (dir.join("left"), dir.join("right"));
+    let (run, v) = diff_json(&l, &r, &["--key", "id"]);
+    assert_eq!(run.code, 1);
+    let hints = v["hints"].as_array().unwrap();
+    assert_eq!(hints.len(), 1, "{hints:?}");
+    assert_eq!(hints[0]["kind"], "renamed_column");
+    let suggestion = hints[0]["suggestion"].as_str().unwrap();
+    assert_eq!(suggestion, "--rename amount=total");
+    let (run, v) = diff_json(
+        &l,
+        &r,
+        &["--key", "id", "--rename", &suggestion["--rename ".len()..]],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(v["verdict"], "equivalent");
+}
+
+#[test]
 fn the_diff_file_holds_every_differing_row() {
     let dir = fixture("changed_values");
     let out = tempfile::tempdir().unwrap();
