@@ -15,6 +15,8 @@ fn snapshot_filters() -> Vec<(&'static str, &'static str)> {
             r#""tool_version": "[^"]+""#,
             r#""tool_version": "[VERSION]""#,
         ),
+        // Local ETags are made of inode and modification time: they change with every checkout.
+        (r#""e_tag": "(?:\\"|[^"])*""#, r#""e_tag": "[ETAG]""#),
     ]
 }
 
