@@ -32,7 +32,7 @@ use crate::source::reader::{self, ByteCounter, FileDigest};
 use crate::source::{self, Dataset, FileFormat};
 use matcher::{Matcher, Tally};
 use spool::{Spool, Spooled};
-use subset::{HashIndex, RowFilter};
+use subset::{HashIndex, RowPicker, Selection};
 use summary::*;
 pub use summary::{DiffSummary, Verdict};
 
@@ -189,10 +189,10 @@ pub async fn compare_datasets(
                 let keep = match (lread.index, rread.index) {
                     (Some(li), Some(ri)) if !li.overflowed() && !ri.overflowed() => {
                         progress.stage("re-reading differing rows");
-                        let d = subset::differences(li, ri);
+                        let mut d = subset::differences(li, ri);
                         let keep = Keep::Subset {
-                            left: Arc::new(RowFilter::new(d.left.clone())),
-                            right: Arc::new(RowFilter::new(d.right.clone())),
+                            left: Arc::new(std::mem::take(&mut d.left)),
+                            right: Arc::new(std::mem::take(&mut d.right)),
                         };
                         known = Some(d);
                         keep
@@ -403,10 +403,14 @@ async fn second_read(
 
 /// A second read must see the same bytes as the first, or the comparison means nothing.
 fn unchanged(first: &[FileDigest], second: &[FileDigest]) -> Result<()> {
-    for (a, b) in first.iter().zip(second) {
-        if a.blake3 != b.blake3 || a.size != b.size {
+    for b in second {
+        let same = first
+            .iter()
+            .find(|a| a.path == b.path)
+            .is_some_and(|a| a.blake3 == b.blake3 && a.size == b.size);
+        if !same {
             return Err(Error::format(
-                &a.url,
+                &b.url,
                 "the file changed between the fingerprint pass and the row diff; run the check again once its writer has finished",
             ));
         }
@@ -433,10 +437,10 @@ enum Keep {
     Index,
     /// Every hashed row (in memory, spilling past the budget).
     All,
-    /// Only the rows these filters want.
+    /// Only the rows at these positions, per file (files with none are not read).
     Subset {
-        left: Arc<RowFilter>,
-        right: Arc<RowFilter>,
+        left: Arc<Selection>,
+        right: Arc<Selection>,
     },
 }
 
@@ -470,7 +474,7 @@ async fn read_side(
         progress,
         ..
     } = *reading;
-    let filter = match &reading.keep {
+    let selection = match &reading.keep {
         Keep::Subset { left, right } => Some(if side == Side::Left {
             left.clone()
         } else {
@@ -484,7 +488,8 @@ async fn read_side(
     let keyed = !plan.key.is_empty();
     // Each row costs 16 bytes in the index; a side may use a third of the budget for it.
     let index = Arc::new(Mutex::new(HashIndex::new(
-        (cfg.memory_limit as usize / 3) / 16,
+        ds.files.len(),
+        (cfg.memory_limit as usize / 3) / 8,
     )));
     progress.side_started(side, ds.files.len() as u64, ds.total_bytes());
     let projected = match side {
@@ -519,12 +524,20 @@ async fn read_side(
     };
     let cores = reading.cores.clone();
 
-    let digests: Vec<FileDigest> = futures::stream::iter(ds.files.iter())
-        .map(|file| {
+    // With a selection, only the files holding selected rows are read.
+    let files = ds
+        .files
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| selection.as_ref().is_none_or(|sel| !sel[*i].is_empty()));
+    let digests: Vec<FileDigest> = futures::stream::iter(files)
+        .map(|(file_index, file)| {
             let plan = plan.clone();
             let spool = spool.clone();
             let index = index.clone();
-            let filter = filter.clone();
+            let mut picker = selection
+                .as_ref()
+                .map(|sel| RowPicker::new(Arc::new(sel[file_index].clone())));
             let fingerprint = fingerprint.clone();
             let spooled_schema = spooled_schema.clone();
             let progress = progress.clone();
@@ -545,34 +558,38 @@ async fn read_side(
                     None
                 };
                 let sink: reader::BatchSink = Box::new(move |batch| {
+                    progress.rows_read(side, batch.num_rows() as u64);
+                    // The second pass of the subset: only the selected rows go further.
+                    let batch = match picker.as_mut() {
+                        Some(p) => {
+                            let rows = p.pick(batch.num_rows());
+                            if rows.is_empty() {
+                                return Ok(());
+                            }
+                            arrow::compute::take_record_batch(
+                                &batch,
+                                &arrow::array::UInt32Array::from(rows),
+                            )
+                            .map_err(|e| {
+                                Error::Internal(format!("selecting differing rows: {e}"))
+                            })?
+                        }
+                        None => batch,
+                    };
                     let projected = plan.project(side, &batch, &partition_values, &url)?;
                     let mut fp = Fingerprint::new(if column_sums { plan.columns.len() } else { 0 });
                     let hashes = hash_batch(&projected, &plan.key, &mut fp)?;
                     fingerprint.lock().expect("fingerprint lock").merge(&fp);
-                    progress.rows_read(side, batch.num_rows() as u64);
                     if keep_index {
-                        index.lock().expect("index lock").add(&hashes, keyed);
+                        index
+                            .lock()
+                            .expect("index lock")
+                            .add(file_index, &hashes, keyed);
                     }
                     if !keep_rows {
                         return Ok(());
                     }
-                    let picked = match &filter {
-                        Some(f) => {
-                            let rows = f.select(&hashes.row);
-                            if rows.is_empty() {
-                                return Ok(());
-                            }
-                            Some(arrow::array::UInt32Array::from(rows))
-                        }
-                        None => None,
-                    };
-                    let mut hashed = spool::attach(&spooled_schema, &projected, hashes)?;
-                    if let Some(rows) = picked {
-                        hashed =
-                            arrow::compute::take_record_batch(&hashed, &rows).map_err(|e| {
-                                Error::Internal(format!("selecting differing rows: {e}"))
-                            })?;
-                    }
+                    let hashed = spool::attach(&spooled_schema, &projected, hashes)?;
                     spool.lock().expect("spool lock").push(hashed)
                 });
                 reader::read_file(

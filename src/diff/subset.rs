@@ -1,11 +1,14 @@
 //! The differing-rows subset: how tier 3 stays small when the inputs are large.
 //!
 //! When the rows do not fit in memory, the fingerprint pass keeps, per side, only a compact
-//! index: the low 64 bits of every row hash and of every non-null key hash (16 bytes a row),
-//! and the count of null-key rows. If the fingerprints differ, the two row-hash multisets are
-//! subtracted: what is left is exactly the rows that differ (rows only on one side, and both
-//! versions of every changed or within-tolerance row). The second pass then keeps only those
-//! rows, so tier 3 works on the differences instead of the whole table, without spilling.
+//! index: for every file, the low 64 bits of each row's hash in row order (8 bytes a row), the
+//! low 64 bits of every non-null key hash, and the count of null-key rows. If the fingerprints
+//! differ, the two row-hash multisets are subtracted: what is left is exactly the rows that
+//! differ (rows only on one side, and both versions of every changed or within-tolerance row),
+//! and since each file's hashes are in row order, where they are: a sorted list of row
+//! positions per file. The second pass reads only the files that hold such rows, keeps only
+//! those rows, and hashes nothing else, so tier 3 works on the differences instead of the whole
+//! table, without spilling.
 //!
 //! Duplicate keys are counted from the key index (every duplicated key, including ones whose
 //! rows are identical on both sides), and the set of duplicated keys goes to tier 3 so a
@@ -18,9 +21,8 @@
 //! engine reports an internal error rather than a verdict of parity.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
 
-use arrow::array::{Array, FixedSizeBinaryArray};
+use arrow::array::Array;
 
 use crate::fingerprint::logical::{hash_at, RowHashes};
 
@@ -28,18 +30,20 @@ use crate::fingerprint::logical::{hash_at, RowHashes};
 #[derive(Debug)]
 pub struct HashIndex {
     cap: usize,
-    rows: Vec<u64>,
+    len: usize,
+    files: Vec<Vec<u64>>,
     keys: Vec<u64>,
     null_keys: u64,
     overflow: bool,
 }
 
 impl HashIndex {
-    /// An index that gives up beyond `cap` rows.
-    pub fn new(cap: usize) -> Self {
+    /// An index of `files` files that gives up beyond `cap` rows.
+    pub fn new(files: usize, cap: usize) -> Self {
         HashIndex {
             cap,
-            rows: Vec::new(),
+            len: 0,
+            files: vec![Vec::new(); files],
             keys: Vec::new(),
             null_keys: 0,
             overflow: false,
@@ -51,20 +55,23 @@ impl HashIndex {
         self.overflow
     }
 
-    /// Add a batch's hashes.
-    pub fn add(&mut self, hashes: &RowHashes, keyed: bool) {
+    /// Add the hashes of the next batch of file `file` (batches of one file arrive in order).
+    pub fn add(&mut self, file: usize, hashes: &RowHashes, keyed: bool) {
         if self.overflow {
             return;
         }
         let n = hashes.row.len();
-        if self.rows.len() + n > self.cap {
+        let key_rows = if keyed { n } else { 0 };
+        if self.len + n + key_rows > self.cap {
             self.overflow = true;
-            self.rows = Vec::new();
+            self.files = Vec::new();
             self.keys = Vec::new();
             return;
         }
+        self.len += n + key_rows;
+        let rows = &mut self.files[file];
         for i in 0..n {
-            self.rows.push(hash_at(&hashes.row, i) as u64);
+            rows.push(hash_at(&hashes.row, i) as u64);
             if keyed {
                 if hashes.null_key.value(i) {
                     self.null_keys += 1;
@@ -76,13 +83,16 @@ impl HashIndex {
     }
 }
 
+/// Sorted row positions to keep, per file of a side.
+pub type Selection = Vec<Vec<u32>>;
+
 /// What the two indexes say differs.
 #[derive(Debug, Default)]
 pub struct Differences {
-    /// Left row hashes to keep, with how many copies.
-    pub left: HashMap<u64, u32>,
-    /// Right row hashes to keep, with how many copies.
-    pub right: HashMap<u64, u32>,
+    /// Left rows to read again, per file.
+    pub left: Selection,
+    /// Right rows to read again, per file.
+    pub right: Selection,
     /// Keys (low 64 bits of the key hash) that occur more than once on either side.
     pub duplicate_keys: HashSet<u64>,
     /// Distinct duplicated keys on the left.
@@ -113,18 +123,15 @@ fn duplicated(keys: &mut [u64], into: &mut HashSet<u64>) -> u64 {
     count
 }
 
-/// Subtract the two row multisets and find the duplicated keys.
-pub fn differences(mut left: HashIndex, mut right: HashIndex) -> Differences {
-    let mut d = Differences {
-        null_left: left.null_keys,
-        null_right: right.null_keys,
-        ..Default::default()
-    };
-    d.dup_left = duplicated(&mut left.keys, &mut d.duplicate_keys);
-    d.dup_right = duplicated(&mut right.keys, &mut d.duplicate_keys);
-    left.rows.sort_unstable();
-    right.rows.sort_unstable();
-    let (a, b) = (&left.rows, &right.rows);
+fn sorted(files: &[Vec<u64>]) -> Vec<u64> {
+    let mut all: Vec<u64> = files.iter().flatten().copied().collect();
+    all.sort_unstable();
+    all
+}
+
+/// Row hashes present more often on one side than on the other, with the surplus count.
+fn surplus(a: &[u64], b: &[u64]) -> (HashMap<u64, u32>, HashMap<u64, u32>) {
+    let (mut left, mut right) = (HashMap::new(), HashMap::new());
     let (mut i, mut j) = (0, 0);
     while i < a.len() || j < b.len() {
         let h = match (a.get(i), b.get(j)) {
@@ -144,42 +151,83 @@ pub fn differences(mut left: HashIndex, mut right: HashIndex) -> Differences {
             j += 1;
         }
         if ca > cb {
-            d.left.insert(h, ca - cb);
+            left.insert(h, ca - cb);
         } else if cb > ca {
-            d.right.insert(h, cb - ca);
+            right.insert(h, cb - ca);
         }
     }
+    (left, right)
+}
+
+/// Where the wanted hashes are: each wanted copy once, first occurrences first.
+fn locate(files: &[Vec<u64>], mut wanted: HashMap<u64, u32>) -> Selection {
+    files
+        .iter()
+        .map(|rows| {
+            let mut keep = Vec::new();
+            if wanted.is_empty() {
+                return keep;
+            }
+            for (pos, h) in rows.iter().enumerate() {
+                if let Some(n) = wanted.get_mut(h) {
+                    keep.push(pos as u32);
+                    *n -= 1;
+                    if *n == 0 {
+                        wanted.remove(h);
+                    }
+                }
+            }
+            keep
+        })
+        .collect()
+}
+
+/// Subtract the two row multisets, locate the differing rows and find the duplicated keys.
+pub fn differences(mut left: HashIndex, mut right: HashIndex) -> Differences {
+    let mut d = Differences {
+        null_left: left.null_keys,
+        null_right: right.null_keys,
+        ..Default::default()
+    };
+    d.dup_left = duplicated(&mut left.keys, &mut d.duplicate_keys);
+    d.dup_right = duplicated(&mut right.keys, &mut d.duplicate_keys);
+    let (wanted_left, wanted_right) = surplus(&sorted(&left.files), &sorted(&right.files));
+    d.left = locate(&left.files, wanted_left);
+    d.right = locate(&right.files, wanted_right);
     d
 }
 
-/// Picks, batch by batch, the rows whose hash is still wanted (each wanted copy once).
+/// Keeps the selected rows of one file as its batches go by.
 #[derive(Debug)]
-pub struct RowFilter(Mutex<HashMap<u64, u32>>);
+pub struct RowPicker {
+    positions: std::sync::Arc<Vec<u32>>,
+    next: usize,
+    offset: u32,
+}
 
-impl RowFilter {
-    /// A filter wanting these row hashes and counts.
-    pub fn new(wanted: HashMap<u64, u32>) -> Self {
-        RowFilter(Mutex::new(wanted))
+impl RowPicker {
+    /// A picker for one file's sorted positions.
+    pub fn new(positions: std::sync::Arc<Vec<u32>>) -> Self {
+        RowPicker {
+            positions,
+            next: 0,
+            offset: 0,
+        }
     }
 
-    /// Indices of the rows to keep.
-    pub fn select(&self, row_hashes: &FixedSizeBinaryArray) -> Vec<u32> {
-        let mut wanted = self.0.lock().expect("row filter lock");
-        if wanted.is_empty() {
-            return Vec::new();
-        }
-        let mut keep = Vec::new();
-        for i in 0..row_hashes.len() {
-            let h = hash_at(row_hashes, i) as u64;
-            if let Some(n) = wanted.get_mut(&h) {
-                keep.push(i as u32);
-                *n -= 1;
-                if *n == 0 {
-                    wanted.remove(&h);
-                }
+    /// The positions within the next batch of `len` rows that are selected.
+    pub fn pick(&mut self, len: usize) -> Vec<u32> {
+        let end = self.offset + len as u32;
+        let mut out = Vec::new();
+        while let Some(&p) = self.positions.get(self.next) {
+            if p >= end {
+                break;
             }
+            out.push(p - self.offset);
+            self.next += 1;
         }
-        keep
+        self.offset = end;
+        out
     }
 }
 
@@ -187,10 +235,11 @@ impl RowFilter {
 mod tests {
     use super::*;
 
-    fn index(rows: &[u64], keys: &[u64]) -> HashIndex {
+    fn index(files: Vec<Vec<u64>>, keys: &[u64]) -> HashIndex {
         HashIndex {
             cap: usize::MAX,
-            rows: rows.to_vec(),
+            len: 0,
+            files,
             keys: keys.to_vec(),
             null_keys: 0,
             overflow: false,
@@ -198,28 +247,42 @@ mod tests {
     }
 
     #[test]
-    fn multiset_subtraction_keeps_multiplicities() {
+    fn multiset_subtraction_keeps_multiplicities_and_positions() {
         let d = differences(
-            index(&[1, 1, 1, 2, 5], &[10, 10, 11]),
-            index(&[1, 2, 2, 7], &[11, 12, 12]),
+            index(vec![vec![1, 1], vec![1, 2, 5]], &[10, 10, 11]),
+            index(vec![vec![1, 2, 2, 7]], &[11, 12, 12]),
         );
-        assert_eq!(d.left, HashMap::from([(1, 2), (5, 1)]));
-        assert_eq!(d.right, HashMap::from([(2, 1), (7, 1)]));
+        // Left has three 1s and right one: two left copies (the first two) are surplus.
+        assert_eq!(d.left, vec![vec![0, 1], vec![2]]);
+        assert_eq!(d.right, vec![vec![1, 3]]);
         assert_eq!((d.dup_left, d.dup_right), (1, 1));
         assert_eq!(d.duplicate_keys, HashSet::from([10, 12]));
     }
 
     #[test]
+    fn the_picker_maps_positions_into_batches() {
+        let mut p = RowPicker::new(std::sync::Arc::new(vec![0, 3, 4, 9]));
+        assert_eq!(p.pick(4), vec![0, 3]);
+        assert_eq!(p.pick(4), vec![0]);
+        assert_eq!(p.pick(10), vec![1]);
+        assert_eq!(p.pick(10), Vec::<u32>::new());
+    }
+
+    #[test]
     fn an_index_past_its_cap_gives_up() {
-        let mut idx = HashIndex::new(1);
+        let mut idx = HashIndex::new(1, 1);
         let hashes = RowHashes {
-            row: FixedSizeBinaryArray::try_from_iter(vec![[0u8; 16], [1u8; 16]].into_iter())
-                .unwrap(),
-            key: FixedSizeBinaryArray::try_from_iter(vec![[0u8; 16], [1u8; 16]].into_iter())
-                .unwrap(),
+            row: arrow::array::FixedSizeBinaryArray::try_from_iter(
+                vec![[0u8; 16], [1u8; 16]].into_iter(),
+            )
+            .unwrap(),
+            key: arrow::array::FixedSizeBinaryArray::try_from_iter(
+                vec![[0u8; 16], [1u8; 16]].into_iter(),
+            )
+            .unwrap(),
             null_key: arrow::array::BooleanArray::from(vec![false, false]),
         };
-        idx.add(&hashes, true);
+        idx.add(0, &hashes, true);
         assert!(idx.overflowed());
     }
 }
