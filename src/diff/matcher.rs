@@ -315,7 +315,7 @@ pub struct Matcher<'p> {
     plan: &'p Plan,
     redactor: Option<&'p Redactor>,
     keep_rows: bool,
-    duplicates: Option<&'p HashSet<u64>>,
+    duplicates: Option<&'p crate::diff::subset::HashSet64>,
 }
 
 impl<'p> Matcher<'p> {
@@ -327,7 +327,7 @@ impl<'p> Matcher<'p> {
         plan: &'p Plan,
         redactor: Option<&'p Redactor>,
         keep_rows: bool,
-        duplicates: Option<&'p HashSet<u64>>,
+        duplicates: Option<&'p crate::diff::subset::HashSet64>,
     ) -> Self {
         Matcher {
             plan,

@@ -18,7 +18,7 @@ pub mod spool;
 pub mod subset;
 pub mod summary;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use futures::{StreamExt, TryStreamExt};
@@ -104,6 +104,11 @@ pub async fn compare_datasets(
     cfg: &DiffConfig,
     progress: Arc<dyn Progress>,
 ) -> Result<DiffSummary> {
+    let started = std::time::Instant::now();
+    let stage = |name: &'static str| {
+        tracing::info!("{name} (at {:.2?})", started.elapsed());
+        progress.stage(name);
+    };
     // Tier 1: only worth it when the layouts match exactly.
     let same_layout = lds.files.len() == rds.files.len()
         && lds
@@ -112,7 +117,7 @@ pub async fn compare_datasets(
             .zip(&rds.files)
             .all(|(a, b)| a.relative == b.relative && a.size == b.size);
     if same_layout {
-        progress.stage("hashing");
+        stage("hashing");
         let (lh, rh) = futures::try_join!(
             hash_side(lds, Side::Left, cfg, &progress),
             hash_side(rds, Side::Right, cfg, &progress)
@@ -169,7 +174,7 @@ pub async fn compare_datasets(
                 .unwrap_or(1),
         )),
     };
-    progress.stage("fingerprinting");
+    stage("fingerprinting");
     let (lread, rread) = futures::try_join!(
         read_side(lds, Side::Left, lschema.clone(), &reading),
         read_side(rds, Side::Right, rschema.clone(), &reading)
@@ -188,8 +193,14 @@ pub async fn compare_datasets(
             _ => {
                 let keep = match (lread.index, rread.index) {
                     (Some(li), Some(ri)) if !li.overflowed() && !ri.overflowed() => {
-                        progress.stage("re-reading differing rows");
+                        stage("re-reading differing rows");
                         let mut d = subset::differences(li, ri);
+                        tracing::info!(
+                            "{} left and {} right rows differ (at {:.2?})",
+                            d.left.iter().map(Vec::len).sum::<usize>(),
+                            d.right.iter().map(Vec::len).sum::<usize>(),
+                            started.elapsed()
+                        );
                         let keep = Keep::Subset {
                             left: Arc::new(std::mem::take(&mut d.left)),
                             right: Arc::new(std::mem::take(&mut d.right)),
@@ -198,7 +209,7 @@ pub async fn compare_datasets(
                         keep
                     }
                     _ => {
-                        progress.stage("re-reading");
+                        stage("re-reading");
                         Keep::All
                     }
                 };
@@ -224,7 +235,7 @@ pub async fn compare_datasets(
                 )
             }
         };
-        progress.stage("diffing");
+        stage("diffing");
         let duplicates = known.as_ref().map(|d| Arc::new(d.duplicate_keys.clone()));
         let (t, out) = diff_rows(plan.clone(), lspool, rspool, cfg, partitions, duplicates).await?;
         tally = t;
@@ -256,6 +267,7 @@ pub async fn compare_datasets(
     } else {
         Verdict::Equivalent
     };
+    tracing::info!("verdict {verdict} (at {:.2?})", started.elapsed());
     progress.finished();
 
     let columns = plan
@@ -646,7 +658,7 @@ async fn diff_rows(
     right: Spooled,
     cfg: &DiffConfig,
     partitions: usize,
-    duplicates: Option<Arc<HashSet<u64>>>,
+    duplicates: Option<Arc<subset::HashSet64>>,
 ) -> Result<(Tally, Option<DiffOutSummary>)> {
     let mut writer = match &cfg.diff_out {
         Some(url) => Some(output::DiffWriter::create(
