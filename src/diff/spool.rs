@@ -13,7 +13,7 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, FixedSizeBinaryArray, UInt32Array};
+use arrow::array::{AsArray, FixedSizeBinaryArray, UInt32Array};
 use arrow::compute::{concat_batches, take_record_batch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::ipc::reader::FileReader;
@@ -272,14 +272,4 @@ pub fn read_partition(path: &Path) -> Result<Vec<RecordBatch>> {
     reader
         .map(|b| b.map_err(|e| Error::io(path.display(), std::io::Error::other(e))))
         .collect()
-}
-
-/// The number of rows in a set of batches.
-pub fn rows(batches: &[RecordBatch]) -> usize {
-    batches.iter().map(|b| b.num_rows()).sum()
-}
-
-/// The first column of a key hash array.
-pub fn hash_array_len(a: &FixedSizeBinaryArray) -> usize {
-    a.len()
 }

@@ -679,13 +679,6 @@ pub fn encoder(array: &ArrayRef) -> Result<Box<dyn CellEncoder>> {
     })
 }
 
-/// Encode one cell into a fresh buffer (tests and samples).
-pub fn encode_cell(array: &ArrayRef, row: usize) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    encoder(array)?.encode(row, &mut out);
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
