@@ -20,7 +20,7 @@ impl Bars {
     pub fn new() -> Self {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
         let style = ProgressStyle::with_template(
-            "{prefix:>5} {spinner} [{bar:30}] {bytes}/{total_bytes} {msg} ({elapsed})",
+            "{prefix:>24} {spinner} [{bar:30}] {bytes}/{total_bytes} {msg} ({elapsed})",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ");
@@ -67,8 +67,8 @@ impl Progress for Bars {
     }
 
     fn stage(&self, stage: &'static str) {
-        for b in [&self.left, &self.right] {
-            b.set_prefix(stage);
+        for (b, side) in [(&self.left, "left"), (&self.right, "right")] {
+            b.set_prefix(format!("{side} {stage}"));
         }
     }
 
