@@ -366,47 +366,34 @@ impl CellEncoder for Decimal256Enc {
     }
 }
 
-struct StrEnc<O: OffsetSizeTrait>(GenericStringArray<O>);
-impl<O: OffsetSizeTrait> CellEncoder for StrEnc<O> {
-    fn encode(&self, row: usize, out: &mut Vec<u8>) {
-        if self.0.is_null(row) {
-            out.push(tag::NULL);
-        } else {
-            put_len_bytes(out, tag::UTF8, self.0.value(row).as_bytes());
-        }
-    }
-    fn hash_cells(&self, len: usize, out: &mut Vec<u64>) {
-        let null = null_hash();
-        out.extend((0..len).map(|i| {
-            if self.0.is_null(i) {
-                null
-            } else {
-                hash_payload(tag::UTF8, self.0.value(i).as_bytes())
+/// Encoders for the string layouts: they differ only in the array type they read.
+macro_rules! string_encoder {
+    ($name:ident $(<$o:ident: $bound:path>)?, $array:ty) => {
+        struct $name$(<$o: $bound>)?($array);
+        impl$(<$o: $bound>)? CellEncoder for $name$(<$o>)? {
+            fn encode(&self, row: usize, out: &mut Vec<u8>) {
+                if self.0.is_null(row) {
+                    out.push(tag::NULL);
+                } else {
+                    put_len_bytes(out, tag::UTF8, self.0.value(row).as_bytes());
+                }
             }
-        }));
-    }
+            fn hash_cells(&self, len: usize, out: &mut Vec<u64>) {
+                let null = null_hash();
+                out.extend((0..len).map(|i| {
+                    if self.0.is_null(i) {
+                        null
+                    } else {
+                        hash_payload(tag::UTF8, self.0.value(i).as_bytes())
+                    }
+                }));
+            }
+        }
+    };
 }
 
-struct StrViewEnc(StringViewArray);
-impl CellEncoder for StrViewEnc {
-    fn encode(&self, row: usize, out: &mut Vec<u8>) {
-        if self.0.is_null(row) {
-            out.push(tag::NULL);
-        } else {
-            put_len_bytes(out, tag::UTF8, self.0.value(row).as_bytes());
-        }
-    }
-    fn hash_cells(&self, len: usize, out: &mut Vec<u64>) {
-        let null = null_hash();
-        out.extend((0..len).map(|i| {
-            if self.0.is_null(i) {
-                null
-            } else {
-                hash_payload(tag::UTF8, self.0.value(i).as_bytes())
-            }
-        }));
-    }
-}
+string_encoder!(StrEnc<O: OffsetSizeTrait>, GenericStringArray<O>);
+string_encoder!(StrViewEnc, StringViewArray);
 
 struct BinEnc<O: OffsetSizeTrait>(GenericBinaryArray<O>);
 impl<O: OffsetSizeTrait> CellEncoder for BinEnc<O> {
