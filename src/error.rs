@@ -50,12 +50,12 @@ pub enum Error {
     Schema(String),
 
     /// Local disk I/O (spill files, output files) failed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The local path.
         path: String,
-        /// The underlying error.
-        source: std::io::Error,
+        /// The underlying error (printed in the message, so not chained again).
+        cause: std::io::Error,
     },
 
     /// A bug: an invariant of the engine did not hold.
@@ -88,10 +88,10 @@ impl Error {
     }
 
     /// An [`Error::Io`] for a local path.
-    pub fn io(path: impl fmt::Display, source: std::io::Error) -> Self {
+    pub fn io(path: impl fmt::Display, cause: std::io::Error) -> Self {
         Error::Io {
             path: path.to_string(),
-            source,
+            cause,
         }
     }
 }

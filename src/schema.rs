@@ -81,6 +81,10 @@ pub struct Plan {
     pub left_schema: SchemaRef,
     /// The schema of projected right batches.
     pub right_schema: SchemaRef,
+    /// Every column name of the left side (its first file and partition folders).
+    pub left_names: BTreeSet<String>,
+    /// Every column name of the right side.
+    pub right_names: BTreeSet<String>,
 }
 
 impl Plan {
@@ -145,8 +149,61 @@ fn type_name(dt: &DataType) -> String {
     dt.to_string()
 }
 
+/// A column name that appears twice in a schema.
+fn duplicate_name(schema: &Schema) -> Option<&str> {
+    let mut seen = BTreeSet::new();
+    schema
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .find(|n| !seen.insert(*n))
+}
+
+/// Cast a column of a later file to the dataset's type, refusing any value that the cast would
+/// change: a narrower integer, float or unit would silently turn values into nulls or round
+/// them, and two different values could then compare equal.
+fn cast_exactly(array: &ArrayRef, to: &DataType, name: &str, file_url: &str) -> Result<ArrayRef> {
+    let options = arrow::compute::CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    let refuse = |why: String| {
+        Error::format(
+            file_url,
+            format!(
+                "column `{name}` is {} here but {to} in the dataset's first file, and {why}",
+                array.data_type()
+            ),
+        )
+    };
+    let cast = arrow::compute::cast_with_options(array, to, &options)
+        .map_err(|e| refuse(format!("cannot be read as {to}: {e}")))?;
+    let lossless_by_construction = matches!(
+        family(to),
+        Family::Utf8 | Family::Binary | Family::Boolean | Family::Null
+    );
+    if !lossless_by_construction {
+        let back = arrow::compute::cast_with_options(&cast, array.data_type(), &options)
+            .map_err(|e| refuse(format!("its values do not survive the cast: {e}")))?;
+        if back.to_data() != array.to_data() {
+            return Err(refuse(
+                "some of its values would change; write every file of a dataset with one type"
+                    .into(),
+            ));
+        }
+    }
+    Ok(cast)
+}
+
 /// Build the plan from the two sides' schemas (partition columns included).
 pub fn plan(left: &SchemaRef, right: &SchemaRef, cfg: &DiffConfig) -> Result<Plan> {
+    for (side, schema) in [("left", left), ("right", right)] {
+        if let Some(name) = duplicate_name(schema) {
+            return Err(Error::Schema(format!(
+                "the {side} side has two columns named `{name}`; parity cannot tell them apart"
+            )));
+        }
+    }
     let left_names: BTreeSet<&str> = left.fields().iter().map(|f| f.name().as_str()).collect();
     let right_names: BTreeSet<&str> = right.fields().iter().map(|f| f.name().as_str()).collect();
 
@@ -163,6 +220,14 @@ pub fn plan(left: &SchemaRef, right: &SchemaRef, cfg: &DiffConfig) -> Result<Pla
             )));
         }
         renames.insert(l.as_str(), r.as_str());
+    }
+    for (l, r) in &cfg.rename {
+        let taken = left_names.contains(r.as_str()) && !renames.contains_key(r.as_str());
+        if taken && l != r {
+            return Err(Error::Invalid(format!(
+                "--rename {l}={r}: the left side already has a column `{r}`; rename or --ignore it too"
+            )));
+        }
     }
     let renamed = |left_name: &str| {
         renames
@@ -241,7 +306,7 @@ pub fn plan(left: &SchemaRef, right: &SchemaRef, cfg: &DiffConfig) -> Result<Pla
         match (lefts.get(name), rights.get(name)) {
             (Some((left_name, lt)), Some(rt)) => {
                 let (lf, rf) = (family(lt), family(rt));
-                let compatible = lf == rf || lf == Family::Null || rf == Family::Null;
+                let compatible = crate::fingerprint::encoding::compatible(lt, rt);
                 if !same_logical_type(lt, rt) {
                     changes.push(SchemaChange {
                         column: name.clone(),
@@ -329,6 +394,8 @@ pub fn plan(left: &SchemaRef, right: &SchemaRef, cfg: &DiffConfig) -> Result<Pla
         changes,
         left_schema,
         right_schema,
+        left_names: left_names.iter().map(|n| n.to_string()).collect(),
+        right_names: right_names.iter().map(|n| n.to_string()).collect(),
     })
 }
 
@@ -368,6 +435,26 @@ impl Plan {
             Side::Right => &self.right_schema,
         };
         let n = batch.num_rows();
+        let known = match side {
+            Side::Left => &self.left_names,
+            Side::Right => &self.right_names,
+        };
+        let schema = batch.schema();
+        if let Some(name) = duplicate_name(&schema) {
+            return Err(Error::format(
+                file_url,
+                format!("two columns are named `{name}`"),
+            ));
+        }
+        if let Some(extra) = schema.fields().iter().find(|f| !known.contains(f.name())) {
+            return Err(Error::format(
+                file_url,
+                format!(
+                    "column `{}` is not in the dataset's first file; every file of a dataset must have the same columns",
+                    extra.name()
+                ),
+            ));
+        }
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.columns.len());
         for (col, field) in self.columns.iter().zip(target.fields()) {
             let source_name = match side {
@@ -390,20 +477,20 @@ impl Plan {
             };
             let array = if array.data_type() == field.data_type() {
                 array
-            } else if family(array.data_type()) == family(field.data_type())
-                || array.data_type() == &DataType::Null
-            {
-                arrow::compute::cast(&array, field.data_type()).map_err(|e| {
-                    Error::format(
-                        file_url,
-                        format!(
-                            "column `{source_name}`: cannot read as {}: {e}",
-                            field.data_type()
-                        ),
-                    )
-                })?
-            } else if family(field.data_type()) == Family::Null {
+            } else if array.data_type() == &DataType::Null {
                 new_null_array(field.data_type(), n)
+            } else if family(field.data_type()) == Family::Null {
+                // The first file only had nulls here, so its type says nothing: refuse rather
+                // than read this file's values as nulls.
+                return Err(Error::format(
+                    file_url,
+                    format!(
+                        "column `{source_name}` holds {} values here but only nulls (type Null) in the dataset's first file; parity cannot tell which type to compare",
+                        array.data_type()
+                    ),
+                ));
+            } else if family(array.data_type()) == family(field.data_type()) {
+                cast_exactly(&array, field.data_type(), source_name, file_url)?
             } else {
                 return Err(Error::format(
                     file_url,

@@ -50,8 +50,14 @@ pub mod tag {
     pub const DURATION: u8 = 0x0A;
     /// Interval.
     pub const INTERVAL: u8 = 0x0B;
-    /// Nested value (list, struct, map, union), in its display form.
+    /// Other nested value (union, list view), in its display form.
     pub const NESTED: u8 = 0x0C;
+    /// List (any offset width, or fixed size): element count, then each element.
+    pub const LIST: u8 = 0x0D;
+    /// Struct: field count, then each field's name (length-prefixed) and value.
+    pub const STRUCT: u8 = 0x0E;
+    /// Map: entry count, then each entry's key and value.
+    pub const MAP: u8 = 0x0F;
 }
 
 /// Logical type families: two columns compare by value when their families are equal.
@@ -82,7 +88,13 @@ pub enum Family {
     Duration,
     /// Intervals.
     Interval,
-    /// Lists, structs, maps, unions.
+    /// Lists.
+    List,
+    /// Structs.
+    Struct,
+    /// Maps.
+    Map,
+    /// Unions and other nested layouts.
     Nested,
 }
 
@@ -104,7 +116,44 @@ pub fn family(dt: &DataType) -> Family {
         Interval(_) => Family::Interval,
         Dictionary(_, value) => family(value),
         RunEndEncoded(_, values) => family(values.data_type()),
+        List(_) | LargeList(_) | FixedSizeList(..) => Family::List,
+        Struct(_) => Family::Struct,
+        Map(..) => Family::Map,
         _ => Family::Nested,
+    }
+}
+
+/// Whether two types compare by value: the same family, and for nested types, compatible
+/// element, field and entry types (a struct also needs the same field names).
+pub fn compatible(a: &DataType, b: &DataType) -> bool {
+    use DataType::*;
+    let (fa, fb) = (family(a), family(b));
+    if fa == Family::Null || fb == Family::Null {
+        return true;
+    }
+    if fa != fb {
+        return false;
+    }
+    let strip = |dt: &DataType| -> DataType {
+        match dt {
+            Dictionary(_, v) => v.as_ref().clone(),
+            other => other.clone(),
+        }
+    };
+    match (strip(a), strip(b)) {
+        (
+            List(x) | LargeList(x) | FixedSizeList(x, _),
+            List(y) | LargeList(y) | FixedSizeList(y, _),
+        ) => compatible(x.data_type(), y.data_type()),
+        (Struct(x), Struct(y)) => {
+            x.len() == y.len()
+                && x.iter().all(|f| {
+                    y.iter()
+                        .any(|g| g.name() == f.name() && compatible(f.data_type(), g.data_type()))
+                })
+        }
+        (Map(x, _), Map(y, _)) => compatible(x.data_type(), y.data_type()),
+        _ => true,
     }
 }
 
@@ -516,6 +565,89 @@ impl CellEncoder for IntervalEnc {
     }
 }
 
+struct ListEnc<O: OffsetSizeTrait> {
+    array: GenericListArray<O>,
+    child: Box<dyn CellEncoder>,
+}
+impl<O: OffsetSizeTrait> CellEncoder for ListEnc<O> {
+    fn encode(&self, row: usize, out: &mut Vec<u8>) {
+        if self.array.is_null(row) {
+            out.push(tag::NULL);
+            return;
+        }
+        let offsets = self.array.value_offsets();
+        let (start, end) = (offsets[row].as_usize(), offsets[row + 1].as_usize());
+        out.push(tag::LIST);
+        out.extend_from_slice(&((end - start) as u64).to_be_bytes());
+        for j in start..end {
+            self.child.encode(j, out);
+        }
+    }
+}
+
+struct FixedListEnc {
+    array: FixedSizeListArray,
+    child: Box<dyn CellEncoder>,
+}
+impl CellEncoder for FixedListEnc {
+    fn encode(&self, row: usize, out: &mut Vec<u8>) {
+        if self.array.is_null(row) {
+            out.push(tag::NULL);
+            return;
+        }
+        let len = self.array.value_length() as usize;
+        let start = self.array.value_offset_at(row);
+        out.push(tag::LIST);
+        out.extend_from_slice(&(len as u64).to_be_bytes());
+        for j in start..start + len {
+            self.child.encode(j, out);
+        }
+    }
+}
+
+/// Struct fields are encoded in name order, so field order in the file never matters.
+struct StructEnc {
+    array: StructArray,
+    fields: Vec<(String, Box<dyn CellEncoder>)>,
+}
+impl CellEncoder for StructEnc {
+    fn encode(&self, row: usize, out: &mut Vec<u8>) {
+        if self.array.is_null(row) {
+            out.push(tag::NULL);
+            return;
+        }
+        out.push(tag::STRUCT);
+        out.extend_from_slice(&(self.fields.len() as u64).to_be_bytes());
+        for (name, child) in &self.fields {
+            out.extend_from_slice(&(name.len() as u64).to_be_bytes());
+            out.extend_from_slice(name.as_bytes());
+            child.encode(row, out);
+        }
+    }
+}
+
+struct MapEnc {
+    array: MapArray,
+    keys: Box<dyn CellEncoder>,
+    values: Box<dyn CellEncoder>,
+}
+impl CellEncoder for MapEnc {
+    fn encode(&self, row: usize, out: &mut Vec<u8>) {
+        if self.array.is_null(row) {
+            out.push(tag::NULL);
+            return;
+        }
+        let offsets = self.array.value_offsets();
+        let (start, end) = (offsets[row] as usize, offsets[row + 1] as usize);
+        out.push(tag::MAP);
+        out.extend_from_slice(&((end - start) as u64).to_be_bytes());
+        for j in start..end {
+            self.keys.encode(j, out);
+            self.values.encode(j, out);
+        }
+    }
+}
+
 struct NestedEnc(ArrayRef);
 impl CellEncoder for NestedEnc {
     fn encode(&self, row: usize, out: &mut Vec<u8>) {
@@ -662,6 +794,44 @@ pub fn encoder(array: &ArrayRef) -> Result<Box<dyn CellEncoder>> {
                 .map_err(|e| Error::Internal(format!("decoding a run-end encoded column: {e}")))?;
             encoder(&decoded)?
         }
+        List(_) => {
+            let array = a.as_list::<i32>().clone();
+            let child = encoder(array.values())?;
+            Box::new(ListEnc { array, child })
+        }
+        LargeList(_) => {
+            let array = a.as_list::<i64>().clone();
+            let child = encoder(array.values())?;
+            Box::new(ListEnc { array, child })
+        }
+        FixedSizeList(..) => {
+            let array = a.as_fixed_size_list().clone();
+            let child = encoder(array.values())?;
+            Box::new(FixedListEnc { array, child })
+        }
+        Struct(fields) => {
+            let array = a.as_struct().clone();
+            let mut named: Vec<(String, Box<dyn CellEncoder>)> = fields
+                .iter()
+                .zip(array.columns())
+                .map(|(f, c)| Ok((f.name().clone(), encoder(c)?)))
+                .collect::<Result<_>>()?;
+            named.sort_by(|x, y| x.0.cmp(&y.0));
+            Box::new(StructEnc {
+                array,
+                fields: named,
+            })
+        }
+        Map(..) => {
+            let array = a.as_map().clone();
+            let keys = encoder(array.keys())?;
+            let values = encoder(array.values())?;
+            Box::new(MapEnc {
+                array,
+                keys,
+                values,
+            })
+        }
         _ => Box::new(NestedEnc(Arc::clone(a))),
     })
 }
@@ -766,6 +936,58 @@ mod tests {
         let r0 = [x[0].clone(), y[0].clone()].concat();
         let r1 = [x[1].clone(), y[1].clone()].concat();
         assert_ne!(r0, r1);
+    }
+
+    #[test]
+    fn nested_values_are_typed_not_displayed() {
+        use arrow::array::builder::{ListBuilder, StringBuilder};
+        let list = |items: Vec<Option<Vec<Option<&str>>>>| {
+            let mut b = ListBuilder::new(StringBuilder::new());
+            for item in items {
+                match item {
+                    Some(values) => {
+                        for v in values {
+                            b.values().append_option(v);
+                        }
+                        b.append(true);
+                    }
+                    None => b.append(false),
+                }
+            }
+            Arc::new(b.finish()) as ArrayRef
+        };
+        let e = enc(list(vec![
+            Some(vec![None]),
+            Some(vec![Some("")]),
+            Some(vec![Some("a, b")]),
+            Some(vec![Some("a"), Some("b")]),
+            Some(vec![]),
+            None,
+        ]));
+        for i in 0..e.len() {
+            for j in 0..i {
+                assert_ne!(e[i], e[j], "list rows {i} and {j} must differ");
+            }
+        }
+        let ints = enc(Arc::new(arrow::array::ListArray::from_iter_primitive::<
+            Int64Type,
+            _,
+            _,
+        >(vec![Some(vec![Some(1)])])));
+        let strs = enc(list(vec![Some(vec![Some("1")])]));
+        assert_ne!(ints, strs);
+        let floats = |v: f64| {
+            enc(Arc::new(arrow::array::ListArray::from_iter_primitive::<
+                Float64Type,
+                _,
+                _,
+            >(vec![Some(vec![Some(v)])])))
+        };
+        assert_eq!(
+            floats(0.0),
+            floats(-0.0),
+            "floats inside lists are canonical too"
+        );
     }
 
     #[test]

@@ -59,8 +59,10 @@ impl Dataset {
     }
 }
 
+/// Not data: `_SUCCESS`, `.crc`, `_delta_log/`, and the `…_$folder$` markers Hadoop and EMR
+/// leave in object stores.
 fn hidden(segment: &str) -> bool {
-    segment.starts_with('.') || segment.starts_with('_')
+    segment.starts_with('.') || segment.starts_with('_') || segment.ends_with("_$folder$")
 }
 
 /// List a side. A URL that names one object is a one-file dataset; otherwise every file under

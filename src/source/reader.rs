@@ -11,7 +11,7 @@
 //!   range reads from the known size, never a suffix range, which Azure rejects) or the types
 //!   inferred from the first rows of the first text file.
 
-use std::io::{BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -305,7 +305,26 @@ fn infer_text_schema(
         }
         FileFormat::Parquet => unreachable!("parquet schemas come from the footer"),
     };
-    Ok(Arc::new(schema))
+    Ok(Arc::new(untyped_as_text(schema)))
+}
+
+/// Columns whose inferred type is Null (no value in the inference window, or a header-only
+/// first file) are read as strings: a Null column would turn every later value into a null.
+/// Numbers written with leading zeros (`02134`) are strings too: read as integers, `02134`
+/// and `2134` would compare equal.
+fn untyped_as_text(schema: arrow::datatypes::Schema) -> arrow::datatypes::Schema {
+    let fields: Vec<arrow::datatypes::Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            arrow::datatypes::DataType::Null => f
+                .as_ref()
+                .clone()
+                .with_data_type(arrow::datatypes::DataType::Utf8),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    arrow::datatypes::Schema::new(fields)
 }
 
 /// A blocking `Read` over the chunks the async side sends.
@@ -510,6 +529,43 @@ fn decode_parquet(url: &str, gathered: Gathered, mut sink: BatchSink) -> Result<
     Ok(rows)
 }
 
+/// The schema to read one CSV file with: the dataset's types, in the order of this file's
+/// header. A header naming other columns is an error.
+fn csv_file_schema(url: &str, header: &[u8], dataset: &SchemaRef) -> Result<SchemaRef> {
+    if header.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(Error::format(url, "the file is empty: no header"));
+    }
+    let (names, _) = arrow::csv::reader::Format::default()
+        .with_header(true)
+        .infer_schema(header, Some(0))
+        .map_err(|e| Error::format(url, e))?;
+    let mut fields = Vec::with_capacity(names.fields().len());
+    for f in names.fields() {
+        match dataset.field_with_name(f.name()) {
+            Ok(field) if !fields.iter().any(|x: &arrow::datatypes::Field| x.name() == f.name()) => fields.push(field.clone()),
+            _ => {
+                return Err(Error::format(
+                    url,
+                    format!("its header has column `{}`, which is not in the dataset's first file (or appears twice)", f.name()),
+                ))
+            }
+        }
+    }
+    if fields.len() != dataset.fields().len() {
+        let missing: Vec<&str> = dataset
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .filter(|n| !fields.iter().any(|x| x.name() == n))
+            .collect();
+        return Err(Error::format(
+            url,
+            format!("its header lacks column(s) {}", missing.join(", ")),
+        ));
+    }
+    Ok(Arc::new(arrow::datatypes::Schema::new(fields)))
+}
+
 fn decode_text(
     url: &str,
     format: FileFormat,
@@ -531,8 +587,16 @@ fn decode_text(
     let bad = |e: arrow::error::ArrowError| Error::format(url, e);
     match format {
         FileFormat::Csv => {
-            let reader = arrow::csv::ReaderBuilder::new(schema)
-                .with_header(true)
+            // Every file's header is read and matched by name: a later file with its columns
+            // in another order (or other columns) must not be read by position.
+            let mut input = input;
+            let mut header = Vec::new();
+            input
+                .read_until(b'\n', &mut header)
+                .map_err(|e| Error::format(url, e))?;
+            let file_schema = csv_file_schema(url, &header, &schema)?;
+            let reader = arrow::csv::ReaderBuilder::new(file_schema)
+                .with_header(false)
                 .with_batch_size(BATCH_SIZE)
                 .build(input)
                 .map_err(bad)?;
@@ -543,7 +607,9 @@ fn decode_text(
             }
         }
         FileFormat::JsonLines => {
+            // Strict: a field that is not in the dataset's first file is an error, not dropped.
             let reader = arrow::json::ReaderBuilder::new(schema)
+                .with_strict_mode(true)
                 .with_batch_size(BATCH_SIZE)
                 .build(input)
                 .map_err(bad)?;
