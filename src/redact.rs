@@ -54,8 +54,37 @@ impl Redactor {
 
     /// The redacted form of a rendered value.
     pub fn redact(&self, value: &str) -> String {
-        let hash = blake3::keyed_hash(&self.key, value.as_bytes());
+        self.redact_bytes(value.as_bytes())
+    }
+
+    /// The redacted form of a value's bytes (parity passes its canonical encoding).
+    pub fn redact_bytes(&self, value: &[u8]) -> String {
+        let hash = blake3::keyed_hash(&self.key, value);
         format!("#{}", &hash.to_hex()[..10])
+    }
+
+    /// Hide quoted values in a decoder's error message ('…', "…" and `Row data: […]`), which
+    /// arrow's CSV and JSON readers include.
+    pub fn scrub_message(message: &str) -> String {
+        let mut out = String::with_capacity(message.len());
+        let mut chars = message.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\'' | '"' | '[' => {
+                    let close = if c == '[' { ']' } else { c };
+                    out.push(c);
+                    out.push('…');
+                    for d in chars.by_ref() {
+                        if d == close {
+                            break;
+                        }
+                    }
+                    out.push(close);
+                }
+                c => out.push(c),
+            }
+        }
+        out
     }
 }
 
@@ -72,5 +101,20 @@ mod tests {
         assert_eq!(r.redact("x").len(), 11);
         let other = Redactor::with_secret(b"other");
         assert_ne!(r.redact("x"), other.redact("x"));
+    }
+
+    #[test]
+    fn scrubbed_errors_keep_their_shape_but_not_their_values() {
+        let m = "Error while parsing value 'alice@example.com' for column 1 at line 3. Row data: '[10001,alice@example.com]'";
+        let s = Redactor::scrub_message(m);
+        assert!(!s.contains("alice"), "{s}");
+        assert!(
+            s.starts_with("Error while parsing value '…' for column 1 at line 3"),
+            "{s}"
+        );
+        assert_eq!(
+            Redactor::scrub_message("expected null got \"a\""),
+            "expected null got \"…\""
+        );
     }
 }

@@ -96,6 +96,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn diff(args: DiffArgs, quiet: bool) -> anyhow::Result<u8> {
     let format: OutputFormat = args.format.parse().map_err(anyhow::Error::msg)?;
     let (left, right) = (args.left.clone(), args.right.clone());
+    let redact = args.redact;
     let cfg = args.into_config()?;
     let show_progress =
         !quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
@@ -106,7 +107,12 @@ fn diff(args: DiffArgs, quiet: bool) -> anyhow::Result<u8> {
     };
     let summary = runtime()?.block_on(parity::compare(&left, &right, &cfg, progress.clone()));
     progress.finished();
-    let summary = summary?;
+    let summary = match summary {
+        Ok(s) => s,
+        // Decoders quote the offending value in their messages: not under --redact.
+        Err(e) if redact => anyhow::bail!(parity::redact::Redactor::scrub_message(&e.to_string())),
+        Err(e) => return Err(e.into()),
+    };
 
     let color = format == OutputFormat::Terminal
         && std::io::stdout().is_terminal()

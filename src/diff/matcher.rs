@@ -299,15 +299,24 @@ pub fn render_cell(array: &ArrayRef, row: usize, redactor: Option<&Redactor>) ->
     if array.is_null(row) {
         return None;
     }
+    if let Some(r) = redactor {
+        // Redact the canonical encoding, not the display text: values parity treats as equal
+        // (1.50 and 1.5, the same instant in two zones) get the same hash.
+        let mut bytes = Vec::new();
+        return Some(match encoder(array) {
+            Ok(e) => {
+                e.encode(row, &mut bytes);
+                r.redact_bytes(&bytes)
+            }
+            Err(_) => r.redact_bytes(b"<unencodable>"),
+        });
+    }
     let options = FormatOptions::default();
     let text = match ArrayFormatter::try_new(array.as_ref(), &options) {
         Ok(f) => f.value(row).to_string(),
         Err(e) => format!("<unprintable: {e}>"),
     };
-    Some(match redactor {
-        Some(r) => r.redact(&text),
-        None => text,
-    })
+    Some(text)
 }
 
 /// Everything tier 3 needs that does not change between partitions.
