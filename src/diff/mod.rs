@@ -109,6 +109,21 @@ pub async fn compare_datasets(
         tracing::info!("{name} (at {:.2?})", started.elapsed());
         progress.stage(name);
     };
+    // Schemas and the plan first: a bad --key, --ignore, --rename or --tol is an error even
+    // when the bytes turn out identical.
+    let (lschema, rschema) =
+        futures::try_join!(reader::discover_schema(lds), reader::discover_schema(rds))?;
+    let partition_keys = |ds: &Dataset| -> Vec<String> {
+        ds.files[0]
+            .partition_values
+            .iter()
+            .map(|(k, _)| k.clone())
+            .collect()
+    };
+    let lfull = with_partition_columns(&lschema, &partition_keys(lds));
+    let rfull = with_partition_columns(&rschema, &partition_keys(rds));
+    let plan = Arc::new(plan(&lfull, &rfull, cfg)?);
+
     // Tier 1: only worth it when the layouts match exactly.
     let same_layout = lds.files.len() == rds.files.len()
         && lds
@@ -124,23 +139,11 @@ pub async fn compare_datasets(
         )?;
         if lh.iter().zip(&rh).all(|(a, b)| a.blake3 == b.blake3) {
             progress.finished();
-            return Ok(identical(lds, rds, cfg, lh, rh));
+            let mut summary = identical(lds, rds, cfg, lh, rh);
+            summary.diff_out = empty_diff_file(&plan, cfg).await?;
+            return Ok(summary);
         }
     }
-
-    // Schemas and the plan.
-    let (lschema, rschema) =
-        futures::try_join!(reader::discover_schema(lds), reader::discover_schema(rds))?;
-    let partition_keys = |ds: &Dataset| -> Vec<String> {
-        ds.files[0]
-            .partition_values
-            .iter()
-            .map(|(k, _)| k.clone())
-            .collect()
-    };
-    let lfull = with_partition_columns(&lschema, &partition_keys(lds));
-    let rfull = with_partition_columns(&rschema, &partition_keys(rds));
-    let plan = Arc::new(plan(&lfull, &rfull, cfg)?);
 
     // Tier 2, filling the spools for tier 3.
     let spill_root = cfg.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
@@ -267,6 +270,9 @@ pub async fn compare_datasets(
     } else {
         Verdict::Equivalent
     };
+    if diff_out.is_none() {
+        diff_out = empty_diff_file(&plan, cfg).await?;
+    }
     tracing::info!("verdict {verdict} (at {:.2?})", started.elapsed());
     progress.finished();
 
@@ -339,6 +345,19 @@ pub async fn compare_datasets(
         diff_out,
         spilled_bytes: spilled,
     })
+}
+
+/// On a parity verdict the diff file is still written, empty, so a file left by an earlier run
+/// can never be mistaken for this run's differences.
+async fn empty_diff_file(plan: &Plan, cfg: &DiffConfig) -> Result<Option<DiffOutSummary>> {
+    match &cfg.diff_out {
+        None => Ok(None),
+        Some(url) => {
+            let writer = output::DiffWriter::create(url, plan, cfg.redactor.is_some())?;
+            let (url, rows) = writer.finish().await?;
+            Ok(Some(DiffOutSummary { url, rows }))
+        }
+    }
 }
 
 fn identical(
@@ -786,17 +805,9 @@ fn hints(plan: &Plan, tally: &Tally) -> Vec<Hint> {
         if changed == 0 {
             continue;
         }
-        if tally.matched_rows >= 3 && changed * 100 >= tally.matched_rows * 95 {
-            out.push(Hint {
-                kind: "volatile_column".into(),
-                column: c.name.clone(),
-                suggestion: format!("--ignore {}", c.name),
-                message: format!(
-                    "`{}` differs in {changed} of {} matched rows: likely volatile (a load timestamp, a run id); ignore it with --ignore {}",
-                    c.name, tally.matched_rows, c.name
-                ),
-            });
-        } else if c.family == Family::Float && !tally.non_numeric[i] && tally.max_rel[i] <= 1e-6 {
+        let tiny_floats =
+            c.family == Family::Float && !tally.non_numeric[i] && tally.max_rel[i] <= 1e-6;
+        if tiny_floats {
             let tol = round_up_1sig(tally.max_abs[i]);
             out.push(Hint {
                 kind: "float_noise".into(),
@@ -807,7 +818,27 @@ fn hints(plan: &Plan, tally: &Tally) -> Vec<Hint> {
                     c.name, tally.max_abs[i], c.name
                 ),
             });
+        } else if tally.matched_rows >= 3 && changed * 100 >= tally.matched_rows * 95 {
+            out.push(Hint {
+                kind: "volatile_column".into(),
+                column: c.name.clone(),
+                suggestion: format!("--ignore {}", c.name),
+                message: format!(
+                    "`{}` differs in {changed} of {} matched rows: likely volatile (a load timestamp, a run id); ignore it with --ignore {}",
+                    c.name, tally.matched_rows, c.name
+                ),
+            });
         }
+    }
+    // Without a key no two rows are paired, so a tolerance has nothing to compare.
+    let tolerant = plan.columns.iter().any(|c| c.tolerance.is_some());
+    if plan.key.is_empty() && tolerant && (tally.only_left > 0 || tally.only_right > 0) {
+        out.push(Hint {
+            kind: "tolerance_needs_key".into(),
+            column: String::new(),
+            suggestion: "--key COLUMN".into(),
+            message: "tolerances apply only to rows matched by key; without --key every differing row counts as added or removed".into(),
+        });
     }
     out
 }

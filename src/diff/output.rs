@@ -34,12 +34,24 @@ pub struct DiffWriter {
     rows: u64,
 }
 
+/// The type of a key column in the diff file: the sides' type when they agree, else text, so
+/// that a key from either side is written exactly (a cast to the other side's type could
+/// overflow or lose precision).
+fn key_type(plan: &Plan, k: usize) -> DataType {
+    let c = &plan.columns[k];
+    if c.left_type == c.right_type {
+        c.left_type.clone()
+    } else {
+        DataType::Utf8
+    }
+}
+
 fn output_schema(plan: &Plan, redacted: bool) -> SchemaRef {
     let ty = |t: &DataType| if redacted { DataType::Utf8 } else { t.clone() };
     let mut fields = vec![Field::new("kind", DataType::Utf8, false)];
     for &k in &plan.key {
         let c = &plan.columns[k];
-        fields.push(Field::new(&c.name, ty(&c.left_type), true));
+        fields.push(Field::new(&c.name, ty(&key_type(plan, k)), true));
     }
     for c in plan.columns.iter().filter(|c| !c.is_key) {
         fields.push(Field::new(
@@ -133,9 +145,17 @@ impl DiffWriter {
         let url = self.target.url.clone();
         match self.target.kind {
             StoreKind::Local => {
-                self.temp
+                let file = self
+                    .temp
                     .persist(&url)
                     .map_err(|e| Error::io(&url, e.error))?;
+                // Temporary files are private (0600); a report file is not.
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    let _ = file.set_permissions(std::fs::Permissions::from_mode(0o644));
+                }
+                drop(file);
             }
             _ => {
                 let bytes = std::fs::read(self.temp.path())
@@ -182,16 +202,16 @@ fn build_batch(
 
     for &k in &plan.key {
         let c = &plan.columns[k];
-        let mut sources: Vec<ArrayRef> = left.iter().map(|b| b.column(k).clone()).collect();
-        for b in right {
+        let out_type = key_type(plan, k);
+        let mut sources: Vec<ArrayRef> = Vec::with_capacity(left.len() + right.len());
+        for b in left.iter().chain(right) {
             let a = b.column(k);
-            let a = if a.data_type() == &c.left_type {
+            sources.push(if a.data_type() == &out_type {
                 a.clone()
             } else {
-                arrow::compute::cast(a, &c.left_type)
-                    .map_err(|e| Error::Internal(format!("key `{}`: {e}", c.name)))?
-            };
-            sources.push(a);
+                arrow::compute::cast(a, &out_type)
+                    .map_err(|e| Error::Internal(format!("key `{}` as text: {e}", c.name)))?
+            });
         }
         let picks: Vec<(usize, usize)> = rows
             .iter()
