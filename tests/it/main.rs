@@ -5,5 +5,6 @@ mod harness;
 mod cli;
 mod fixtures;
 mod props;
+mod regressions;
 mod s3;
 mod spill;
