@@ -184,6 +184,12 @@ pub async fn compare_datasets(
     )?;
 
     let fp_equal = lread.fingerprint == rread.fingerprint;
+    // When tier 2 decides, duplicate and null keys are still counted, from what pass 1 kept.
+    let tier2_key_counts = if fp_equal && !plan.key.is_empty() {
+        Some((key_counts(&lread), key_counts(&rread)))
+    } else {
+        None
+    };
     let mut tally = Tally::new(plan.columns.len(), cfg.samples);
     let mut tier = Tier::Fingerprint;
     let mut diff_out = None;
@@ -258,6 +264,10 @@ pub async fn compare_datasets(
         diff_out = out;
     }
 
+    if let Some((l, r)) = tier2_key_counts {
+        (tally.dup_left, tally.null_left) = l;
+        (tally.dup_right, tally.null_right) = r;
+    }
     let no_rows_differ = tally.only_left == 0 && tally.only_right == 0 && tally.changed_rows == 0;
     let verdict = if !no_rows_differ || plan.divergent() {
         Verdict::Diverged
@@ -406,6 +416,34 @@ fn decoded_estimate(ds: &Dataset) -> u64 {
         _ => 6,
     };
     ds.total_bytes().saturating_mul(factor)
+}
+
+/// Duplicated keys and null-key rows of one side, from its index or its kept rows.
+fn key_counts(read: &SideRead) -> (u64, u64) {
+    if let Some(index) = read.index.as_ref().filter(|i| !i.overflowed()) {
+        return index.key_counts();
+    }
+    let mut keys = Vec::new();
+    let mut nulls = 0u64;
+    let batches: &[arrow::record_batch::RecordBatch] = match &read.spooled {
+        Some(Spooled::Memory(b)) => b,
+        // Spilled rows are not read back just to count: both sides hold the same rows anyway.
+        _ => &[],
+    };
+    for b in batches {
+        let (hashes, null) = (spool::key_hashes(b), spool::null_keys(b));
+        for i in 0..b.num_rows() {
+            if null.value(i) {
+                nulls += 1;
+            } else {
+                keys.push(crate::fingerprint::logical::hash_at(hashes, i) as u64);
+            }
+        }
+    }
+    (
+        subset::duplicated(&mut keys, &mut Default::default()),
+        nulls,
+    )
 }
 
 fn no_rows() -> Error {

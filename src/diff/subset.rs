@@ -81,6 +81,15 @@ impl HashIndex {
         self.overflow
     }
 
+    /// Distinct duplicated keys and null-key rows, from this index alone.
+    pub fn key_counts(&self) -> (u64, u64) {
+        let mut keys = self.keys.clone();
+        (
+            duplicated(&mut keys, &mut HashSet64::default()),
+            self.null_keys,
+        )
+    }
+
     /// Add the hashes of the next batch of file `file` (batches of one file arrive in order).
     pub fn add(&mut self, file: usize, hashes: &RowHashes, keyed: bool) {
         if self.overflow {
@@ -163,7 +172,8 @@ pub fn radix_sort(values: &mut Vec<u64>) {
     }
 }
 
-fn duplicated(keys: &mut Vec<u64>, into: &mut HashSet64) -> u64 {
+/// Count distinct values that occur more than once (sorting `keys`), adding them to `into`.
+pub fn duplicated(keys: &mut Vec<u64>, into: &mut HashSet64) -> u64 {
     radix_sort(keys);
     let mut count = 0;
     let mut i = 0;

@@ -305,3 +305,30 @@ fn redacted_runs_do_not_quote_values_in_errors() {
     assert!(!run.stderr.contains("alice"), "{}", run.stderr);
     assert!(run.stderr.contains("l.csv"), "{}", run.stderr);
 }
+
+#[test]
+fn duplicate_and_null_keys_are_counted_when_the_fingerprints_decide() {
+    let d = tempfile::tempdir().unwrap();
+    // Same rows on both sides (in another order): key 1 twice, one null key.
+    text(&d.path().join("l.csv"), "id,v\n1,a\n1,b\n,c\n2,d\n");
+    text(&d.path().join("r.csv"), "id,v\n2,d\n,c\n1,b\n1,a\n");
+    for strategy in ["memory", "subset"] {
+        let (run, v) = diff_json(
+            &d.path().join("l.csv"),
+            &d.path().join("r.csv"),
+            &["--key", "id", "--row-strategy", strategy],
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(v["verdict"], "equivalent");
+        assert_eq!(
+            v["duplicate_keys"],
+            serde_json::json!({"left": 1, "right": 1}),
+            "{strategy}"
+        );
+        assert_eq!(
+            v["null_keys"],
+            serde_json::json!({"left": 1, "right": 1}),
+            "{strategy}"
+        );
+    }
+}
