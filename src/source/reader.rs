@@ -369,7 +369,7 @@ pub async fn read_file(
     sink: BatchSink,
 ) -> Result<FileDigest> {
     if let Some(path) = local_path(loc, file) {
-        return read_local_file(file, path, schema, on_bytes, sink).await;
+        return read_local_file(file, path, schema, spill_over, on_bytes, sink).await;
     }
     let mut stream = byte_stream(loc, file).await?;
     let mut hasher = blake3::Hasher::new();
@@ -456,17 +456,32 @@ async fn read_local_file(
     file: &DataFile,
     path: std::path::PathBuf,
     schema: SchemaRef,
+    spill_over: u64,
     on_bytes: &ByteCounter,
     sink: BatchSink,
 ) -> Result<FileDigest> {
     let url = file.url.clone();
     let format = file.format;
     let count = on_bytes.clone();
+    let expected_size = file.size;
     let (size, hash, rows) =
         tokio::task::spawn_blocking(move || -> Result<(u64, blake3::Hash, u64)> {
             let cannot_read = |e: std::io::Error| Error::format(&url, format!("cannot read: {e}"));
             match format.format {
                 FileFormat::Parquet => {
+                    if expected_size > spill_over {
+                        // Too large to hold within the memory budget: hash the file as one
+                        // sequential read, then decode it by ranges from the page cache.
+                        let mut hasher = blake3::Hasher::new();
+                        let f = std::fs::File::open(&path).map_err(cannot_read)?;
+                        let size =
+                            std::io::copy(&mut BufReader::with_capacity(1 << 20, f), &mut hasher)
+                                .map_err(cannot_read)?;
+                        count(size);
+                        let f = std::fs::File::open(&path).map_err(cannot_read)?;
+                        let rows = decode_parquet(&url, Gathered::Disk(f, String::new()), sink)?;
+                        return Ok((size, hasher.finalize(), rows));
+                    }
                     let bytes = std::fs::read(&path).map_err(cannot_read)?;
                     let mut hasher = blake3::Hasher::new();
                     hasher.update_rayon(&bytes);
