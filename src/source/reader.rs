@@ -295,7 +295,7 @@ fn infer_text_schema(
                 .with_header(true)
                 .infer_schema(&text[..], Some(INFER_ROWS))
                 .map_err(|e| Error::format(url, e))?;
-            schema
+            keep_non_canonical_as_text(url, schema, &text)?
         }
         FileFormat::JsonLines => {
             let (schema, _) =
@@ -306,6 +306,75 @@ fn infer_text_schema(
         FileFormat::Parquet => unreachable!("parquet schemas come from the footer"),
     };
     Ok(Arc::new(untyped_as_text(schema)))
+}
+
+/// CSV columns inferred as integers, floats or booleans whose sample holds a value that would
+/// not survive the parse (`02134`, `+5`, `True`) are read as text instead: parsed, `02134` and
+/// `2134` would compare equal.
+fn keep_non_canonical_as_text(
+    url: &str,
+    schema: arrow::datatypes::Schema,
+    sample: &[u8],
+) -> Result<arrow::datatypes::Schema> {
+    use arrow::datatypes::{DataType, Field};
+    let as_text = Arc::new(arrow::datatypes::Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| Field::new(f.name(), DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    ));
+    let reader = arrow::csv::ReaderBuilder::new(as_text)
+        .with_header(true)
+        .with_batch_size(INFER_ROWS)
+        .build(sample)
+        .map_err(|e| Error::format(url, e))?;
+    let mut text_columns = vec![false; schema.fields().len()];
+    // The same rows the types were inferred from.
+    for batch in reader.take(1) {
+        let batch = batch.map_err(|e| Error::format(url, e))?;
+        for (i, f) in schema.fields().iter().enumerate() {
+            let check: fn(&str) -> bool = match f.data_type() {
+                DataType::Int64 => |v| {
+                    let digits = v.strip_prefix('-').unwrap_or(v);
+                    !digits.is_empty()
+                        && digits.bytes().all(|b| b.is_ascii_digit())
+                        && (digits == "0" || !digits.starts_with('0'))
+                },
+                DataType::Float64 => |v| {
+                    let body = v.strip_prefix('-').unwrap_or(v);
+                    let leading_zero = body.len() > 1
+                        && body.starts_with('0')
+                        && body.as_bytes()[1].is_ascii_digit();
+                    !(body.starts_with('+') || leading_zero)
+                },
+                DataType::Boolean => |v| v == "true" || v == "false",
+                _ => continue,
+            };
+            let values = batch
+                .column(i)
+                .as_any()
+                .downcast_ref::<arrow::array::StringArray>();
+            if let Some(values) = values {
+                if values.iter().flatten().any(|v| !check(v)) {
+                    text_columns[i] = true;
+                }
+            }
+        }
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .zip(&text_columns)
+        .map(|(f, text)| {
+            if *text {
+                f.as_ref().clone().with_data_type(DataType::Utf8)
+            } else {
+                f.as_ref().clone()
+            }
+        })
+        .collect();
+    Ok(arrow::datatypes::Schema::new(fields))
 }
 
 /// Columns whose inferred type is Null (no value in the inference window, or a header-only

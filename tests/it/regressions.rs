@@ -332,3 +332,37 @@ fn duplicate_and_null_keys_are_counted_when_the_fingerprints_decide() {
         );
     }
 }
+
+#[test]
+fn csv_numbers_with_leading_zeros_stay_text() {
+    let d = tempfile::tempdir().unwrap();
+    text(
+        &d.path().join("l.csv"),
+        "id,zip,flag\n1,02134,True\n2,00007,false\n",
+    );
+    text(
+        &d.path().join("r.csv"),
+        "id,zip,flag\n1,2134,true\n2,7,false\n",
+    );
+    let (run, v) = diff_json(
+        &d.path().join("l.csv"),
+        &d.path().join("r.csv"),
+        &["--key", "id"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(v["verdict"], "diverged");
+    // The left values are text (they would not survive a parse), the right ones numbers and
+    // booleans: a divergent type change, never "equal".
+    let changes: Vec<(&str, bool)> = v["schema_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["column"].as_str().unwrap(),
+                c["divergent"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(changes, [("flag", true), ("zip", true)]);
+}
