@@ -122,7 +122,14 @@ pub async fn compare_datasets(
     };
     let lfull = with_partition_columns(&lschema, &partition_keys(lds));
     let rfull = with_partition_columns(&rschema, &partition_keys(rds));
-    let plan = Arc::new(plan(&lfull, &rfull, cfg)?);
+    let plan = Arc::new(plan(&lfull, &rfull, cfg).map_err(|e| match e {
+        // Name the two sides, so the one line says where the columns were looked for.
+        Error::Schema(m) => Error::Schema(format!(
+            "{m} (left {}, right {})",
+            lds.location.url, rds.location.url
+        )),
+        other => other,
+    })?);
 
     // Tier 1: only worth it when the layouts match exactly.
     let same_layout = lds.files.len() == rds.files.len()
