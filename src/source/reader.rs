@@ -650,6 +650,42 @@ fn csv_file_schema(url: &str, header: &[u8], dataset: &SchemaRef) -> Result<Sche
     Ok(Arc::new(arrow::datatypes::Schema::new(fields)))
 }
 
+/// Parse the integer columns of a JSON batch (read as text) exactly: every value must be an
+/// integer literal that fits in 64 bits, else the file cannot be compared with the type
+/// inferred from the first rows.
+fn exact_integers(url: &str, schema: &SchemaRef, batch: RecordBatch) -> Result<RecordBatch> {
+    use arrow::array::{Array, Int64Array, StringArray};
+    let mut columns = batch.columns().to_vec();
+    for (i, f) in schema.fields().iter().enumerate() {
+        if f.data_type() != &arrow::datatypes::DataType::Int64 {
+            continue;
+        }
+        let Some(text) = columns[i].as_any().downcast_ref::<StringArray>() else {
+            continue;
+        };
+        let mut values = Vec::with_capacity(text.len());
+        for v in text.iter() {
+            match v {
+                None => values.push(None),
+                Some(v) => match v.parse::<i64>() {
+                    Ok(n) => values.push(Some(n)),
+                    Err(_) => {
+                        return Err(Error::format(
+                            url,
+                            format!(
+                                "column `{}` holds a value that is not a 64-bit integer, though its type was inferred as Int64 from the first {INFER_ROWS} rows",
+                                f.name()
+                            ),
+                        ))
+                    }
+                },
+            }
+        }
+        columns[i] = Arc::new(Int64Array::from(values));
+    }
+    RecordBatch::try_new(schema.clone(), columns).map_err(|e| Error::format(url, e))
+}
+
 fn decode_text(
     url: &str,
     format: FileFormat,
@@ -692,13 +728,29 @@ fn decode_text(
         }
         FileFormat::JsonLines => {
             // Strict: a field that is not in the dataset's first file is an error, not dropped.
-            let reader = arrow::json::ReaderBuilder::new(schema)
+            // Integer columns are read as their text and parsed here: arrow's JSON reader
+            // would truncate `2.7` into an integer column to 2, making 2.7 and 2.1 equal.
+            let as_text = Arc::new(arrow::datatypes::Schema::new(
+                schema
+                    .fields()
+                    .iter()
+                    .map(|f| match f.data_type() {
+                        arrow::datatypes::DataType::Int64 => f
+                            .as_ref()
+                            .clone()
+                            .with_data_type(arrow::datatypes::DataType::Utf8),
+                        _ => f.as_ref().clone(),
+                    })
+                    .collect::<Vec<_>>(),
+            ));
+            let reader = arrow::json::ReaderBuilder::new(as_text)
                 .with_strict_mode(true)
+                .with_coerce_primitive(true)
                 .with_batch_size(BATCH_SIZE)
                 .build(input)
                 .map_err(bad)?;
             for batch in reader {
-                let batch = batch.map_err(bad)?;
+                let batch = exact_integers(url, &schema, batch.map_err(bad)?)?;
                 rows += batch.num_rows() as u64;
                 sink(batch)?;
             }

@@ -366,3 +366,52 @@ fn csv_numbers_with_leading_zeros_stay_text() {
         .collect();
     assert_eq!(changes, [("flag", true), ("zip", true)]);
 }
+
+#[test]
+fn a_json_float_in_an_integer_column_is_not_truncated() {
+    let d = tempfile::tempdir().unwrap();
+    let mut head = String::new();
+    for i in 0..20 {
+        head.push_str(&format!("{{\"id\": {i}, \"v\": {i}}}\n"));
+    }
+    text(
+        &d.path().join("l.jsonl"),
+        &format!("{head}{{\"id\": 99, \"v\": 2.7}}\n"),
+    );
+    text(
+        &d.path().join("r.jsonl"),
+        &format!("{head}{{\"id\": 99, \"v\": 2.1}}\n"),
+    );
+    // The inference window sees the float here, so the column is a float column and differs.
+    let (run, v) = diff_json(
+        &d.path().join("l.jsonl"),
+        &d.path().join("r.jsonl"),
+        &["--key", "id"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(v["changed_cells"], serde_json::json!({"v": 1}));
+    // A float after the inference window in an integer column is an error, never truncated.
+    let mut body = String::new();
+    for i in 0..10_050 {
+        body.push_str(&format!("{{\"id\": {i}, \"v\": {i}}}\n"));
+    }
+    text(
+        &d.path().join("l2.jsonl"),
+        &format!("{body}{{\"id\": 99999, \"v\": 2.7}}\n"),
+    );
+    text(
+        &d.path().join("r2.jsonl"),
+        &format!("{body}{{\"id\": 99999, \"v\": 2.1}}\n"),
+    );
+    let run = diff(
+        &d.path().join("l2.jsonl"),
+        &d.path().join("r2.jsonl"),
+        &["--key", "id"],
+    );
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("not a 64-bit integer"),
+        "{}",
+        run.stderr
+    );
+}
