@@ -301,7 +301,7 @@ fn infer_text_schema(
             let (schema, _) =
                 arrow::json::reader::infer_json_schema(BufReader::new(&text[..]), Some(INFER_ROWS))
                     .map_err(|e| Error::format(url, e))?;
-            schema
+            big_integers_as_text(url, schema, &text)?
         }
         FileFormat::Parquet => unreachable!("parquet schemas come from the footer"),
     };
@@ -368,6 +368,74 @@ fn keep_non_canonical_as_text(
         .zip(&text_columns)
         .map(|(f, text)| {
             if *text {
+                f.as_ref().clone().with_data_type(DataType::Utf8)
+            } else {
+                f.as_ref().clone()
+            }
+        })
+        .collect();
+    Ok(arrow::datatypes::Schema::new(fields))
+}
+
+/// JSON columns inferred as float64 only because an integer overflowed i64 (every sampled value
+/// is an integer literal) are read as their text: as floats, 18446744073709551615 and
+/// 18446744073709551614 would be the same number.
+fn big_integers_as_text(
+    url: &str,
+    schema: arrow::datatypes::Schema,
+    sample: &[u8],
+) -> Result<arrow::datatypes::Schema> {
+    use arrow::array::Array;
+    use arrow::datatypes::{DataType, Field};
+    let floats: Vec<usize> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.data_type() == &DataType::Float64)
+        .map(|(i, _)| i)
+        .collect();
+    if floats.is_empty() {
+        return Ok(schema);
+    }
+    let as_text = Arc::new(arrow::datatypes::Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| match f.data_type() {
+                DataType::Float64 => f.as_ref().clone().with_data_type(DataType::Utf8),
+                _ => f.as_ref().clone(),
+            })
+            .collect::<Vec<_>>(),
+    ));
+    let reader = arrow::json::ReaderBuilder::new(as_text)
+        .with_coerce_primitive(true)
+        .with_batch_size(INFER_ROWS)
+        .build(BufReader::new(sample))
+        .map_err(|e| Error::format(url, e))?;
+    let mut integer_only = vec![true; schema.fields().len()];
+    for batch in reader.take(1) {
+        let batch = batch.map_err(|e| Error::format(url, e))?;
+        for &i in &floats {
+            if let Some(values) = batch
+                .column(i)
+                .as_any()
+                .downcast_ref::<arrow::array::StringArray>()
+            {
+                let integer = |v: &str| {
+                    let digits = v.strip_prefix('-').unwrap_or(v);
+                    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+                };
+                integer_only[i] =
+                    values.iter().flatten().all(integer) && values.null_count() < values.len();
+            }
+        }
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            if floats.contains(&i) && integer_only[i] {
                 f.as_ref().clone().with_data_type(DataType::Utf8)
             } else {
                 f.as_ref().clone()

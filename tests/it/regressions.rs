@@ -415,3 +415,23 @@ fn a_json_float_in_an_integer_column_is_not_truncated() {
         run.stderr
     );
 }
+
+#[test]
+fn json_integers_beyond_64_bits_are_not_rounded_to_equal_floats() {
+    let d = tempfile::tempdir().unwrap();
+    text(
+        &d.path().join("l.jsonl"),
+        "{\"id\": 1, \"big\": 18446744073709551615}\n",
+    );
+    text(
+        &d.path().join("r.jsonl"),
+        "{\"id\": 1, \"big\": 18446744073709551614}\n",
+    );
+    let (run, v) = diff_json(
+        &d.path().join("l.jsonl"),
+        &d.path().join("r.jsonl"),
+        &["--key", "id"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(v["changed_cells"], serde_json::json!({"big": 1}));
+}
