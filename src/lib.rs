@@ -9,7 +9,8 @@
 //!
 //! ```text
 //! source (open, list, read + blake3) ─> schema (plan) ─> fingerprint (canonical encoding,
-//! row hashes) ─> diff (spool, tier-3 matcher, summary) ─> report (terminal, json, markdown)
+//! row hashes) ─> diff (spool or differing-rows subset, tier-3 matcher, summary)
+//! ─> report (terminal, json, markdown)
 //! ```
 //!
 //! ```no_run
