@@ -489,7 +489,11 @@ impl Plan {
                         array.data_type()
                     ),
                 ));
-            } else if family(array.data_type()) == family(field.data_type()) {
+            } else if crate::fingerprint::encoding::compatible(array.data_type(), field.data_type())
+                && family(array.data_type()) == family(field.data_type())
+            {
+                // `compatible` also requires nested struct fields to have the same names: a cast
+                // would otherwise pair fields by position.
                 cast_exactly(&array, field.data_type(), source_name, file_url)?
             } else {
                 return Err(Error::format(

@@ -110,6 +110,11 @@ fn diff(args: DiffArgs, quiet: bool) -> anyhow::Result<u8> {
     let summary = match summary {
         Ok(s) => s,
         // Decoders quote the offending value in their messages: not under --redact.
+        // Decoders quote offending values in their messages: under --redact only the file and
+        // the kind of failure are shown.
+        Err(parity::Error::Format { file, .. }) if redact => {
+            anyhow::bail!("{file}: cannot be decoded (details hidden by --redact; run without it to see them)")
+        }
         Err(e) if redact => anyhow::bail!(parity::redact::Redactor::scrub_message(&e.to_string())),
         Err(e) => return Err(e.into()),
     };

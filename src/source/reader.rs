@@ -308,6 +308,30 @@ fn infer_text_schema(
     Ok(Arc::new(untyped_as_text(schema)))
 }
 
+/// An integer written the one way it prints: no leading zeros, no plus sign, no `-0`.
+fn canonical_integer(v: &str) -> bool {
+    let (negative, digits) = match v.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, v),
+    };
+    !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" && !negative || !digits.starts_with('0'))
+}
+
+/// A float without a plus sign or leading zeros (`007.5`).
+fn canonical_float(v: &str) -> bool {
+    let body = v.strip_prefix('-').unwrap_or(v);
+    let leading_zero =
+        body.len() > 1 && body.starts_with('0') && body.as_bytes()[1].is_ascii_digit();
+    !(body.starts_with('+') || leading_zero)
+}
+
+/// `true` or `false`, lower case.
+fn canonical_boolean(v: &str) -> bool {
+    v == "true" || v == "false"
+}
+
 /// CSV columns inferred as integers, floats or booleans whose sample holds a value that would
 /// not survive the parse (`02134`, `+5`, `True`) are read as text instead: parsed, `02134` and
 /// `2134` would compare equal.
@@ -335,20 +359,9 @@ fn keep_non_canonical_as_text(
         let batch = batch.map_err(|e| Error::format(url, e))?;
         for (i, f) in schema.fields().iter().enumerate() {
             let check: fn(&str) -> bool = match f.data_type() {
-                DataType::Int64 => |v| {
-                    let digits = v.strip_prefix('-').unwrap_or(v);
-                    !digits.is_empty()
-                        && digits.bytes().all(|b| b.is_ascii_digit())
-                        && (digits == "0" || !digits.starts_with('0'))
-                },
-                DataType::Float64 => |v| {
-                    let body = v.strip_prefix('-').unwrap_or(v);
-                    let leading_zero = body.len() > 1
-                        && body.starts_with('0')
-                        && body.as_bytes()[1].is_ascii_digit();
-                    !(body.starts_with('+') || leading_zero)
-                },
-                DataType::Boolean => |v| v == "true" || v == "false",
+                DataType::Int64 => canonical_integer,
+                DataType::Float64 => canonical_float,
+                DataType::Boolean => canonical_boolean,
                 _ => continue,
             };
             let values = batch
@@ -718,6 +731,71 @@ fn csv_file_schema(url: &str, header: &[u8], dataset: &SchemaRef) -> Result<Sche
     Ok(Arc::new(arrow::datatypes::Schema::new(fields)))
 }
 
+/// Parse a CSV batch's integer, float and boolean columns (read as text) in their canonical
+/// forms only.
+fn parse_exactly(url: &str, schema: &SchemaRef, batch: RecordBatch) -> Result<RecordBatch> {
+    use arrow::array::{Array, BooleanArray, Float64Array, Int64Array, StringArray};
+    use arrow::datatypes::DataType;
+    let mut columns = batch.columns().to_vec();
+    for (i, f) in schema.fields().iter().enumerate() {
+        let column = columns[i].clone();
+        let Some(text) = column.as_any().downcast_ref::<StringArray>() else {
+            continue;
+        };
+        let refuse = || {
+            Error::format(
+                url,
+                format!(
+                    "column `{}` holds a value that is not a plain {} (its type was inferred from the first {INFER_ROWS} rows); values written another way would compare equal to their plain form",
+                    f.name(),
+                    f.data_type()
+                ),
+            )
+        };
+        columns[i] = match f.data_type() {
+            DataType::Int64 => {
+                let mut out = Vec::with_capacity(text.len());
+                for v in text.iter() {
+                    out.push(match v {
+                        None => None,
+                        Some(v) if canonical_integer(v) => {
+                            Some(v.parse::<i64>().map_err(|_| refuse())?)
+                        }
+                        Some(_) => return Err(refuse()),
+                    });
+                }
+                Arc::new(Int64Array::from(out))
+            }
+            DataType::Float64 => {
+                let mut out = Vec::with_capacity(text.len());
+                for v in text.iter() {
+                    out.push(match v {
+                        None => None,
+                        Some(v) if canonical_float(v) => {
+                            Some(v.parse::<f64>().map_err(|_| refuse())?)
+                        }
+                        Some(_) => return Err(refuse()),
+                    });
+                }
+                Arc::new(Float64Array::from(out))
+            }
+            DataType::Boolean => {
+                let mut out = Vec::with_capacity(text.len());
+                for v in text.iter() {
+                    out.push(match v {
+                        None => None,
+                        Some(v) if canonical_boolean(v) => Some(v == "true"),
+                        Some(_) => return Err(refuse()),
+                    });
+                }
+                Arc::new(BooleanArray::from(out))
+            }
+            _ => continue,
+        };
+    }
+    RecordBatch::try_new(schema.clone(), columns).map_err(|e| Error::format(url, e))
+}
+
 /// Parse the integer columns of a JSON batch (read as text) exactly: every value must be an
 /// integer literal that fits in 64 bits, else the file cannot be compared with the type
 /// inferred from the first rows.
@@ -783,13 +861,31 @@ fn decode_text(
                 .read_until(b'\n', &mut header)
                 .map_err(|e| Error::format(url, e))?;
             let file_schema = csv_file_schema(url, &header, &schema)?;
-            let reader = arrow::csv::ReaderBuilder::new(file_schema)
+            // Integers, floats and booleans are read as text and parsed here, every row: a value
+            // written another way (`02134`, `+5`, `True`) is an error, never silently equal to
+            // its plain form.
+            let as_text = Arc::new(arrow::datatypes::Schema::new(
+                file_schema
+                    .fields()
+                    .iter()
+                    .map(|f| match f.data_type() {
+                        arrow::datatypes::DataType::Int64
+                        | arrow::datatypes::DataType::Float64
+                        | arrow::datatypes::DataType::Boolean => f
+                            .as_ref()
+                            .clone()
+                            .with_data_type(arrow::datatypes::DataType::Utf8),
+                        _ => f.as_ref().clone(),
+                    })
+                    .collect::<Vec<_>>(),
+            ));
+            let reader = arrow::csv::ReaderBuilder::new(as_text)
                 .with_header(false)
                 .with_batch_size(BATCH_SIZE)
                 .build(input)
                 .map_err(bad)?;
             for batch in reader {
-                let batch = batch.map_err(bad)?;
+                let batch = parse_exactly(url, &file_schema, batch.map_err(bad)?)?;
                 rows += batch.num_rows() as u64;
                 sink(batch)?;
             }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use arrow::array::{
     ArrayRef, Decimal128Array, Int32Array, Int64Array, ListBuilder, StringArray, StringBuilder,
 };
-use arrow::datatypes::{Field, Schema};
+use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 
 use crate::harness::{diff, diff_json};
@@ -434,4 +434,110 @@ fn json_integers_beyond_64_bits_are_not_rounded_to_equal_floats() {
     );
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(v["changed_cells"], serde_json::json!({"big": 1}));
+}
+
+#[test]
+fn csv_leading_zeros_in_a_later_file_are_an_error_not_equal() {
+    let d = tempfile::tempdir().unwrap();
+    for side in ["l", "r"] {
+        text(&d.path().join(side).join("a.csv"), "id,v\n1,5\n");
+    }
+    text(&d.path().join("l/b.csv"), "id,v\n2,02134\n");
+    text(&d.path().join("r/b.csv"), "id,v\n2,2134\n");
+    let run = diff(&d.path().join("l"), &d.path().join("r"), &["--key", "id"]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("b.csv") && run.stderr.contains("not a plain Int64"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_later_file_with_other_struct_field_names_is_refused() {
+    use arrow::array::StructArray;
+    let d = tempfile::tempdir().unwrap();
+    let st = |names: [&str; 2], a: i64, b: i64| {
+        Arc::new(StructArray::from(vec![
+            (
+                Arc::new(Field::new(names[0], DataType::Int64, true)),
+                Arc::new(Int64Array::from(vec![a])) as ArrayRef,
+            ),
+            (
+                Arc::new(Field::new(names[1], DataType::Int64, true)),
+                Arc::new(Int64Array::from(vec![b])) as ArrayRef,
+            ),
+        ])) as ArrayRef
+    };
+    for side in ["l", "r"] {
+        parquet(
+            &d.path().join(side).join("a.parquet"),
+            vec![
+                ("id", Arc::new(Int64Array::from(vec![1]))),
+                ("v", st(["a", "b"], 1, 2)),
+            ],
+        );
+    }
+    parquet(
+        &d.path().join("l/b.parquet"),
+        vec![
+            ("id", Arc::new(Int64Array::from(vec![2]))),
+            ("v", st(["x", "y"], 10, 20)),
+        ],
+    );
+    parquet(
+        &d.path().join("r/b.parquet"),
+        vec![
+            ("id", Arc::new(Int64Array::from(vec![2]))),
+            ("v", st(["a", "b"], 10, 20)),
+        ],
+    );
+    let run = diff(&d.path().join("l"), &d.path().join("r"), &["--key", "id"]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(run.stderr.contains("b.parquet"), "{}", run.stderr);
+}
+
+#[test]
+fn redaction_hides_decoder_details_and_value_sized_differences() {
+    let d = tempfile::tempdir().unwrap();
+    let mut body = String::from("id,n\n");
+    for i in 0..10_050 {
+        body.push_str(&format!("{i},{i}\n"));
+    }
+    body.push_str("5,x'SECRETTAIL\n");
+    text(&d.path().join("q.csv"), &body);
+    let mut other = body.clone();
+    other.push_str("6,6\n");
+    text(&d.path().join("q3.csv"), &other);
+    let run = diff(
+        &d.path().join("q.csv"),
+        &d.path().join("q3.csv"),
+        &["--redact", "--key", "id"],
+    );
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(!run.stderr.contains("SECRET"), "{}", run.stderr);
+
+    let f = |v: f64| Arc::new(arrow::array::Float64Array::from(vec![v])) as ArrayRef;
+    parquet(
+        &d.path().join("m_l.parquet"),
+        vec![
+            ("id", Arc::new(Int64Array::from(vec![1]))),
+            ("salary", f(0.0)),
+        ],
+    );
+    parquet(
+        &d.path().join("m_r.parquet"),
+        vec![
+            ("id", Arc::new(Int64Array::from(vec![1]))),
+            ("salary", f(123456.78)),
+        ],
+    );
+    let (run, v) = diff_json(
+        &d.path().join("m_l.parquet"),
+        &d.path().join("m_r.parquet"),
+        &["--key", "id", "--redact"],
+    );
+    assert_eq!(run.code, 1);
+    assert!(!run.stdout.contains("123456"), "{}", run.stdout);
+    assert_eq!(v["changed_cells"], serde_json::json!({"salary": 1}));
 }
