@@ -796,6 +796,59 @@ fn parse_exactly(url: &str, schema: &SchemaRef, batch: RecordBatch) -> Result<Re
     RecordBatch::try_new(schema.clone(), columns).map_err(|e| Error::format(url, e))
 }
 
+/// Check one JSON line's top-level values against the column types: numbers only in number
+/// columns, strings only in string columns (integer literals also in the text columns that hold
+/// integers beyond 64 bits), booleans only in boolean columns. Nested values are left to the
+/// decoder.
+fn check_json_types(url: &str, line_number: u64, line: &[u8], schema: &SchemaRef) -> Result<()> {
+    use arrow::datatypes::DataType;
+    use serde_json::Value;
+    let object: serde_json::Map<String, Value> = serde_json::from_slice(line)
+        .map_err(|e| Error::format(url, format!("line {line_number}: not a JSON object: {e}")))?;
+    for (key, value) in &object {
+        let Ok(field) = schema.field_with_name(key) else {
+            continue; // the decoder's strict mode reports it
+        };
+        let fits = match (field.data_type(), value) {
+            (_, Value::Null) => true,
+            (DataType::Int64, Value::Number(n)) => n.is_i64() || n.is_u64(),
+            (DataType::Float64, Value::Number(_)) => true,
+            (DataType::Utf8, Value::String(_)) => true,
+            (DataType::Utf8, Value::Number(n)) => {
+                n.is_i64()
+                    || n.is_u64()
+                    || n.as_f64().is_some_and(|f| {
+                        f.fract() == 0.0 && !n.to_string().contains(['.', 'e', 'E'])
+                    })
+            }
+            (DataType::Boolean, Value::Bool(_)) => true,
+            (DataType::Int64 | DataType::Float64 | DataType::Utf8 | DataType::Boolean, _) => false,
+            _ => true,
+        };
+        if !fits {
+            let kind = match value {
+                Value::Bool(_) => "a boolean",
+                Value::Number(_) if field.data_type() == &DataType::Int64 => {
+                    "a number that is not a 64-bit integer"
+                }
+                Value::Number(_) => "a number",
+                Value::String(_) => "a string",
+                Value::Array(_) => "an array",
+                Value::Object(_) => "an object",
+                Value::Null => "null",
+            };
+            return Err(Error::format(
+                url,
+                format!(
+                    "line {line_number}: field `{key}` holds {kind}, but the column is {}",
+                    field.data_type()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Parse the integer columns of a JSON batch (read as text) exactly: every value must be an
 /// integer literal that fits in 64 bits, else the file cannot be compared with the type
 /// inferred from the first rows.
@@ -907,17 +960,53 @@ fn decode_text(
                     })
                     .collect::<Vec<_>>(),
             ));
-            let reader = arrow::json::ReaderBuilder::new(as_text)
+            let mut decoder = arrow::json::ReaderBuilder::new(as_text)
                 .with_strict_mode(true)
                 .with_coerce_primitive(true)
                 .with_batch_size(BATCH_SIZE)
-                .build(input)
+                .build_decoder()
                 .map_err(bad)?;
-            for batch in reader {
-                let batch = exact_integers(url, &schema, batch.map_err(bad)?)?;
-                rows += batch.num_rows() as u64;
-                sink(batch)?;
+            // Every line is checked against the column types first: arrow's reader would take
+            // the string "6" for the number 6 (and, with coercion, a number for a string).
+            let mut input = input;
+            let mut line = Vec::new();
+            let mut line_number = 0u64;
+            let mut flush =
+                |decoder: &mut arrow::json::reader::Decoder, rows: &mut u64| -> Result<()> {
+                    if let Some(batch) = decoder.flush().map_err(bad)? {
+                        let batch = exact_integers(url, &schema, batch)?;
+                        *rows += batch.num_rows() as u64;
+                        sink(batch)?;
+                    }
+                    Ok(())
+                };
+            loop {
+                line.clear();
+                if input
+                    .read_until(b'\n', &mut line)
+                    .map_err(|e| Error::format(url, e))?
+                    == 0
+                {
+                    break;
+                }
+                line_number += 1;
+                if line.iter().all(|b| b.is_ascii_whitespace()) {
+                    continue;
+                }
+                check_json_types(url, line_number, &line, &schema)?;
+                let mut offset = 0;
+                while offset < line.len() {
+                    let used = decoder.decode(&line[offset..]).map_err(bad)?;
+                    if used == 0 {
+                        flush(&mut decoder, &mut rows)?;
+                    }
+                    offset += used;
+                }
+                if decoder.len() >= BATCH_SIZE {
+                    flush(&mut decoder, &mut rows)?;
+                }
             }
+            flush(&mut decoder, &mut rows)?;
         }
         FileFormat::Parquet => unreachable!("parquet decodes from gathered bytes"),
     }

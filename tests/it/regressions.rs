@@ -541,3 +541,29 @@ fn redaction_hides_decoder_details_and_value_sized_differences() {
     assert!(!run.stdout.contains("123456"), "{}", run.stdout);
     assert_eq!(v["changed_cells"], serde_json::json!({"salary": 1}));
 }
+
+#[test]
+fn json_values_that_changed_between_number_and_string_are_not_equal() {
+    let d = tempfile::tempdir().unwrap();
+    for side in ["l", "r"] {
+        text(
+            &d.path().join(side).join("a.jsonl"),
+            "{\"id\": 1, \"s\": \"a\", \"n\": 5, \"f\": 1.5}\n",
+        );
+    }
+    text(
+        &d.path().join("l/b.jsonl"),
+        "{\"id\": 2, \"s\": \"1\", \"n\": 6, \"f\": 2.5}\n",
+    );
+    text(
+        &d.path().join("r/b.jsonl"),
+        "{\"id\": 2, \"s\": 1, \"n\": \"6\", \"f\": \"2.5\"}\n",
+    );
+    let run = diff(&d.path().join("l"), &d.path().join("r"), &["--key", "id"]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("r/b.jsonl") && run.stderr.contains("line 1: field"),
+        "{}",
+        run.stderr
+    );
+}
