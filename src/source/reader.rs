@@ -186,9 +186,15 @@ impl MetadataFetch for RangeFetch {
     }
 }
 
-/// The schema a side's files decode to, from its first file.
+/// The schema a side's files decode to, from its first non-empty file.
 pub async fn discover_schema(dataset: &Dataset) -> Result<SchemaRef> {
-    let file = &dataset.files[0];
+    // An empty JSON-lines file is a valid file of no rows: types come from the first file that
+    // has bytes.
+    let file = dataset
+        .files
+        .iter()
+        .find(|f| f.size > 0)
+        .unwrap_or(&dataset.files[0]);
     let loc = &dataset.location;
     match file.format.format {
         FileFormat::Parquet => {

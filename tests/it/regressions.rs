@@ -567,3 +567,16 @@ fn json_values_that_changed_between_number_and_string_are_not_equal() {
         run.stderr
     );
 }
+
+#[test]
+fn an_empty_first_json_lines_file_is_a_file_of_no_rows() {
+    let d = tempfile::tempdir().unwrap();
+    for side in ["l", "r"] {
+        text(&d.path().join(side).join("a.jsonl"), "");
+    }
+    text(&d.path().join("l/b.jsonl"), "{\"id\": 1, \"v\": \"x\"}\n");
+    text(&d.path().join("r/b.jsonl"), "{\"id\": 1, \"v\": \"y\"}\n");
+    let (run, v) = diff_json(&d.path().join("l"), &d.path().join("r"), &["--key", "id"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(v["changed_cells"], serde_json::json!({"v": 1}));
+}
