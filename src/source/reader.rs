@@ -807,7 +807,6 @@ fn parse_exactly(url: &str, schema: &SchemaRef, batch: RecordBatch) -> Result<Re
 /// integers beyond 64 bits), booleans only in boolean columns. Nested values are left to the
 /// decoder.
 fn check_json_types(url: &str, line_number: u64, line: &[u8], schema: &SchemaRef) -> Result<()> {
-    use arrow::datatypes::DataType;
     use serde_json::Value;
     let object: serde_json::Map<String, Value> = serde_json::from_slice(line)
         .map_err(|e| Error::format(url, format!("line {line_number}: not a JSON object: {e}")))?;
@@ -815,34 +814,7 @@ fn check_json_types(url: &str, line_number: u64, line: &[u8], schema: &SchemaRef
         let Ok(field) = schema.field_with_name(key) else {
             continue; // the decoder's strict mode reports it
         };
-        let fits = match (field.data_type(), value) {
-            (_, Value::Null) => true,
-            (DataType::Int64, Value::Number(n)) => n.is_i64() || n.is_u64(),
-            (DataType::Float64, Value::Number(_)) => true,
-            (DataType::Utf8, Value::String(_)) => true,
-            (DataType::Utf8, Value::Number(n)) => {
-                n.is_i64()
-                    || n.is_u64()
-                    || n.as_f64().is_some_and(|f| {
-                        f.fract() == 0.0 && !n.to_string().contains(['.', 'e', 'E'])
-                    })
-            }
-            (DataType::Boolean, Value::Bool(_)) => true,
-            (DataType::Int64 | DataType::Float64 | DataType::Utf8 | DataType::Boolean, _) => false,
-            _ => true,
-        };
-        if !fits {
-            let kind = match value {
-                Value::Bool(_) => "a boolean",
-                Value::Number(_) if field.data_type() == &DataType::Int64 => {
-                    "a number that is not a 64-bit integer"
-                }
-                Value::Number(_) => "a number",
-                Value::String(_) => "a string",
-                Value::Array(_) => "an array",
-                Value::Object(_) => "an object",
-                Value::Null => "null",
-            };
+        if let Some(kind) = json_misfit(field.data_type(), value, true) {
             return Err(Error::format(
                 url,
                 format!(
@@ -853,6 +825,61 @@ fn check_json_types(url: &str, line_number: u64, line: &[u8], schema: &SchemaRef
         }
     }
     Ok(())
+}
+
+/// Why a JSON value does not fit a column type (`None` when it fits), looking inside lists and
+/// structs so a float nested in an integer field is caught too. `top` allows the integer
+/// literals that the big-integer text columns hold.
+fn json_misfit(
+    dt: &arrow::datatypes::DataType,
+    value: &serde_json::Value,
+    top: bool,
+) -> Option<String> {
+    use arrow::datatypes::DataType::*;
+    use serde_json::Value;
+    let kind = |v: &Value| match v {
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if !(n.is_i64() || n.is_u64()) => "a number that is not a 64-bit integer",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+        Value::Null => "null",
+    };
+    let integer = |n: &serde_json::Number| n.is_i64() || n.is_u64();
+    let fits = match (dt, value) {
+        (_, Value::Null) => true,
+        (Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64, Value::Number(n)) => {
+            integer(n)
+        }
+        (Float16 | Float32 | Float64, Value::Number(_)) => true,
+        (Utf8 | LargeUtf8 | Utf8View, Value::String(_)) => true,
+        (Utf8 | LargeUtf8 | Utf8View, Value::Number(n)) => top && integer(n),
+        (Boolean, Value::Bool(_)) => true,
+        (List(f) | LargeList(f) | FixedSizeList(f, _), Value::Array(items)) => {
+            return items
+                .iter()
+                .find_map(|v| json_misfit(f.data_type(), v, false));
+        }
+        (Struct(fields), Value::Object(map)) => {
+            return fields.iter().find_map(|f| {
+                map.get(f.name())
+                    .and_then(|v| json_misfit(f.data_type(), v, false))
+            });
+        }
+        (
+            Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 | Float16 | Float32
+            | Float64,
+            _,
+        ) => false,
+        (
+            Utf8 | LargeUtf8 | Utf8View | Boolean | List(_) | LargeList(_) | FixedSizeList(..)
+            | Struct(_),
+            _,
+        ) => false,
+        _ => true,
+    };
+    (!fits).then(|| kind(value).to_string())
 }
 
 /// Parse the integer columns of a JSON batch (read as text) exactly: every value must be an

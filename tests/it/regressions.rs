@@ -580,3 +580,29 @@ fn an_empty_first_json_lines_file_is_a_file_of_no_rows() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(v["changed_cells"], serde_json::json!({"v": 1}));
 }
+
+#[test]
+fn json_floats_nested_in_integer_fields_are_not_truncated() {
+    let d = tempfile::tempdir().unwrap();
+    for side in ["l", "r"] {
+        text(
+            &d.path().join(side).join("a.jsonl"),
+            "{\"id\": 1, \"v\": {\"n\": 1}, \"l\": [1]}\n",
+        );
+    }
+    text(
+        &d.path().join("l/b.jsonl"),
+        "{\"id\": 2, \"v\": {\"n\": 2.7}, \"l\": [3]}\n",
+    );
+    text(
+        &d.path().join("r/b.jsonl"),
+        "{\"id\": 2, \"v\": {\"n\": 2.1}, \"l\": [3]}\n",
+    );
+    let run = diff(&d.path().join("l"), &d.path().join("r"), &["--key", "id"]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("not a 64-bit integer"),
+        "{}",
+        run.stderr
+    );
+}
