@@ -758,44 +758,30 @@ fn parse_exactly(url: &str, schema: &SchemaRef, batch: RecordBatch) -> Result<Re
                 ),
             )
         };
+        // Each value must be in its canonical form and parse; nulls stay nulls.
+        fn parse<T>(
+            text: &StringArray,
+            canonical: fn(&str) -> bool,
+            parse: impl Fn(&str) -> Option<T>,
+        ) -> Option<Vec<Option<T>>> {
+            text.iter()
+                .map(|v| match v {
+                    None => Some(None),
+                    Some(v) if canonical(v) => parse(v).map(Some),
+                    Some(_) => None,
+                })
+                .collect()
+        }
         columns[i] = match f.data_type() {
-            DataType::Int64 => {
-                let mut out = Vec::with_capacity(text.len());
-                for v in text.iter() {
-                    out.push(match v {
-                        None => None,
-                        Some(v) if canonical_integer(v) => {
-                            Some(v.parse::<i64>().map_err(|_| refuse())?)
-                        }
-                        Some(_) => return Err(refuse()),
-                    });
-                }
-                Arc::new(Int64Array::from(out))
-            }
-            DataType::Float64 => {
-                let mut out = Vec::with_capacity(text.len());
-                for v in text.iter() {
-                    out.push(match v {
-                        None => None,
-                        Some(v) if canonical_float(v) => {
-                            Some(v.parse::<f64>().map_err(|_| refuse())?)
-                        }
-                        Some(_) => return Err(refuse()),
-                    });
-                }
-                Arc::new(Float64Array::from(out))
-            }
-            DataType::Boolean => {
-                let mut out = Vec::with_capacity(text.len());
-                for v in text.iter() {
-                    out.push(match v {
-                        None => None,
-                        Some(v) if canonical_boolean(v) => Some(v == "true"),
-                        Some(_) => return Err(refuse()),
-                    });
-                }
-                Arc::new(BooleanArray::from(out))
-            }
+            DataType::Int64 => Arc::new(Int64Array::from(
+                parse(text, canonical_integer, |v| v.parse().ok()).ok_or_else(refuse)?,
+            )),
+            DataType::Float64 => Arc::new(Float64Array::from(
+                parse(text, canonical_float, |v| v.parse().ok()).ok_or_else(refuse)?,
+            )),
+            DataType::Boolean => Arc::new(BooleanArray::from(
+                parse(text, canonical_boolean, |v| Some(v == "true")).ok_or_else(refuse)?,
+            )),
             _ => continue,
         };
     }
