@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use arrow_buffer::i256;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -45,6 +46,27 @@ impl Tolerance {
         diff <= self.abs || diff <= self.rel * a.abs().max(b.abs())
     }
 
+    /// Whether two decimals `(unscaled, scale)` are equal within this tolerance, computed
+    /// exactly (so `1.10` against `1.00` with `abs:0.1` is equal). `None` when a step would
+    /// overflow 256 bits; the caller then falls back to floating point.
+    pub fn accepts_decimal(&self, a: (i256, i32), b: (i256, i32)) -> Option<bool> {
+        let scale = a.1.max(b.1);
+        let (x, y) = (rescale(a.0, scale - a.1)?, rescale(b.0, scale - b.1)?);
+        let diff = x.checked_sub(y)?.checked_abs()?;
+        if diff == i256::ZERO {
+            return Some(true);
+        }
+        let (tol, tol_scale) = exact(self.abs)?;
+        let common = scale.max(tol_scale);
+        if rescale(diff, common - scale)? <= rescale(tol, common - tol_scale)? {
+            return Some(true);
+        }
+        let (rel, rel_scale) = exact(self.rel)?;
+        let largest = x.checked_abs()?.max(y.checked_abs()?);
+        // diff <= rel * largest, both sides at scale `scale + rel_scale`.
+        Some(rescale(diff, rel_scale)? <= rel.checked_mul(largest)?)
+    }
+
     /// Parse `abs:1e-9`, `rel:1e-6` or `abs:1e-9,rel:1e-6`.
     pub fn parse(text: &str) -> Result<Tolerance> {
         let mut tol = Tolerance::default();
@@ -65,6 +87,23 @@ impl Tolerance {
         }
         Ok(tol)
     }
+}
+
+/// `v * 10^by` (for `by >= 0`), checked.
+fn rescale(v: i256, by: i32) -> Option<i256> {
+    if by < 0 {
+        return None;
+    }
+    v.checked_mul(i256::from_i128(10).checked_pow(by as u32)?)
+}
+
+/// A non-negative float as the exact decimal its shortest printed form denotes: `0.1` is
+/// `(1, 1)`, which is what a person typing `--tol x=abs:0.1` means.
+fn exact(v: f64) -> Option<(i256, i32)> {
+    let text = format!("{v}");
+    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+    let digits = i256::from_string(&format!("{int}{frac}"))?;
+    Some((digits, frac.len() as i32))
 }
 
 /// Parse a non-negative finite number.
@@ -251,6 +290,36 @@ mod tests {
         };
         assert!(r.accepts(100.0, 101.0));
         assert!(!r.accepts(100.0, 102.0));
+    }
+
+    #[test]
+    fn decimal_tolerance_is_exact() {
+        let t = Tolerance { abs: 0.1, rel: 0.0 };
+        let d = |v: i128, s: i32| (i256::from_i128(v), s);
+        assert_eq!(
+            t.accepts_decimal(d(110, 2), d(100, 2)),
+            Some(true),
+            "a difference equal to the tolerance"
+        );
+        assert_eq!(t.accepts_decimal(d(111, 2), d(100, 2)), Some(false));
+        assert_eq!(
+            t.accepts_decimal(d(11, 1), d(1000, 3)),
+            Some(true),
+            "across scales"
+        );
+        let r = Tolerance {
+            abs: 0.0,
+            rel: 0.01,
+        };
+        assert_eq!(r.accepts_decimal(d(10100, 2), d(10000, 2)), Some(true));
+        // 1.03 > 0.01 × 101.03
+        assert_eq!(r.accepts_decimal(d(10103, 2), d(10000, 2)), Some(false));
+        let tiny = Tolerance {
+            abs: 1e-9,
+            rel: 0.0,
+        };
+        assert_eq!(tiny.accepts_decimal(d(1, 9), d(0, 0)), Some(true));
+        assert_eq!(tiny.accepts_decimal(d(2, 9), d(0, 0)), Some(false));
     }
 
     #[test]

@@ -282,6 +282,11 @@ impl<'a> SideRows<'a> {
         self.encoders[b][col].float(row)
     }
 
+    fn decimal(&self, r: RowRef, col: usize) -> Option<(arrow_buffer::i256, i32)> {
+        let (b, row) = split_ref(r);
+        self.encoders[b][col].decimal(row)
+    }
+
     fn row_hash(&self, r: RowRef) -> u128 {
         let (b, row) = split_ref(r);
         hash_at(row_hashes(&self.batches[b]), row)
@@ -450,9 +455,16 @@ impl<'p> Matcher<'p> {
             if a == b {
                 continue;
             }
+            // Decimals are held to their tolerance exactly; floats in floating point.
+            let exact = match (col.tolerance, l.decimal(lr, c), r.decimal(rr, c)) {
+                (Some(t), Some(x), Some(y)) => t.accepts_decimal(x, y),
+                _ => None,
+            };
             match (l.float(lr, c), r.float(rr, c)) {
                 (Some(x), Some(y)) => {
-                    if col.tolerance.is_some_and(|t| t.accepts(x, y)) {
+                    let accepted =
+                        exact.unwrap_or_else(|| col.tolerance.is_some_and(|t| t.accepts(x, y)));
+                    if accepted {
                         tally.within_cells[c] += 1;
                         within = true;
                         continue;

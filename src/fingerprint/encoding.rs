@@ -199,6 +199,10 @@ pub trait CellEncoder: Send + Sync {
     fn float(&self, _row: usize) -> Option<f64> {
         None
     }
+    /// The value as an exact decimal `(unscaled, scale)` for decimal columns.
+    fn decimal(&self, _row: usize) -> Option<(i256, i32)> {
+        None
+    }
     /// Append the hash of each of the first `len` cells to `out` (see [`hash_encoded`]).
     /// Common types override this with a loop that never builds the encoding in a buffer.
     fn hash_cells(&self, len: usize, out: &mut Vec<u64>) {
@@ -388,6 +392,10 @@ where
         let v: i128 = self.0.value(row).into();
         (!self.0.is_null(row)).then(|| v as f64 / 10f64.powi(self.1))
     }
+    fn decimal(&self, row: usize) -> Option<(i256, i32)> {
+        let v: i128 = self.0.value(row).into();
+        (!self.0.is_null(row)).then(|| (i256::from_i128(v), self.1))
+    }
     fn hash_cells(&self, len: usize, out: &mut Vec<u64>) {
         let scale = self.1;
         hash_primitive(&self.0, len, out, |v| {
@@ -412,6 +420,9 @@ impl CellEncoder for Decimal256Enc {
     fn float(&self, row: usize) -> Option<f64> {
         let v: f64 = self.0.value(row).to_string().parse().ok()?;
         (!self.0.is_null(row)).then(|| v / 10f64.powi(self.1))
+    }
+    fn decimal(&self, row: usize) -> Option<(i256, i32)> {
+        (!self.0.is_null(row)).then(|| (self.0.value(row), self.1))
     }
 }
 

@@ -606,3 +606,37 @@ fn json_floats_nested_in_integer_fields_are_not_truncated() {
         run.stderr
     );
 }
+
+#[test]
+fn a_decimal_difference_equal_to_the_tolerance_is_within_it() {
+    let d = tempfile::tempdir().unwrap();
+    let dec = |v: i128| {
+        Arc::new(
+            Decimal128Array::from(vec![v])
+                .with_precision_and_scale(10, 2)
+                .unwrap(),
+        ) as ArrayRef
+    };
+    parquet(
+        &d.path().join("l.parquet"),
+        vec![("id", Arc::new(Int64Array::from(vec![1]))), ("d", dec(110))],
+    );
+    parquet(
+        &d.path().join("r.parquet"),
+        vec![("id", Arc::new(Int64Array::from(vec![1]))), ("d", dec(100))],
+    );
+    let (run, v) = diff_json(
+        &d.path().join("l.parquet"),
+        &d.path().join("r.parquet"),
+        &["--key", "id", "--tol", "d=abs:0.1"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(v["verdict"], "within_tolerance");
+    let (run, v) = diff_json(
+        &d.path().join("l.parquet"),
+        &d.path().join("r.parquet"),
+        &["--key", "id", "--tol", "d=abs:0.09"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(v["changed_cells"], serde_json::json!({"d": 1}));
+}
