@@ -299,20 +299,27 @@ impl<'a> SideRows<'a> {
     }
 }
 
+/// A cell's redacted form: the keyed hash of its canonical encoding, not of its display text,
+/// so values parity treats as equal (1.50 and 1.5, one instant in two zones) hash equal.
+pub fn redact_cell(
+    encoder: &dyn CellEncoder,
+    row: usize,
+    r: &Redactor,
+    scratch: &mut Vec<u8>,
+) -> String {
+    scratch.clear();
+    encoder.encode(row, scratch);
+    r.redact_bytes(scratch)
+}
+
 /// Render one cell for people: `None` for null, the redacted hash when redacting.
 pub fn render_cell(array: &ArrayRef, row: usize, redactor: Option<&Redactor>) -> Option<String> {
     if array.is_null(row) {
         return None;
     }
     if let Some(r) = redactor {
-        // Redact the canonical encoding, not the display text: values parity treats as equal
-        // (1.50 and 1.5, the same instant in two zones) get the same hash.
-        let mut bytes = Vec::new();
         return Some(match encoder(array) {
-            Ok(e) => {
-                e.encode(row, &mut bytes);
-                r.redact_bytes(&bytes)
-            }
+            Ok(e) => redact_cell(e.as_ref(), row, r, &mut Vec::new()),
             Err(_) => r.redact_bytes(b"<unencodable>"),
         });
     }

@@ -19,7 +19,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
-use super::matcher::{render_cell, DiffKind, DiffRow};
+use super::matcher::{redact_cell, DiffKind, DiffRow};
 use crate::error::{Error, Result};
 use crate::redact::Redactor;
 use crate::schema::Plan;
@@ -176,15 +176,18 @@ fn gather(sources: &[ArrayRef], picks: &[(usize, usize)]) -> Result<ArrayRef> {
     interleave(&refs, picks).map_err(|e| Error::Internal(format!("building the diff file: {e}")))
 }
 
-fn redact_array(array: &ArrayRef, redactor: Option<&Redactor>) -> ArrayRef {
-    match redactor {
-        None => array.clone(),
-        Some(r) => Arc::new(StringArray::from(
-            (0..array.len())
-                .map(|i| render_cell(array, i, Some(r)))
-                .collect::<Vec<_>>(),
-        )),
-    }
+fn redact_array(array: &ArrayRef, redactor: Option<&Redactor>) -> Result<ArrayRef> {
+    let Some(r) = redactor else {
+        return Ok(array.clone());
+    };
+    // One encoder for the whole column, not one per cell.
+    let encoder = crate::fingerprint::encoding::encoder(array)?;
+    let mut scratch = Vec::new();
+    Ok(Arc::new(StringArray::from(
+        (0..array.len())
+            .map(|i| (!array.is_null(i)).then(|| redact_cell(encoder.as_ref(), i, r, &mut scratch)))
+            .collect::<Vec<_>>(),
+    )))
 }
 
 fn build_batch(
@@ -224,7 +227,7 @@ fn build_batch(
                 (None, None) => unreachable!("a diff row has a side"),
             })
             .collect();
-        columns.push(redact_array(&gather(&sources, &picks)?, redactor));
+        columns.push(redact_array(&gather(&sources, &picks)?, redactor)?);
     }
 
     for (ci, c) in plan.columns.iter().enumerate().filter(|(_, c)| !c.is_key) {
@@ -243,7 +246,7 @@ fn build_batch(
                     }
                 })
                 .collect();
-            columns.push(redact_array(&gather(&sources, &picks)?, redactor));
+            columns.push(redact_array(&gather(&sources, &picks)?, redactor)?);
         }
     }
     columns.push(Arc::new(StringArray::from(

@@ -314,6 +314,29 @@ fn infer_text_schema(
     Ok(Arc::new(untyped_as_text(schema)))
 }
 
+/// `schema` with the fields `to_text` picks read as strings instead.
+fn text_typed(
+    schema: &arrow::datatypes::Schema,
+    to_text: impl Fn(usize, &arrow::datatypes::Field) -> bool,
+) -> arrow::datatypes::Schema {
+    arrow::datatypes::Schema::new(
+        schema
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                if to_text(i, f) {
+                    f.as_ref()
+                        .clone()
+                        .with_data_type(arrow::datatypes::DataType::Utf8)
+                } else {
+                    f.as_ref().clone()
+                }
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
 /// An integer written the one way it prints: no leading zeros, no plus sign, no `-0`.
 fn canonical_integer(v: &str) -> bool {
     let (negative, digits) = match v.strip_prefix('-') {
@@ -346,14 +369,8 @@ fn keep_non_canonical_as_text(
     schema: arrow::datatypes::Schema,
     sample: &[u8],
 ) -> Result<arrow::datatypes::Schema> {
-    use arrow::datatypes::{DataType, Field};
-    let as_text = Arc::new(arrow::datatypes::Schema::new(
-        schema
-            .fields()
-            .iter()
-            .map(|f| Field::new(f.name(), DataType::Utf8, true))
-            .collect::<Vec<_>>(),
-    ));
+    use arrow::datatypes::DataType;
+    let as_text = Arc::new(text_typed(&schema, |_, _| true));
     let reader = arrow::csv::ReaderBuilder::new(as_text)
         .with_header(true)
         .with_batch_size(INFER_ROWS)
@@ -381,19 +398,7 @@ fn keep_non_canonical_as_text(
             }
         }
     }
-    let fields: Vec<Field> = schema
-        .fields()
-        .iter()
-        .zip(&text_columns)
-        .map(|(f, text)| {
-            if *text {
-                f.as_ref().clone().with_data_type(DataType::Utf8)
-            } else {
-                f.as_ref().clone()
-            }
-        })
-        .collect();
-    Ok(arrow::datatypes::Schema::new(fields))
+    Ok(text_typed(&schema, |i, _| text_columns[i]))
 }
 
 /// JSON columns inferred as float64 only because an integer overflowed i64 (every sampled value
@@ -405,7 +410,7 @@ fn big_integers_as_text(
     sample: &[u8],
 ) -> Result<arrow::datatypes::Schema> {
     use arrow::array::Array;
-    use arrow::datatypes::{DataType, Field};
+    use arrow::datatypes::DataType;
     let floats: Vec<usize> = schema
         .fields()
         .iter()
@@ -416,17 +421,8 @@ fn big_integers_as_text(
     if floats.is_empty() {
         return Ok(schema);
     }
-    let as_text = Arc::new(arrow::datatypes::Schema::new(
-        schema
-            .fields()
-            .iter()
-            .map(|f| match f.data_type() {
-                DataType::Float64 => f.as_ref().clone().with_data_type(DataType::Utf8),
-                _ => f.as_ref().clone(),
-            })
-            .collect::<Vec<_>>(),
-    ));
-    let reader = arrow::json::ReaderBuilder::new(as_text)
+    let floats_as_text = Arc::new(text_typed(&schema, |i, _| floats.contains(&i)));
+    let reader = arrow::json::ReaderBuilder::new(floats_as_text)
         .with_coerce_primitive(true)
         .with_batch_size(INFER_ROWS)
         .build(BufReader::new(sample))
@@ -449,38 +445,17 @@ fn big_integers_as_text(
             }
         }
     }
-    let fields: Vec<Field> = schema
-        .fields()
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            if floats.contains(&i) && integer_only[i] {
-                f.as_ref().clone().with_data_type(DataType::Utf8)
-            } else {
-                f.as_ref().clone()
-            }
-        })
-        .collect();
-    Ok(arrow::datatypes::Schema::new(fields))
+    Ok(text_typed(&schema, |i, _| {
+        floats.contains(&i) && integer_only[i]
+    }))
 }
 
 /// Columns whose inferred type is Null (no value in the inference window, or a header-only
 /// first file) are read as strings: a Null column would turn every later value into a null.
-/// Numbers written with leading zeros (`02134`) are strings too: read as integers, `02134`
-/// and `2134` would compare equal.
 fn untyped_as_text(schema: arrow::datatypes::Schema) -> arrow::datatypes::Schema {
-    let fields: Vec<arrow::datatypes::Field> = schema
-        .fields()
-        .iter()
-        .map(|f| match f.data_type() {
-            arrow::datatypes::DataType::Null => f
-                .as_ref()
-                .clone()
-                .with_data_type(arrow::datatypes::DataType::Utf8),
-            _ => f.as_ref().clone(),
-        })
-        .collect();
-    arrow::datatypes::Schema::new(fields)
+    text_typed(&schema, |_, f| {
+        f.data_type() == &arrow::datatypes::DataType::Null
+    })
 }
 
 /// A blocking `Read` over the chunks the async side sends.
@@ -868,42 +843,6 @@ fn json_misfit(
     (!fits).then(|| kind(value).to_string())
 }
 
-/// Parse the integer columns of a JSON batch (read as text) exactly: every value must be an
-/// integer literal that fits in 64 bits, else the file cannot be compared with the type
-/// inferred from the first rows.
-fn exact_integers(url: &str, schema: &SchemaRef, batch: RecordBatch) -> Result<RecordBatch> {
-    use arrow::array::{Array, Int64Array, StringArray};
-    let mut columns = batch.columns().to_vec();
-    for (i, f) in schema.fields().iter().enumerate() {
-        if f.data_type() != &arrow::datatypes::DataType::Int64 {
-            continue;
-        }
-        let Some(text) = columns[i].as_any().downcast_ref::<StringArray>() else {
-            continue;
-        };
-        let mut values = Vec::with_capacity(text.len());
-        for v in text.iter() {
-            match v {
-                None => values.push(None),
-                Some(v) => match v.parse::<i64>() {
-                    Ok(n) => values.push(Some(n)),
-                    Err(_) => {
-                        return Err(Error::format(
-                            url,
-                            format!(
-                                "column `{}` holds a value that is not a 64-bit integer, though its type was inferred as Int64 from the first {INFER_ROWS} rows",
-                                f.name()
-                            ),
-                        ))
-                    }
-                },
-            }
-        }
-        columns[i] = Arc::new(Int64Array::from(values));
-    }
-    RecordBatch::try_new(schema.clone(), columns).map_err(|e| Error::format(url, e))
-}
-
 fn decode_text(
     url: &str,
     format: FileFormat,
@@ -936,22 +875,15 @@ fn decode_text(
             // Integers, floats and booleans are read as text and parsed here, every row: a value
             // written another way (`02134`, `+5`, `True`) is an error, never silently equal to
             // its plain form.
-            let as_text = Arc::new(arrow::datatypes::Schema::new(
-                file_schema
-                    .fields()
-                    .iter()
-                    .map(|f| match f.data_type() {
-                        arrow::datatypes::DataType::Int64
+            let exact = Arc::new(text_typed(&file_schema, |_, f| {
+                matches!(
+                    f.data_type(),
+                    arrow::datatypes::DataType::Int64
                         | arrow::datatypes::DataType::Float64
-                        | arrow::datatypes::DataType::Boolean => f
-                            .as_ref()
-                            .clone()
-                            .with_data_type(arrow::datatypes::DataType::Utf8),
-                        _ => f.as_ref().clone(),
-                    })
-                    .collect::<Vec<_>>(),
-            ));
-            let reader = arrow::csv::ReaderBuilder::new(as_text)
+                        | arrow::datatypes::DataType::Boolean
+                )
+            }));
+            let reader = arrow::csv::ReaderBuilder::new(exact)
                 .with_header(false)
                 .with_batch_size(BATCH_SIZE)
                 .build(input)
@@ -964,22 +896,9 @@ fn decode_text(
         }
         FileFormat::JsonLines => {
             // Strict: a field that is not in the dataset's first file is an error, not dropped.
-            // Integer columns are read as their text and parsed here: arrow's JSON reader
-            // would truncate `2.7` into an integer column to 2, making 2.7 and 2.1 equal.
-            let as_text = Arc::new(arrow::datatypes::Schema::new(
-                schema
-                    .fields()
-                    .iter()
-                    .map(|f| match f.data_type() {
-                        arrow::datatypes::DataType::Int64 => f
-                            .as_ref()
-                            .clone()
-                            .with_data_type(arrow::datatypes::DataType::Utf8),
-                        _ => f.as_ref().clone(),
-                    })
-                    .collect::<Vec<_>>(),
-            ));
-            let mut decoder = arrow::json::ReaderBuilder::new(as_text)
+            // Coercion lets the text columns that hold integers beyond 64 bits take numbers;
+            // `check_json_types` below keeps every other value to its column's type.
+            let mut decoder = arrow::json::ReaderBuilder::new(schema.clone())
                 .with_strict_mode(true)
                 .with_coerce_primitive(true)
                 .with_batch_size(BATCH_SIZE)
@@ -993,7 +912,6 @@ fn decode_text(
             let mut flush =
                 |decoder: &mut arrow::json::reader::Decoder, rows: &mut u64| -> Result<()> {
                     if let Some(batch) = decoder.flush().map_err(bad)? {
-                        let batch = exact_integers(url, &schema, batch)?;
                         *rows += batch.num_rows() as u64;
                         sink(batch)?;
                     }

@@ -14,16 +14,22 @@ fn sides(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     }
 }
 
-fn check(name: &str, strategy: &str) -> Result<(), String> {
-    let dir = fixture(name);
+/// A fixture's `expected.json` and the extra arguments it names.
+fn expected(dir: &Path) -> (Value, Vec<String>) {
     let expected: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
-    let args: Vec<String> = expected["args"]
+    let args = expected["args"]
         .as_array()
         .unwrap()
         .iter()
         .map(|a| a.as_str().unwrap().to_string())
         .collect();
+    (expected, args)
+}
+
+fn check(name: &str, strategy: &str) -> Result<(), String> {
+    let dir = fixture(name);
+    let (expected, args) = expected(&dir);
     let mut args: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
     args.extend(["--row-strategy", strategy]);
     let name = format!("{name} [{strategy}]");
@@ -134,15 +140,7 @@ fn swapping_sides_swaps_only_left_and_only_right() {
         "demo",
     ] {
         let dir = fixture(name);
-        let expected: Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap())
-                .unwrap();
-        let args: Vec<String> = expected["args"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a.as_str().unwrap().to_string())
-            .collect();
+        let (_, args) = expected(&dir);
         let args: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
         let (l, r) = sides(&dir);
         let (_, fwd) = diff_json(&l, &r, &args);
