@@ -5,10 +5,12 @@ Usage:
     pip install pyarrow          # only needed to regenerate, never by CI
     python3 scripts/make-fixtures.py
 
-The script deletes fixtures/ and writes it anew. Output is deterministic: fixed
-seeds, no wall-clock values, gzip with mtime 0. Parquet bytes embed pyarrow's
-"created_by" string, so regenerating with another pyarrow version rewrites the
-Parquet files (the data, and so every expected.json, stays the same).
+The script deletes everything under fixtures/ except fixtures/cutover/ (the demo
+cutover, written by scripts/make-cutover-demo.py) and writes the rest anew.
+Output is deterministic: fixed seeds, no wall-clock values, gzip with mtime 0.
+Parquet bytes embed pyarrow's "created_by" string, so regenerating with another
+pyarrow version rewrites the Parquet files (the data, and so every expected.json,
+stays the same).
 
 Layout, one directory per fixture:
     fixtures/<name>/left/...        LEFT side (legacy)
@@ -57,6 +59,7 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parent.parent / "fixtures"
+KEEP = {"cutover"}  # fixtures/ entries this script leaves alone (scripts/make-cutover-demo.py)
 D = decimal.Decimal
 
 # ---------------------------------------------------------------------------
@@ -1186,13 +1189,19 @@ def check():
 
 
 def main():
-    if ROOT.exists():
-        shutil.rmtree(ROOT)
-    ROOT.mkdir(parents=True)
+    ROOT.mkdir(parents=True, exist_ok=True)
+    for p in sorted(ROOT.iterdir()):
+        if p.name in KEEP:
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
     for fn in [v for k, v in sorted(globals().items()) if k.startswith("fx_")]:
         fn()
     check()
-    total = sum(p.stat().st_size for p in ROOT.rglob("*") if p.is_file())
+    total = sum(p.stat().st_size for p in ROOT.rglob("*")
+                if p.is_file() and p.relative_to(ROOT).parts[0] not in KEEP)
     assert total < 1 << 20, f"fixtures are {total} bytes, keep them under 1 MiB"
     print(f"wrote {len(FIXTURES)} fixtures under {ROOT} ({total} bytes), reference check passed "
           f"(pyarrow {pa.__version__})")

@@ -8,9 +8,13 @@
 //! through one module per stage:
 //!
 //! ```text
+//! inventory (parity.toml) ─> plan (units: pipeline × partition) ─> run ─┐
+//!                                                                       │ per unit
 //! source (open, list, read + blake3) ─> schema (plan) ─> fingerprint (canonical encoding,
 //! row hashes) ─> diff (spool or differing-rows subset, tier-3 matcher, summary)
-//! ─> report (terminal, json, markdown)
+//!                                                                       │
+//!                          ledger (create-only records) <─ run ─> events (JSON lines)
+//! ledger ─> lineage, history ─> report (terminal, json, markdown)
 //! ```
 //!
 //! ```no_run
@@ -29,10 +33,16 @@
 pub mod config;
 pub mod diff;
 pub mod error;
+pub mod events;
 pub mod fingerprint;
+pub mod inventory;
+pub mod ledger;
+pub mod lineage;
+pub mod plan;
 pub mod progress;
 pub mod redact;
 pub mod report;
+pub mod run;
 pub mod schema;
 pub mod source;
 

@@ -88,6 +88,18 @@ impl Redactor {
     }
 }
 
+/// An error's message, safe to show when values are redacted: a decoder's message quotes the
+/// data, so only the file and the kind of failure remain (`why` says how to see more); any
+/// other message has its quoted values scrubbed.
+pub fn redacted_error(e: &crate::error::Error, why: &str) -> String {
+    match e {
+        crate::error::Error::Format { file, .. } => {
+            format!("{file}: cannot be decoded (details hidden {why})")
+        }
+        other => Redactor::scrub_message(&other.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -42,7 +42,7 @@ pub struct PlanColumn {
 }
 
 /// What changed between the two schemas.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct SchemaChange {
     /// Column name (right-side name where both exist).
     pub column: String,
@@ -57,7 +57,7 @@ pub struct SchemaChange {
 }
 
 /// Kinds of schema change.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum SchemaChangeKind {
     /// The column is only on the left.

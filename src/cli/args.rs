@@ -32,6 +32,142 @@ pub enum Command {
     /// Exit codes: 0 parity (identical, equivalent, within_tolerance), 1 differences,
     /// 2 the check could not be done.
     Diff(DiffArgs),
+    /// The scheduled job: check every pipeline's new partitions, record each verdict in the
+    /// ledger, emit audit events.
+    ///
+    /// Exit codes: 0 every unit checked is at parity, 1 a unit diverged or a partition is
+    /// missing, 2 the run could not be done (bad inventory, unreachable ledger) or a unit
+    /// could not be checked.
+    Run(RunArgs),
+    /// Validate the inventory and list its pipelines with their gaps (exit 1 when any).
+    Inventory(InventoryArgs),
+    /// A pipeline's timeline of checks, from the ledger.
+    History(HistoryArgs),
+    /// Which pipelines read from a source in a window, which partitions they produced and
+    /// where they write (from the inventory and the ledger).
+    Lineage(LineageArgs),
+}
+
+/// Where the inventory is.
+#[derive(Debug, Args)]
+pub struct ConfigArg {
+    /// The inventory file.
+    #[arg(
+        long,
+        short = 'c',
+        value_name = "PATH",
+        env = "PARITY_CONFIG",
+        default_value = "parity.toml"
+    )]
+    pub config: PathBuf,
+}
+
+/// `parity run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The ledger, overriding the inventory's (URL or path).
+    #[arg(long, value_name = "URL")]
+    pub ledger: Option<String>,
+    /// Only this partition day (checked even if it is younger than min_age).
+    #[arg(long, value_name = "YYYY-MM-DD", conflicts_with_all = ["since", "until"])]
+    pub date: Option<String>,
+    /// Only partitions from this day on.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub since: Option<String>,
+    /// Only partitions up to this day.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub until: Option<String>,
+    /// Only this pipeline (repeatable).
+    #[arg(long = "pipeline", short = 'p', value_name = "ID")]
+    pub pipeline: Vec<String>,
+    /// Check again units the ledger already settles.
+    #[arg(long)]
+    pub recheck: bool,
+    /// Check only this share of the units: I/N, 0 <= I < N.
+    #[arg(long, value_name = "I/N", default_value = "0/1")]
+    pub shard: String,
+    /// Units checked at once.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 2)]
+    pub jobs: usize,
+    /// Write audit events as JSON lines to this file (appended), or `-` for stdout.
+    #[arg(long, value_name = "PATH")]
+    pub events: Option<String>,
+    /// Output format: terminal, json or markdown.
+    #[arg(long, value_name = "FORMAT", default_value = "terminal")]
+    pub format: String,
+    /// Memory budget shared by the units checked at once.
+    #[arg(long, value_name = "SIZE", default_value = "1GiB")]
+    pub memory_limit: String,
+    /// Folder for spill files (default: the system temporary folder).
+    #[arg(long, value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
+    /// Sample rows kept per kind of difference in each record.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub samples: usize,
+    /// Files read at once per side of a unit.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub concurrency: usize,
+    /// Show values of confidential pipelines (restricted values are never shown).
+    #[arg(long)]
+    pub reveal_confidential: bool,
+    /// The time the run treats as now (RFC 3339), for reproducing a past run.
+    #[arg(long, value_name = "TIME", hide = true)]
+    pub now: Option<String>,
+}
+
+/// `parity inventory`.
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Do not list the stores to check that the locations exist.
+    #[arg(long)]
+    pub offline: bool,
+    /// Output format: terminal, json or markdown.
+    #[arg(long, value_name = "FORMAT", default_value = "terminal")]
+    pub format: String,
+}
+
+/// `parity history PIPELINE`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The pipeline's id.
+    pub pipeline: String,
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The ledger, overriding the inventory's.
+    #[arg(long, value_name = "URL")]
+    pub ledger: Option<String>,
+    /// Every check, not only the newest per partition.
+    #[arg(long)]
+    pub all: bool,
+    /// Output format: terminal, json or markdown.
+    #[arg(long, value_name = "FORMAT", default_value = "terminal")]
+    pub format: String,
+}
+
+/// `parity lineage --reads SOURCE`.
+#[derive(Debug, Args)]
+pub struct LineageArgs {
+    /// The source system (as in the inventory's `reads`); a trailing `*` matches a prefix.
+    #[arg(long, value_name = "SOURCE")]
+    pub reads: String,
+    /// The window: partitions from this long ago until now (30m, 12h, 30d).
+    #[arg(long, value_name = "DURATION", default_value = "30d")]
+    pub since: String,
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The ledger, overriding the inventory's.
+    #[arg(long, value_name = "URL")]
+    pub ledger: Option<String>,
+    /// Output format: terminal, json or markdown.
+    #[arg(long, value_name = "FORMAT", default_value = "terminal")]
+    pub format: String,
+    /// The time treated as now (RFC 3339).
+    #[arg(long, value_name = "TIME", hide = true)]
+    pub now: Option<String>,
 }
 
 /// `parity diff LEFT RIGHT`.

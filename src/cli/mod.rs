@@ -5,6 +5,7 @@
 //! a contract: 0 parity, 1 differences, 2 the check could not be done.
 
 pub mod args;
+pub mod cutover;
 pub mod progress;
 
 use std::io::{IsTerminal, Write};
@@ -84,6 +85,10 @@ fn init_logging(verbose: u8, quiet: bool) {
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Diff(args) => diff(args, cli.quiet),
+        Command::Run(args) => cutover::run(args, cli.quiet),
+        Command::Inventory(args) => cutover::inventory(args),
+        Command::History(args) => cutover::history(args),
+        Command::Lineage(args) => cutover::lineage(args),
     }
 }
 
@@ -109,26 +114,29 @@ fn diff(args: DiffArgs, quiet: bool) -> anyhow::Result<u8> {
     progress.finished();
     let summary = match summary {
         Ok(s) => s,
-        // Decoders quote the offending value in their messages: not under --redact.
         // Decoders quote offending values in their messages: under --redact only the file and
         // the kind of failure are shown.
-        Err(parity::Error::Format { file, .. }) if redact => {
-            anyhow::bail!("{file}: cannot be decoded (details hidden by --redact; run without it to see them)")
-        }
-        Err(e) if redact => anyhow::bail!(parity::redact::Redactor::scrub_message(&e.to_string())),
+        Err(e) if redact => anyhow::bail!(parity::redact::redacted_error(
+            &e,
+            "by --redact; run without it to see them"
+        )),
         Err(e) => return Err(e.into()),
     };
 
     let color = format == OutputFormat::Terminal
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let mut out = std::io::stdout().lock();
-    let written = report::render(&summary, format, color, &mut out).and_then(|_| out.flush());
-    match written {
-        Ok(()) => {}
-        // `parity diff … | head` closes the pipe: not an error, the verdict still stands.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        Err(e) => return Err(e.into()),
-    }
+    write_stdout(|out| report::render(&summary, format, color, out))?;
     Ok(summary.exit_code() as u8)
+}
+
+/// Write to stdout and flush. `parity … | head` closes the pipe early: not an error, the
+/// verdict and exit code still stand.
+fn write_stdout(render: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match render(&mut out).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }

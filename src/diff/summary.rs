@@ -68,7 +68,7 @@ pub enum Tier {
 }
 
 /// A count per side.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PerSide {
     /// On the left.
     pub left: u64,
@@ -120,7 +120,7 @@ pub struct ColumnSummary {
 pub type SampleRow = BTreeMap<String, Option<String>>;
 
 /// One changed cell.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct CellChange {
     /// Left value.
     pub left: Option<String>,
@@ -129,7 +129,7 @@ pub struct CellChange {
 }
 
 /// A changed row: its key and its changed cells.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct ChangedSample {
     /// The key columns' values.
     pub key: SampleRow,
@@ -138,7 +138,7 @@ pub struct ChangedSample {
 }
 
 /// Sample rows of each kind of difference, in key order.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct Samples {
     /// Rows only on the left.
     pub only_left: Vec<SampleRow>,
@@ -230,7 +230,7 @@ pub struct DiffSummary {
 }
 
 /// Both sides' fingerprints.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct FingerprintPair {
     /// Left.
     pub left: FingerprintRecord,

@@ -79,7 +79,7 @@ pub fn column_term(key: u64, cell: u64) -> u64 {
 }
 
 /// A fingerprint as it appears in summaries and records.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct FingerprintRecord {
     /// Encoding version.
     pub encoding_version: u32,

@@ -3,6 +3,7 @@
 //! Renderers only read the summary; they never compute. Every value they print came from the
 //! engine already redacted when redaction was asked for.
 
+pub mod cutover;
 pub mod json;
 pub mod markdown;
 pub mod terminal;

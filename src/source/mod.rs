@@ -12,4 +12,4 @@ pub mod store;
 
 pub use format::{Compression, DataFormat, FileFormat};
 pub use listing::{list, DataFile, Dataset};
-pub use store::{open, CredentialSource, Location, StoreKind};
+pub use store::{open, open_with, CredentialSource, Location, StoreKind, StoreOptions};

@@ -42,7 +42,7 @@ pub const INFER_ROWS: usize = 10_000;
 const INFER_BYTES: u64 = 4 << 20;
 
 /// What was read of one input file: enough to prove later which bytes a verdict rests on.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct FileDigest {
     /// Path relative to the side's prefix.
     pub path: String,

@@ -134,8 +134,59 @@ fn env_set(name: &str) -> bool {
     std::env::var_os(name).is_some_and(|v| !v.is_empty())
 }
 
+/// Store options that are not secrets (endpoint, region…), by URL prefix: an inventory's
+/// `[stores."s3://bucket"]` tables. The longest prefix that matches a URL applies to it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreOptions {
+    by_prefix: std::collections::BTreeMap<String, Vec<(String, String)>>,
+}
+
+impl StoreOptions {
+    /// The option names a store table may hold: none of them can carry a secret.
+    pub const ALLOWED: [&'static str; 5] = [
+        "endpoint",
+        "region",
+        "allow_http",
+        "virtual_hosted_style_request",
+        "skip_signature",
+    ];
+
+    /// Add the options of a URL prefix. Unknown option names are refused.
+    pub fn insert(&mut self, prefix: &str, options: Vec<(String, String)>) -> Result<()> {
+        for (k, _) in &options {
+            if !Self::ALLOWED.contains(&k.as_str()) {
+                return Err(Error::Invalid(format!(
+                    "store `{prefix}`: unknown option `{k}` (allowed: {}); credentials come from the environment or the workload identity",
+                    Self::ALLOWED.join(", ")
+                )));
+            }
+        }
+        self.by_prefix
+            .insert(prefix.trim_end_matches('/').to_string(), options);
+        Ok(())
+    }
+
+    /// The options that apply to `url`.
+    pub fn for_url(&self, url: &str) -> &[(String, String)] {
+        self.by_prefix
+            .iter()
+            .filter(|(p, _)| {
+                url.strip_prefix(p.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            })
+            .max_by_key(|(p, _)| p.len())
+            .map(|(_, o)| o.as_slice())
+            .unwrap_or(&[])
+    }
+}
+
 /// Open the store of a side from its URL or local path.
 pub fn open(side: &str) -> Result<Location> {
+    open_with(side, &StoreOptions::default())
+}
+
+/// Open a side, applying the store options that match its URL.
+pub fn open_with(side: &str, options: &StoreOptions) -> Result<Location> {
     let trimmed = side.trim();
     if trimmed.is_empty() {
         return Err(Error::Invalid(
@@ -159,7 +210,7 @@ pub fn open(side: &str) -> Result<Location> {
                 url.host_str().unwrap_or_default()
             )));
         }
-        return open_url(&url);
+        return open_url(&url, options.for_url(trimmed));
     }
     open_local(trimmed)
 }
@@ -181,7 +232,7 @@ fn url_path(url: &Url) -> Result<Path> {
     Path::from_url_path(url.path()).map_err(|e| Error::Invalid(format!("{url}: {e}")))
 }
 
-fn open_url(url: &Url) -> Result<Location> {
+fn open_url(url: &Url, options: &[(String, String)]) -> Result<Location> {
     let display = url.to_string();
     let build_err = |e: object_store::Error| Error::Invalid(format!("{display}: {e}"));
     // A cloud store: its builder from the environment, bounded retries, default timeouts.
@@ -194,6 +245,14 @@ fn open_url(url: &Url) -> Result<Location> {
                 if let Ok(key) = key.parse() {
                     builder = builder.with_config(key, value);
                 }
+            }
+            for (key, value) in options {
+                let parsed = key.parse().map_err(|_| {
+                    Error::Invalid(format!(
+                        "{display}: option `{key}` does not apply to this store"
+                    ))
+                })?;
+                builder = builder.with_config(parsed, value.clone());
             }
             Ok(Location {
                 url: display.clone(),

@@ -1,0 +1,223 @@
+//! The cutover commands: `run`, `inventory`, `history`, `lineage`. Each loads the inventory,
+//! opens the ledger, calls the library and renders.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+
+use anyhow::Context;
+use chrono::{DateTime, NaiveDate, Utc};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use parity::config::{parse_size, DiffConfig};
+use parity::events::{Event, EventKind, EventSink, JsonLines};
+use parity::inventory::{parse_duration, Inventory, InventoryReport};
+use parity::ledger::{new_run_id, newest_per_partition, Ledger};
+use parity::plan::{PlanOptions, Window};
+use parity::report::{cutover, OutputFormat};
+use parity::run::RunOptions;
+
+use super::args::{HistoryArgs, InventoryArgs, LineageArgs, RunArgs};
+use super::{runtime, write_stdout};
+
+fn load(path: &Path) -> anyhow::Result<Inventory> {
+    Ok(Inventory::load(path)?)
+}
+
+fn ledger(inv: &Inventory, over: &Option<String>) -> anyhow::Result<Ledger> {
+    let url = over.as_deref().unwrap_or(&inv.cutover.ledger);
+    Ok(Ledger::open(url, &inv.stores)?)
+}
+
+fn day(flag: &str, v: &Option<String>) -> anyhow::Result<Option<NaiveDate>> {
+    v.as_deref()
+        .map(|s| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map_err(|_| anyhow::anyhow!("{flag} {s}: expected a date such as 2026-11-07"))
+        })
+        .transpose()
+}
+
+fn now(v: &Option<String>) -> anyhow::Result<DateTime<Utc>> {
+    match v {
+        None => Ok(Utc::now()),
+        Some(s) => Ok(DateTime::parse_from_rfc3339(s)
+            .with_context(|| format!("--now {s}: expected RFC 3339 such as 2026-11-11T06:00:00Z"))?
+            .with_timezone(&Utc)),
+    }
+}
+
+fn color_for(format: OutputFormat) -> bool {
+    format == OutputFormat::Terminal
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// The overall progress bar of a run: one tick per unit checked.
+struct RunBar(ProgressBar);
+
+impl EventSink for RunBar {
+    fn emit(&self, e: &Event) {
+        match &e.kind {
+            EventKind::RunStarted { units, .. } => self.0.set_length(*units),
+            EventKind::UnitChecked {
+                pipeline,
+                partition,
+                ..
+            } => {
+                self.0.set_message(format!("{} {partition}", pipeline.id));
+                self.0.inc(1);
+            }
+            EventKind::RunFinished { .. } => self.0.finish_and_clear(),
+            _ => {}
+        }
+    }
+}
+
+/// Sends each event to several sinks.
+struct Tee<'a>(Vec<&'a dyn EventSink>);
+
+impl EventSink for Tee<'_> {
+    fn emit(&self, e: &Event) {
+        for s in &self.0 {
+            s.emit(e);
+        }
+    }
+}
+
+pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<u8> {
+    let format: OutputFormat = args.format.parse().map_err(anyhow::Error::msg)?;
+    let inv = load(&args.config.config)?;
+    let ledger = ledger(&inv, &args.ledger)?;
+    if args.jobs == 0 || args.concurrency == 0 {
+        anyhow::bail!("--jobs and --concurrency must be at least 1");
+    }
+    let started = now(&args.now)?;
+    let opts = RunOptions {
+        plan: PlanOptions {
+            window: Window {
+                date: day("--date", &args.date)?,
+                since: day("--since", &args.since)?,
+                until: day("--until", &args.until)?,
+            },
+            pipelines: args.pipeline.clone(),
+            recheck: args.recheck,
+            shard: args.shard.parse().map_err(anyhow::Error::msg)?,
+            now: started,
+        },
+        jobs: args.jobs,
+        base: DiffConfig {
+            memory_limit: parse_size(&args.memory_limit)?,
+            samples: args.samples,
+            concurrency: args.concurrency,
+            spill_dir: args.spill_dir.clone(),
+            ..Default::default()
+        },
+        reveal_confidential: args.reveal_confidential,
+        run_id: new_run_id(Utc::now()),
+    };
+
+    // Events to stdout take stdout: the summary then goes to stderr.
+    let events_to_stdout = args.events.as_deref() == Some("-");
+    let file_sink = match args.events.as_deref() {
+        None | Some("-") => None,
+        Some(path) => {
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("--events {path}: cannot open for appending"))?;
+            Some(JsonLines::new(std::io::BufWriter::new(f)))
+        }
+    };
+    let stdout_sink = events_to_stdout.then(|| JsonLines::new(std::io::stdout()));
+    let show_bar = !quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+    let bar = show_bar.then(|| {
+        let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        b.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{bar:30}] {pos}/{len} units {msg} ({elapsed})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        RunBar(b)
+    });
+    let mut sinks: Vec<&dyn EventSink> = Vec::new();
+    if let Some(s) = &file_sink {
+        sinks.push(s);
+    }
+    if let Some(s) = &stdout_sink {
+        sinks.push(s);
+    }
+    if let Some(b) = &bar {
+        sinks.push(b);
+    }
+    let tee = Tee(sinks);
+    let summary = runtime()?.block_on(parity::run::run(&inv, &ledger, &opts, &tee))?;
+    for (sink, name) in [(&file_sink, "--events"), (&stdout_sink, "--events -")] {
+        if let Some(e) = sink.as_ref().and_then(|s| s.take_error()) {
+            anyhow::bail!("{name}: writing events failed: {e}");
+        }
+    }
+    let color = color_for(format) && !events_to_stdout;
+    if events_to_stdout {
+        let mut err = std::io::stderr().lock();
+        cutover::run_summary(&summary, format, false, &mut err)?;
+        err.flush()?;
+    } else {
+        write_stdout(|out| cutover::run_summary(&summary, format, color, out))?;
+    }
+    Ok(summary.exit_code)
+}
+
+pub fn inventory(args: InventoryArgs) -> anyhow::Result<u8> {
+    let format: OutputFormat = args.format.parse().map_err(anyhow::Error::msg)?;
+    let inv = load(&args.config.config)?;
+    let gaps = if args.offline {
+        Vec::new()
+    } else {
+        runtime()?.block_on(parity::plan::location_gaps(&inv))
+    };
+    let report = InventoryReport::new(&inv, &gaps);
+    write_stdout(|out| cutover::inventory(&report, format, out))?;
+    Ok(u8::from(report.pipelines_with_gaps > 0))
+}
+
+pub fn history(args: HistoryArgs) -> anyhow::Result<u8> {
+    let format: OutputFormat = args.format.parse().map_err(anyhow::Error::msg)?;
+    let inv = load(&args.config.config)?;
+    let ledger = ledger(&inv, &args.ledger)?;
+    if inv.pipeline(&args.pipeline).is_none() {
+        tracing::warn!(
+            "{}: no pipeline `{}` in the inventory; showing what the ledger holds",
+            inv.path,
+            args.pipeline
+        );
+    }
+    let records = runtime()?.block_on(async {
+        let mut entries = ledger.entries(&args.pipeline).await?;
+        if !args.all {
+            entries = newest_per_partition(entries);
+        }
+        ledger.read_all(&entries).await
+    })?;
+    let color = color_for(format);
+    write_stdout(|out| cutover::history(&args.pipeline, &records, format, color, out))?;
+    Ok(0)
+}
+
+pub fn lineage(args: LineageArgs) -> anyhow::Result<u8> {
+    let format: OutputFormat = args.format.parse().map_err(anyhow::Error::msg)?;
+    let inv = load(&args.config.config)?;
+    let ledger = ledger(&inv, &args.ledger)?;
+    let window = parse_duration(&args.since).map_err(|e| anyhow::anyhow!("--since: {e}"))?;
+    let now = now(&args.now)?;
+    let answer = runtime()?.block_on(parity::lineage::lineage(
+        &inv,
+        &ledger,
+        &args.reads,
+        window,
+        now,
+    ))?;
+    write_stdout(|out| cutover::lineage(&answer, format, out))?;
+    Ok(0)
+}

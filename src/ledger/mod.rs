@@ -1,0 +1,301 @@
+//! The ledger: append-only check records in object storage.
+//!
+//! Every check of a unit becomes one JSON [`Record`], written once with a create-only put at
+//!
+//! ```text
+//! <ledger>/v1/pipeline=<id>/partition=<partition>/<checked_at>_<run id>_<digest>_<verdict>.json
+//! ```
+//!
+//! so nothing is ever overwritten: concurrent runs and shards write different names, and a
+//! crash leaves either the whole record or none (a put is atomic in every store; the local
+//! store writes a staging file and links it into place). The file name repeats what planning
+//! needs — when, which run, the first 12 hex digits of the config digest, the verdict — so a
+//! run decides what is left to check from one listing per pipeline, without reading records.
+//! `docs/ledger.md` documents the layout and the record.
+
+pub mod record;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path;
+use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
+
+use crate::error::{Error, Result};
+use crate::inventory::Partition;
+use crate::source::{self, Location, StoreOptions};
+pub use record::{Record, ShardId, UnitVerdict, LEDGER_SCHEMA_VERSION};
+
+/// Hex digits of the config digest kept in a record's name.
+pub const DIGEST_PREFIX: usize = 12;
+
+/// The ledger's root folder name for this layout.
+const LAYOUT: &str = "v1";
+
+/// A record as its name describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The object's path in the ledger's store.
+    pub path: Path,
+    /// Its URL, for people and events.
+    pub url: String,
+    /// The pipeline.
+    pub pipeline: String,
+    /// The partition.
+    pub partition: Partition,
+    /// When it was written, as in the name (`20261125T120301.123Z`).
+    pub checked_at: String,
+    /// The run.
+    pub run_id: String,
+    /// The first [`DIGEST_PREFIX`] hex digits of the config digest.
+    pub digest: String,
+    /// The verdict.
+    pub verdict: UnitVerdict,
+}
+
+/// Keep the newest entry of each partition (entries sorted as [`Ledger::entries`] returns them).
+pub fn newest_per_partition(entries: Vec<Entry>) -> Vec<Entry> {
+    let mut out: Vec<Entry> = Vec::with_capacity(entries.len());
+    for e in entries {
+        if out.last().is_some_and(|l| l.partition == e.partition) {
+            out.pop();
+        }
+        out.push(e);
+    }
+    out
+}
+
+/// An opened ledger.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    loc: Location,
+}
+
+/// The time format of record names: sortable, no `:`.
+const NAME_TIME: &str = "%Y%m%dT%H%M%S%.3fZ";
+
+/// A new run id: the start time and 32 random bits.
+pub fn new_run_id(now: DateTime<Utc>) -> String {
+    let mut r = [0u8; 4];
+    if getrandom::fill(&mut r).is_err() {
+        r = std::process::id().to_le_bytes();
+    }
+    format!("{}-{}", now.format("%Y%m%dT%H%M%SZ"), hex(&r))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Ledger {
+    /// Open the ledger at a URL or local path; a local folder is created when missing.
+    pub fn open(url: &str, stores: &StoreOptions) -> Result<Ledger> {
+        let local = if let Some(p) = url.strip_prefix("file://") {
+            Some(p.to_string())
+        } else if !url.contains("://") {
+            Some(url.to_string())
+        } else {
+            None
+        };
+        if let Some(dir) = local {
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("ledger {dir}"), e))?;
+        }
+        let loc = source::open_with(url, stores)?;
+        Ok(Ledger { loc })
+    }
+
+    /// The ledger's URL.
+    pub fn url(&self) -> &str {
+        &self.loc.url
+    }
+
+    /// The ledger's store location (kind and credential source, for audit events).
+    pub fn location(&self) -> &Location {
+        &self.loc
+    }
+
+    /// Fail early, with the ledger's URL, when the store cannot be listed.
+    pub async fn probe(&self) -> Result<()> {
+        self.loc
+            .store
+            .list_with_delimiter(Some(&self.root()))
+            .await
+            .map(|_| ())
+            .map_err(|e| Error::store(&self.loc.url, "list", &e))
+    }
+
+    fn root(&self) -> Path {
+        self.loc.prefix.clone().join(LAYOUT)
+    }
+
+    fn pipeline_dir(&self, pipeline: &str) -> Path {
+        self.root().join(format!("pipeline={pipeline}"))
+    }
+
+    /// Where a record goes.
+    pub fn record_path(&self, r: &Record) -> Path {
+        let name = format!(
+            "{}_{}_{}_{}.json",
+            r.checked_at.format(NAME_TIME),
+            r.run_id,
+            &r.config_digest[..DIGEST_PREFIX.min(r.config_digest.len())],
+            r.verdict
+        );
+        self.pipeline_dir(&r.pipeline)
+            .join(format!("partition={}", r.partition))
+            .join(name)
+    }
+
+    /// Append a record with a create-only put; returns its URL. A put that already landed
+    /// (a retry after a lost response) is recognised by its identical bytes.
+    pub async fn append(&self, record: &Record) -> Result<String> {
+        if record.run_id.contains('_') {
+            return Err(Error::Internal(format!(
+                "run id `{}` contains `_`",
+                record.run_id
+            )));
+        }
+        let path = self.record_path(record);
+        let url = self.loc.object_url(&path);
+        let mut body = serde_json::to_vec_pretty(record)
+            .map_err(|e| Error::Internal(format!("record for {url}: {e}")))?;
+        body.push(b'\n');
+        let body = Bytes::from(body);
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..Default::default()
+        };
+        match self
+            .loc
+            .store
+            .put_opts(&path, PutPayload::from(body.clone()), opts)
+            .await
+        {
+            Ok(_) => Ok(url),
+            Err(object_store::Error::AlreadyExists { .. }) => {
+                let existing = self
+                    .loc
+                    .store
+                    .get(&path)
+                    .await
+                    .map_err(|e| Error::store(&url, "get", &e))?
+                    .bytes()
+                    .await
+                    .map_err(|e| Error::store(&url, "get", &e))?;
+                if existing == body {
+                    Ok(url)
+                } else {
+                    Err(Error::Store {
+                        url,
+                        op: "put",
+                        message:
+                            "a different record already has this name; nothing was overwritten"
+                                .into(),
+                    })
+                }
+            }
+            Err(e) => Err(Error::store(&url, "put", &e)),
+        }
+    }
+
+    /// Every record of a pipeline, as named, sorted by partition then time.
+    pub async fn entries(&self, pipeline: &str) -> Result<Vec<Entry>> {
+        let dir = self.pipeline_dir(pipeline);
+        let metas: Vec<_> = self
+            .loc
+            .store
+            .list(Some(&dir))
+            .try_collect()
+            .await
+            .map_err(|e| Error::store(self.loc.object_url(&dir), "list", &e))?;
+        let mut out: Vec<Entry> = metas
+            .into_iter()
+            .filter_map(|m| self.parse_entry(pipeline, m.location))
+            .collect();
+        out.sort_by(|a, b| {
+            (a.partition, &a.checked_at, &a.run_id).cmp(&(b.partition, &b.checked_at, &b.run_id))
+        });
+        Ok(out)
+    }
+
+    fn parse_entry(&self, pipeline: &str, path: Path) -> Option<Entry> {
+        let parts: Vec<_> = path.parts().collect();
+        let n = parts.len();
+        if n < 2 {
+            return None;
+        }
+        let partition = parts[n - 2]
+            .as_ref()
+            .strip_prefix("partition=")?
+            .parse()
+            .ok()?;
+        let name = parts[n - 1].as_ref().strip_suffix(".json")?;
+        let mut fields = name.splitn(4, '_');
+        let checked_at = fields.next()?.to_string();
+        let run_id = fields.next()?.to_string();
+        let digest = fields.next()?.to_string();
+        let verdict = fields.next()?.parse().ok()?;
+        Some(Entry {
+            url: self.loc.object_url(&path),
+            path,
+            pipeline: pipeline.to_string(),
+            partition,
+            checked_at,
+            run_id,
+            digest,
+            verdict,
+        })
+    }
+
+    /// Read one record.
+    pub async fn read(&self, entry: &Entry) -> Result<Record> {
+        let bytes = self
+            .loc
+            .store
+            .get(&entry.path)
+            .await
+            .map_err(|e| Error::store(&entry.url, "get", &e))?
+            .bytes()
+            .await
+            .map_err(|e| Error::store(&entry.url, "get", &e))?;
+        let record: Record = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::format(&entry.url, format!("not a ledger record: {e}")))?;
+        if record.schema_version > LEDGER_SCHEMA_VERSION {
+            return Err(Error::format(
+                &entry.url,
+                format!(
+                    "record schema version {} is newer than this parity understands ({LEDGER_SCHEMA_VERSION})",
+                    record.schema_version
+                ),
+            ));
+        }
+        Ok(record)
+    }
+
+    /// Read records, a few at a time, in the order given.
+    pub async fn read_all(&self, entries: &[Entry]) -> Result<Vec<Record>> {
+        futures::stream::iter(entries)
+            .map(|e| self.read(e))
+            .buffered(16)
+            .try_collect()
+            .await
+    }
+
+    /// The ids of every pipeline with records.
+    pub async fn pipelines(&self) -> Result<Vec<String>> {
+        let root = self.root();
+        let listing = self
+            .loc
+            .store
+            .list_with_delimiter(Some(&root))
+            .await
+            .map_err(|e| Error::store(self.loc.object_url(&root), "list", &e))?;
+        let mut ids: Vec<String> = listing
+            .common_prefixes
+            .iter()
+            .filter_map(|p| p.filename()?.strip_prefix("pipeline=").map(String::from))
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+}

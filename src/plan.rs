@@ -1,0 +1,386 @@
+//! Planning a run: which units (pipeline × partition) to check.
+//!
+//! For each migrating pipeline the partitions present on either side are discovered from its
+//! location templates (one listing per template level). A partition is a unit when it is
+//! old enough to be complete (its end plus `min_age` has passed), inside the window, in this
+//! run's shard, and not yet settled in the ledger under the current configuration. A
+//! partition the cadence expects but neither side has is reported missing.
+//!
+//! Settled means: the newest record with the current config digest is a comparison verdict,
+//! or says a side is missing and that side is still missing. Errors are always retried, and a
+//! side that arrives late is checked. `recheck` ignores the ledger.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use futures::StreamExt;
+use object_store::path::Path;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::inventory::template::{partitions_between, Captures};
+use crate::inventory::{Cadence, Gap, Inventory, Partition, Pipeline, Template};
+use crate::ledger::{Entry, Ledger, ShardId, UnitVerdict, DIGEST_PREFIX};
+use crate::source::{self, StoreOptions};
+
+/// Which partitions a run looks at.
+#[derive(Debug, Clone, Default)]
+pub struct Window {
+    /// Only this day (partitions still ageing included: the day was asked for by name).
+    pub date: Option<NaiveDate>,
+    /// From this day on.
+    pub since: Option<NaiveDate>,
+    /// Up to this day.
+    pub until: Option<NaiveDate>,
+}
+
+/// How to plan.
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    /// The window.
+    pub window: Window,
+    /// Only these pipelines (all when empty).
+    pub pipelines: Vec<String>,
+    /// Check again what the ledger says is settled.
+    pub recheck: bool,
+    /// This run's share.
+    pub shard: ShardId,
+    /// The time planning treats as now.
+    pub now: DateTime<Utc>,
+}
+
+/// One unit to check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unit {
+    /// Index of the pipeline in the inventory.
+    pub pipeline: usize,
+    /// The partition.
+    pub partition: Partition,
+    /// The legacy location, when the legacy side has the partition.
+    pub legacy: Option<String>,
+    /// The target location, when the target side has the partition.
+    pub target: Option<String>,
+}
+
+/// A partition the cadence expects but neither side has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MissingPartition {
+    /// The pipeline.
+    pub pipeline: String,
+    /// The partition.
+    pub partition: Partition,
+}
+
+/// A pipeline whose partitions could not be discovered.
+#[derive(Debug, Clone, Serialize)]
+pub struct PipelineFailure {
+    /// The pipeline.
+    pub pipeline: String,
+    /// Why.
+    pub error: String,
+}
+
+/// What a run will do.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Units to check, by pipeline then partition.
+    pub units: Vec<Unit>,
+    /// Expected partitions on neither side.
+    pub missing: Vec<MissingPartition>,
+    /// Pipelines that could not be planned.
+    pub failures: Vec<PipelineFailure>,
+    /// Units skipped because the ledger already settles them.
+    pub already_checked: u64,
+    /// Pipelines being retired rather than moved (never checked).
+    pub not_migrating: Vec<String>,
+}
+
+impl ShardId {
+    /// Whether a unit belongs to this shard: a hash of pipeline and partition, so that N
+    /// shards together cover every unit exactly once, whatever each one lists.
+    pub fn owns(&self, pipeline: &str, partition: &Partition) -> bool {
+        let key = format!("{pipeline}\n{partition}");
+        xxhash_rust::xxh3::xxh3_64(key.as_bytes()) % u64::from(self.count) == u64::from(self.index)
+    }
+}
+
+/// The newest partition of `cadence` whose end is at least `min_age` before `now`.
+pub fn newest_settled(now: DateTime<Utc>, min_age: Duration, cadence: Cadence) -> Partition {
+    let t = now.naive_utc() - min_age;
+    let current = Partition::at(t, cadence);
+    Partition::at(current.start() - cadence.step(), cadence)
+}
+
+/// Discover the partitions present at a template.
+pub async fn discover(
+    template: &Template,
+    cadence: Cadence,
+    stores: &StoreOptions,
+) -> Result<BTreeSet<Partition>> {
+    if !template.base.contains("://") && !std::path::Path::new(&template.base).is_dir() {
+        return Ok(BTreeSet::new());
+    }
+    let loc = source::open_with(&template.base, stores)?;
+    let mut frontier: Vec<(Path, Captures)> = vec![(loc.prefix.clone(), Captures::default())];
+    for level in 0..template.depth() {
+        let files = level + 1 == template.depth() && !template.is_prefix;
+        let loc = &loc;
+        let found: Vec<Result<Vec<(Path, Captures)>>> = futures::stream::iter(frontier)
+            .map(|(prefix, caps)| async move {
+                let listing = loc
+                    .store
+                    .list_with_delimiter(Some(&prefix))
+                    .await
+                    .map_err(|e| Error::store(loc.object_url(&prefix), "list", &e))?;
+                let names: Vec<Path> = if files {
+                    listing.objects.into_iter().map(|o| o.location).collect()
+                } else {
+                    listing.common_prefixes
+                };
+                Ok(names
+                    .into_iter()
+                    .filter_map(|path| {
+                        let mut c = caps;
+                        let name = path.filename()?.to_string();
+                        template
+                            .match_level(level, &name, &mut c)
+                            .then_some((path, c))
+                    })
+                    .collect())
+            })
+            .buffer_unordered(16)
+            .collect()
+            .await;
+        frontier = Vec::new();
+        for f in found {
+            frontier.extend(f?);
+        }
+    }
+    Ok(frontier
+        .into_iter()
+        .filter_map(|(_, c)| c.partition(cadence))
+        .collect())
+}
+
+/// The newest ledger entry per partition with the current digest.
+fn settled_by_ledger(entries: &[Entry], digest: &str) -> BTreeMap<Partition, UnitVerdict> {
+    let prefix = &digest[..DIGEST_PREFIX.min(digest.len())];
+    let mut newest: BTreeMap<Partition, &Entry> = BTreeMap::new();
+    for e in entries.iter().filter(|e| e.digest == prefix) {
+        let slot = newest.entry(e.partition).or_insert(e);
+        if (&e.checked_at, &e.run_id) > (&slot.checked_at, &slot.run_id) {
+            *slot = e;
+        }
+    }
+    newest.into_iter().map(|(p, e)| (p, e.verdict)).collect()
+}
+
+fn in_window(p: &Partition, w: &Window, start: Option<NaiveDate>) -> bool {
+    w.date.is_none_or(|d| p.date == d)
+        && w.since.is_none_or(|d| p.date >= d)
+        && w.until.is_none_or(|d| p.date <= d)
+        && start.is_none_or(|d| p.date >= d)
+}
+
+/// Plan one pipeline.
+async fn plan_pipeline(
+    index: usize,
+    p: &Pipeline,
+    inv: &Inventory,
+    ledger: &Ledger,
+    opts: &PlanOptions,
+) -> Result<(Vec<Unit>, Vec<MissingPartition>, u64)> {
+    let (legacy, target) = match (&p.legacy, &p.target) {
+        (Some(l), Some(t)) => (l, t),
+        _ => return Ok((Vec::new(), Vec::new(), 0)),
+    };
+    let (found_legacy, found_target, entries) = futures::try_join!(
+        discover(legacy, p.cadence, &inv.stores),
+        discover(target, p.cadence, &inv.stores),
+        async {
+            if opts.recheck {
+                Ok(Vec::new())
+            } else {
+                ledger.entries(&p.id).await
+            }
+        }
+    )?;
+    let newest = newest_settled(opts.now, p.min_age, p.cadence);
+    let settled = |q: &Partition| opts.window.date.is_some() || *q <= newest;
+    let keep = |q: &Partition| {
+        in_window(q, &opts.window, p.start) && settled(q) && opts.shard.owns(&p.id, q)
+    };
+    let ledger_says = settled_by_ledger(&entries, &p.config_digest);
+
+    let present: BTreeSet<Partition> = found_legacy.union(&found_target).copied().collect();
+    let mut units = Vec::new();
+    let mut already = 0;
+    for q in present.iter().filter(|q| keep(q)) {
+        let has_legacy = found_legacy.contains(q);
+        let has_target = found_target.contains(q);
+        let done = match ledger_says.get(q) {
+            Some(v) if v.is_parity() || *v == UnitVerdict::Diverged => true,
+            Some(UnitVerdict::MissingLegacy) => !has_legacy,
+            Some(UnitVerdict::MissingTarget) => !has_target,
+            _ => false,
+        };
+        if done {
+            already += 1;
+            continue;
+        }
+        units.push(Unit {
+            pipeline: index,
+            partition: *q,
+            legacy: has_legacy.then(|| legacy.render(q)),
+            target: has_target.then(|| target.render(q)),
+        });
+    }
+
+    // Expected by the cadence: from the pipeline's start (or its first partition present) to
+    // the newest settled partition, inside the window.
+    let mut missing = Vec::new();
+    let first = p
+        .start
+        .map(|d| Partition::at(d.and_time(Default::default()), p.cadence))
+        .or_else(|| present.first().copied());
+    let mut last = newest;
+    if let Some(d) = opts.window.until.or(opts.window.date) {
+        let end_of_day = Partition::at(
+            (d + Duration::days(1)).and_time(Default::default()) - p.cadence.step(),
+            p.cadence,
+        );
+        last = last.min(end_of_day);
+        if opts.window.date.is_some() {
+            last = end_of_day;
+        }
+    }
+    if let Some(first) = first {
+        for q in partitions_between(first, last) {
+            if keep(&q) && !present.contains(&q) {
+                missing.push(MissingPartition {
+                    pipeline: p.id.clone(),
+                    partition: q,
+                });
+            }
+        }
+    }
+    Ok((units, missing, already))
+}
+
+/// Locations of the inventory where no partition can be found: the template is wrong or the
+/// platform never wrote there. A store that cannot be listed is a gap too, with its reason.
+pub async fn location_gaps(inv: &Inventory) -> Vec<(String, Gap)> {
+    let mut checks = Vec::new();
+    for p in &inv.pipelines {
+        for (side, t) in [("legacy", &p.legacy), ("target", &p.target)] {
+            if let Some(t) = t {
+                checks.push((p, side, t));
+            }
+        }
+    }
+    futures::stream::iter(checks)
+        .map(|(p, side, t)| async move {
+            let message = match discover(t, p.cadence, &inv.stores).await {
+                Ok(found) if found.is_empty() => {
+                    format!("no partition found at {} (template {})", t.base, t.raw)
+                }
+                Ok(_) => return None,
+                Err(e) => format!("cannot list {}: {e}", t.base),
+            };
+            Some((
+                p.id.clone(),
+                Gap {
+                    field: side.to_string(),
+                    message,
+                },
+            ))
+        })
+        .buffered(8)
+        .filter_map(|g| async move { g })
+        .collect()
+        .await
+}
+
+/// Plan a run over the inventory.
+pub async fn plan(inv: &Inventory, ledger: &Ledger, opts: &PlanOptions) -> Result<Plan> {
+    for id in &opts.pipelines {
+        if inv.pipeline(id).is_none() {
+            return Err(Error::Invalid(format!(
+                "{}: no pipeline `{id}` in the inventory",
+                inv.path
+            )));
+        }
+    }
+    let selected: Vec<(usize, &Pipeline)> = inv
+        .pipelines
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| opts.pipelines.is_empty() || opts.pipelines.contains(&p.id))
+        .collect();
+    let mut plan = Plan::default();
+    let results: Vec<_> = futures::stream::iter(selected.iter().filter(|(_, p)| p.migrate))
+        .map(|(i, p)| async move { (*i, plan_pipeline(*i, p, inv, ledger, opts).await) })
+        .buffered(4)
+        .collect()
+        .await;
+    plan.not_migrating = selected
+        .iter()
+        .filter(|(_, p)| !p.migrate)
+        .map(|(_, p)| p.id.clone())
+        .collect();
+    for (i, r) in results {
+        match r {
+            Ok((units, missing, already)) => {
+                plan.units.extend(units);
+                plan.missing.extend(missing);
+                plan.already_checked += already;
+            }
+            Err(e) => plan.failures.push(PipelineFailure {
+                pipeline: inv.pipelines[i].id.clone(),
+                error: e.to_string(),
+            }),
+        }
+    }
+    Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_partition_the_units() {
+        let shards: Vec<ShardId> = (0..3).map(|i| ShardId { index: i, count: 3 }).collect();
+        let start = Partition::day(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap());
+        let mut per_shard = [0; 3];
+        for p in ["a", "b", "orders_daily"] {
+            for q in partitions_between(
+                start,
+                Partition::day(NaiveDate::from_ymd_opt(2026, 3, 31).unwrap()),
+            ) {
+                let owners: Vec<usize> = (0..3).filter(|&i| shards[i].owns(p, &q)).collect();
+                assert_eq!(owners.len(), 1, "{p} {q}");
+                per_shard[owners[0]] += 1;
+            }
+        }
+        assert_eq!(per_shard.iter().sum::<i32>(), 270);
+        assert!(per_shard.iter().all(|&n| n > 60), "{per_shard:?}");
+        assert!("3/3".parse::<ShardId>().is_err());
+        assert!("0/0".parse::<ShardId>().is_err());
+        assert_eq!(
+            "1/4".parse::<ShardId>().unwrap(),
+            ShardId { index: 1, count: 4 }
+        );
+    }
+
+    #[test]
+    fn the_newest_settled_partition() {
+        let now: DateTime<Utc> = "2026-11-25T03:30:00Z".parse().unwrap();
+        let d = newest_settled(now, Duration::hours(2), Cadence::Daily);
+        assert_eq!(d.to_string(), "2026-11-24");
+        let d = newest_settled(now, Duration::hours(4), Cadence::Daily);
+        assert_eq!(d.to_string(), "2026-11-23");
+        let h = newest_settled(now, Duration::minutes(30), Cadence::Hourly);
+        assert_eq!(h.to_string(), "2026-11-25T02");
+    }
+}
