@@ -36,7 +36,6 @@ Decisions taken where the brief left room:
 """
 
 import collections
-import csv
 import datetime as dt
 import gzip
 import io
@@ -52,6 +51,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fixture_bytes import csv_bytes, gz, jsonl_bytes  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "cutover"
 UNTIL = dt.date(2026, 11, 10)
@@ -74,24 +76,6 @@ def parquet_bytes(table, compression):
     pq.write_table(table, sink, compression=compression, version="2.6", data_page_version="1.0",
                    write_statistics=True)
     return sink.getvalue()
-
-
-def csv_bytes(columns, rows):
-    """rows: lists of python values; floats written with repr (round-trips exactly)."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    w.writerow(columns)
-    for r in rows:
-        w.writerow([repr(v) if isinstance(v, float) else v for v in r])
-    return buf.getvalue().encode("utf-8")
-
-
-def jsonl_bytes(rows):
-    return "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in rows).encode("utf-8")
-
-
-def gz(data):
-    return gzip.compress(data, compresslevel=9, mtime=0)
 
 
 def iso(d):
@@ -455,6 +439,8 @@ cadence = "hourly"
 format = "jsonl"
 key = ["event_id"]
 start = 2026-11-09
+# A day of clean hours, not the cutover's 7 partitions.
+required_streak = 24
 
 # No owner: parity flags it as an inventory gap (unowned), whatever its outputs say.
 [[pipeline]]
@@ -532,7 +518,8 @@ VERDICTS = ["identical", "equivalent", "within_tolerance", "diverged", "missing_
 CUTOVER_KEYS = {"name", "retirement_date", "required_streak", "ledger", "min_age", "start"}
 COMPARISON_KEYS = {"legacy", "target", "cadence", "format", "key", "ignore", "rename", "abs_tol", "rel_tol",
                    "tolerance", "strict_types", "start"}
-PIPELINE_KEYS = {"id", "owner", "classification", "reads", "writes", "business_process", "migrate"} | COMPARISON_KEYS
+PIPELINE_KEYS = {"id", "owner", "classification", "reads", "writes", "business_process", "migrate",
+                 "required_streak", "min_age"} | COMPARISON_KEYS
 ATTRIBUTES = ["owner", "classification", "reads", "writes", "business_process"]
 
 

@@ -6,7 +6,8 @@ Usage:
     python3 scripts/make-fixtures.py
 
 The script deletes everything under fixtures/ except fixtures/cutover/ (the demo
-cutover, written by scripts/make-cutover-demo.py) and writes the rest anew.
+cutover, written by scripts/make-cutover-demo.py) and fixtures/report/ (by hand), and writes
+the rest anew.
 Output is deterministic: fixed seeds, no wall-clock values, gzip with mtime 0.
 Parquet bytes embed pyarrow's "created_by" string, so regenerating with another
 pyarrow version rewrites the Parquet files (the data, and so every expected.json,
@@ -40,7 +41,6 @@ Decisions taken where the semantics left room:
 """
 
 import collections
-import csv
 import decimal
 import gzip
 import io
@@ -58,8 +58,12 @@ import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fixture_bytes import csv_bytes, gz, jsonl_bytes  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent / "fixtures"
-KEEP = {"cutover"}  # fixtures/ entries this script leaves alone (scripts/make-cutover-demo.py)
+KEEP = {"cutover", "report"}  # fixtures/ entries this script leaves alone: the demo cutover
+# (scripts/make-cutover-demo.py) and the readiness report inventory (written by hand)
 D = decimal.Decimal
 
 # ---------------------------------------------------------------------------
@@ -83,24 +87,6 @@ def write_parquet(path, table, compression="snappy", row_group_size=None, use_di
         data_page_version="1.0",
         write_statistics=True,
     )
-
-
-def csv_bytes(columns, rows):
-    """rows: list of lists of python values; floats written with repr (round-trips)."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    w.writerow(columns)
-    for r in rows:
-        w.writerow([repr(v) if isinstance(v, float) else v for v in r])
-    return buf.getvalue().encode("utf-8")
-
-
-def jsonl_bytes(rows):
-    return "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in rows).encode("utf-8")
-
-
-def gz(data):
-    return gzip.compress(data, compresslevel=9, mtime=0)
 
 
 def zst(data):

@@ -14,7 +14,8 @@
 //! row hashes) ─> diff (spool or differing-rows subset, tier-3 matcher, summary)
 //!                                                                       │
 //!                          ledger (create-only records) <─ run ─> events (JSON lines)
-//! ledger ─> lineage, history ─> report (terminal, json, markdown)
+//! ledger ─> lineage, history, readiness (streaks, states, GO/NO-GO)
+//!        ─> report (terminal, json, markdown, html)
 //! ```
 //!
 //! ```no_run
@@ -40,6 +41,7 @@ pub mod ledger;
 pub mod lineage;
 pub mod plan;
 pub mod progress;
+pub mod readiness;
 pub mod redact;
 pub mod report;
 pub mod run;

@@ -46,6 +46,16 @@ pub struct RunOptions {
     pub reveal_confidential: bool,
     /// This run's id.
     pub run_id: String,
+    /// Added to the system clock for every time the run writes (records, events): zero, or
+    /// the shift that makes a reproduced past run (`--now`) write the times it would have.
+    pub clock_offset: chrono::Duration,
+}
+
+impl RunOptions {
+    /// The run's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.clock_offset
+    }
 }
 
 /// What one unit came to.
@@ -133,11 +143,11 @@ impl RunSummary {
     }
 }
 
-fn event(run_id: &str, kind: EventKind) -> Event {
+fn event(opts: &RunOptions, kind: EventKind) -> Event {
     Event {
         schema_version: crate::events::EVENTS_SCHEMA_VERSION,
-        time: Utc::now(),
-        run_id: run_id.to_string(),
+        time: opts.now(),
+        run_id: opts.run_id.clone(),
         kind,
     }
 }
@@ -149,12 +159,12 @@ pub async fn run(
     opts: &RunOptions,
     events: &dyn EventSink,
 ) -> Result<RunSummary> {
-    let started_at = Utc::now();
+    let started_at = opts.now();
     let clock = Instant::now();
     ledger.probe().await?;
     let plan = plan::plan(inv, ledger, &opts.plan).await?;
     events.emit(&event(
-        &opts.run_id,
+        opts,
         EventKind::RunStarted {
             cutover: inv.cutover.name.clone(),
             inventory: inv.path.clone(),
@@ -181,7 +191,7 @@ pub async fn run(
     };
     for f in &plan.failures {
         events.emit(&event(
-            &opts.run_id,
+            opts,
             EventKind::PipelineFailed {
                 pipeline: identity(&f.pipeline),
                 error: f.error.clone(),
@@ -190,7 +200,7 @@ pub async fn run(
     }
     for m in &plan.missing {
         events.emit(&event(
-            &opts.run_id,
+            opts,
             EventKind::PartitionMissing {
                 pipeline: identity(&m.pipeline),
                 partition: m.partition,
@@ -245,7 +255,7 @@ pub async fn run(
     summary.exit_code = summary.exit_code();
     summary.duration_ms = clock.elapsed().as_millis() as u64;
     events.emit(&event(
-        &opts.run_id,
+        opts,
         EventKind::RunFinished {
             verdicts,
             missing: summary.missing.len() as u64,
@@ -307,7 +317,7 @@ async fn hash_side(ds: &Dataset, concurrency: usize) -> Result<SideInputs> {
 impl UnitContext<'_> {
     async fn check(&self, unit: &Unit) -> UnitOutcome {
         let p = &self.inv.pipelines[unit.pipeline];
-        let started_at = Utc::now();
+        let started_at = self.opts.now();
         let clock = Instant::now();
         let redact = p.restricted() || (p.redacted_by_default() && !self.opts.reveal_confidential);
         let mut cfg = p.diff_config(self.base);
@@ -353,7 +363,7 @@ impl UnitContext<'_> {
             ),
         };
         self.events.emit(&event(
-            &self.opts.run_id,
+            self.opts,
             EventKind::UnitChecked {
                 pipeline: PipelineIdentity::from(p),
                 partition: unit.partition,
@@ -467,7 +477,7 @@ impl UnitContext<'_> {
             partition: unit.partition,
             verdict: c.verdict,
             classification: p.classification,
-            checked_at: Utc::now(),
+            checked_at: self.opts.now(),
             run_id: self.opts.run_id.clone(),
             shard: self.opts.plan.shard,
             tool_version: env!("CARGO_PKG_VERSION").to_string(),

@@ -46,6 +46,37 @@ pub enum Command {
     /// Which pipelines read from a source in a window, which partitions they produced and
     /// where they write (from the inventory and the ledger).
     Lineage(LineageArgs),
+    /// Cutover readiness: each pipeline's streak against the retirement date, and GO/NO-GO.
+    ///
+    /// Exit codes: 0 the report was made (whatever it says, unless --fail-on no-go), 1 NO-GO
+    /// with --fail-on no-go, 2 the report could not be made.
+    Report(ReportArgs),
+}
+
+/// `parity report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The ledger, overriding the inventory's (URL or path).
+    #[arg(long, value_name = "URL")]
+    pub ledger: Option<String>,
+    /// Report as of the end of this day: later records and partitions are not counted, so the
+    /// same command gives the same report tomorrow. Default: now.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub as_of: Option<String>,
+    /// Only this pipeline (repeatable): the decision is then about these alone.
+    #[arg(long = "pipeline", short = 'p', value_name = "ID")]
+    pub pipeline: Vec<String>,
+    /// Output format: terminal, json, markdown or html.
+    #[arg(long, value_name = "FORMAT", default_value = "terminal")]
+    pub format: String,
+    /// Write the report to this file (created whole, or not at all) instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 1 when the decision is NO-GO, for a deployment pipeline to gate on.
+    #[arg(long, value_name = "WHEN", value_parser = ["no-go"])]
+    pub fail_on: Option<String>,
 }
 
 /// Where the inventory is.
@@ -112,7 +143,8 @@ pub struct RunArgs {
     /// Show values of confidential pipelines (restricted values are never shown).
     #[arg(long)]
     pub reveal_confidential: bool,
-    /// The time the run treats as now (RFC 3339), for reproducing a past run.
+    /// Run as if it were this time (RFC 3339): partitions are judged old enough, and records
+    /// and events are dated, as of then. For replaying a past run and for the demo.
     #[arg(long, value_name = "TIME", hide = true)]
     pub now: Option<String>,
 }

@@ -1,4 +1,4 @@
-//! The cutover commands: `run`, `inventory`, `history`, `lineage`. Each loads the inventory,
+//! The cutover commands: `run`, `inventory`, `history`, `lineage`, `report`. Each loads the inventory,
 //! opens the ledger, calls the library and renders.
 
 use std::io::{IsTerminal, Write};
@@ -15,7 +15,7 @@ use parity::plan::{PlanOptions, Window};
 use parity::report::{cutover, OutputFormat};
 use parity::run::RunOptions;
 
-use super::args::{HistoryArgs, InventoryArgs, LineageArgs, RunArgs};
+use super::args::{HistoryArgs, InventoryArgs, LineageArgs, ReportArgs, RunArgs};
 use super::{runtime, write_stdout};
 
 fn load(path: &Path) -> anyhow::Result<Inventory> {
@@ -112,7 +112,12 @@ pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<u8> {
             ..Default::default()
         },
         reveal_confidential: args.reveal_confidential,
-        run_id: new_run_id(Utc::now()),
+        run_id: new_run_id(started),
+        // --now replays a past run: what it writes carries the times it would have had.
+        clock_offset: match args.now {
+            Some(_) => started - Utc::now(),
+            None => chrono::Duration::zero(),
+        },
     };
 
     // Events to stdout take stdout: the summary then goes to stderr.
@@ -220,4 +225,60 @@ pub fn lineage(args: LineageArgs) -> anyhow::Result<u8> {
     ))?;
     write_stdout(|out| cutover::lineage(&answer, format, out))?;
     Ok(0)
+}
+
+pub fn report(args: ReportArgs) -> anyhow::Result<u8> {
+    let html = matches!(args.format.as_str(), "html" | "htm");
+    let format: OutputFormat = if html {
+        OutputFormat::Terminal
+    } else {
+        args.format.parse().map_err(|e: String| {
+            anyhow::anyhow!(
+                "{}",
+                e.replace("json or markdown", "json, markdown or html")
+            )
+        })?
+    };
+    let inv = load(&args.config.config)?;
+    let ledger = ledger(&inv, &args.ledger)?;
+    let as_of = day("--as-of", &args.as_of)?;
+    let opts = parity::readiness::ReportOptions::new(as_of, Utc::now(), args.pipeline.clone());
+    let r = runtime()?.block_on(parity::readiness::report(&inv, &ledger, &opts))?;
+    let render = |out: &mut dyn Write, color: bool| {
+        if html {
+            parity::report::html::render(&r, out)
+        } else {
+            parity::report::readiness::render(&r, format, color, out)
+        }
+    };
+    match &args.out {
+        Some(path) => {
+            let mut buf = Vec::new();
+            render(&mut buf, false)?;
+            write_whole(path, &buf)?;
+        }
+        None => {
+            let color = color_for(format) && !html;
+            write_stdout(|out| render(out, color))?;
+        }
+    }
+    let no_go = r.decision == parity::readiness::Decision::NoGo;
+    Ok(u8::from(no_go && args.fail_on.is_some()))
+}
+
+/// Write a file whole: a temporary file beside it, renamed into place, so a reader never sees
+/// half a report and a failed write leaves the old file as it was.
+fn write_whole(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("{}: cannot create a file beside it", path.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_all())
+        .with_context(|| format!("{}: write failed", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.error))?;
+    Ok(())
 }

@@ -89,6 +89,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Inventory(args) => cutover::inventory(args),
         Command::History(args) => cutover::history(args),
         Command::Lineage(args) => cutover::lineage(args),
+        Command::Report(args) => cutover::report(args),
     }
 }
 

@@ -59,7 +59,7 @@ impl Fingerprint {
         }
     }
 
-    /// `v1:<rows>:<32 hex digits>`, the form stored in records.
+    /// `v1:<rows>:<32 hex digits>`: a fingerprint in one printable token, for logs and messages.
     pub fn to_hex(&self) -> String {
         format!("v{ENCODING_VERSION}:{}:{:032x}", self.rows, self.sum)
     }

@@ -149,6 +149,9 @@ pub struct Pipeline {
     pub start: Option<NaiveDate>,
     /// How long after its end a partition is judged.
     pub min_age: Duration,
+    /// Consecutive parity partitions this pipeline needs to be ready (the cutover's unless
+    /// set: an hourly pipeline usually needs more partitions than a daily one).
+    pub required_streak: u32,
     /// How the two sides are compared.
     pub compare: CompareOptions,
     tolerances: Tolerances,
@@ -167,14 +170,15 @@ pub struct Gap {
 }
 
 impl Pipeline {
-    /// Whether values of this pipeline are redacted by default (unclassified counts as
-    /// confidential: an unknown class is not a licence to show data).
+    /// Whether values of this pipeline are redacted by default (an unclassified pipeline is
+    /// redacted: an unknown class is not a licence to show data).
     pub fn redacted_by_default(&self) -> bool {
         self.classification
             .is_none_or(Classification::redacted_by_default)
     }
 
-    /// Whether values may never be revealed.
+    /// Whether values may never be revealed: restricted, or unclassified (treated as the
+    /// strictest class until someone classifies it).
     pub fn restricted(&self) -> bool {
         self.classification
             .is_none_or(|c| c == Classification::Restricted)
@@ -403,7 +407,7 @@ impl Ctx<'_> {
     fn line_containing(&self, needle: &str) -> usize {
         self.text
             .lines()
-            .position(|l| l.contains(needle))
+            .position(|l| !l.trim_start().starts_with('#') && l.contains(needle))
             .map(|i| i + 1)
             .unwrap_or(1)
     }
@@ -454,6 +458,7 @@ struct RawPipeline {
     cadence: Option<Spanned<String>>,
     start: Option<Spanned<toml::Value>>,
     min_age: Option<Spanned<String>>,
+    required_streak: Option<Spanned<i64>>,
     format: Option<Spanned<String>>,
     key: Option<Vec<String>>,
     ignore: Option<Vec<String>>,
@@ -503,7 +508,8 @@ fn looks_like_credential_value(value: &str) -> bool {
     aws_key_id
         || lower.contains("accountkey=")
         || lower.contains("sharedaccesssignature=")
-        || lower.contains("sig=")
+        || lower.contains("?sig=")
+        || lower.contains("&sig=")
         || lower.contains("-----begin")
         || (lower.contains("://")
             && value.split("://").nth(1).is_some_and(|rest| {
@@ -521,9 +527,19 @@ fn refuse_credentials(table: &toml::Table, ctx: &Ctx) -> Result<()> {
     fn walk(value: &toml::Value, key: Option<&str>, ctx: &Ctx) -> Result<()> {
         match value {
             toml::Value::Table(t) => {
+                // Column names and store URL prefixes are data, not setting names; a prefix is
+                // still judged as a value (a SAS query string in it is refused).
                 let column_names = matches!(key, Some("rename" | "tolerance"));
+                let store_prefixes = key == Some("stores");
                 for (k, v) in t {
-                    if !column_names && looks_like_credential_key(k) {
+                    if store_prefixes && looks_like_credential_value(k) {
+                        return Err(Error::Invalid(format!(
+                            "{}:{}: the store prefix `…` looks like it holds a credential and is refused: {CREDENTIAL_ADVICE}",
+                            ctx.path,
+                            ctx.line_containing(k)
+                        )));
+                    }
+                    if !column_names && !store_prefixes && looks_like_credential_key(k) {
                         return Err(Error::Invalid(format!(
                             "{}:{}: `{k}` looks like a credential and is refused: {CREDENTIAL_ADVICE}",
                             ctx.path,
@@ -581,12 +597,15 @@ pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
     let n: i64 = num
         .parse()
         .map_err(|_| format!("`{text}` is not a duration such as 30m, 6h or 2d"))?;
-    match unit {
-        "m" => Ok(Duration::minutes(n)),
-        "h" => Ok(Duration::hours(n)),
-        "d" => Ok(Duration::days(n)),
-        _ => Err(format!("`{text}` is not a duration such as 30m, 6h or 2d")),
-    }
+    let d = match unit {
+        "m" => Duration::try_minutes(n),
+        "h" => Duration::try_hours(n),
+        "d" => Duration::try_days(n),
+        _ => return Err(format!("`{text}` is not a duration such as 30m, 6h or 2d")),
+    };
+    // Ten years is beyond any cutover; the bound keeps date arithmetic far from overflow.
+    d.filter(|d| *d <= Duration::days(3650))
+        .ok_or_else(|| format!("`{text}` is longer than ten years"))
 }
 
 fn duration(v: &Spanned<String>, what: &str, ctx: &Ctx) -> Result<Duration> {
@@ -614,15 +633,19 @@ fn resolve(raw: &str, dir: &Path) -> String {
     }
 }
 
+fn streak(s: &Spanned<i64>, ctx: &Ctx) -> Result<u32> {
+    match *s.get_ref() {
+        n @ 1..=10_000 => Ok(n as u32),
+        _ => Err(ctx.at(s.span(), "`required_streak` must be between 1 and 10000")),
+    }
+}
+
 fn build(raw: RawInventory, ctx: &Ctx, dir: &Path) -> Result<Inventory> {
     let c = raw.cutover;
     let retirement_date = date(&c.retirement_date, "retirement_date", ctx)?;
     let required_streak = match &c.required_streak {
         None => 7,
-        Some(s) if (1..=10_000).contains(s.get_ref()) => *s.get_ref() as u32,
-        Some(s) => {
-            return Err(ctx.at(s.span(), "`required_streak` must be between 1 and 10000"));
-        }
+        Some(s) => streak(s, ctx)?,
     };
     let min_age = match &c.min_age {
         Some(v) => duration(v, "min_age", ctx)?,
@@ -783,6 +806,15 @@ fn pipeline(
         Some(v) => duration(v, "min_age", ctx)?,
         None => cutover.min_age,
     };
+    let required_streak = match p.required_streak.as_ref().or(d.required_streak.as_ref()) {
+        Some(s) => streak(s, ctx).map_err(|_| {
+            err(
+                s.span(),
+                "`required_streak` must be between 1 and 10000".into(),
+            )
+        })?,
+        None => cutover.required_streak,
+    };
     let non_negative = |v: &Option<Spanned<f64>>, name: &str| -> Result<f64> {
         match v {
             Some(x) if x.get_ref().is_finite() && *x.get_ref() >= 0.0 => Ok(*x.get_ref()),
@@ -848,6 +880,7 @@ fn pipeline(
         cadence,
         start,
         min_age,
+        required_streak,
         compare,
         tolerances,
         config_digest,
@@ -967,6 +1000,48 @@ migrate = false
         assert_eq!(a.pipelines[0].config_digest, b.pipelines[0].config_digest);
         let c = parse(&GOOD.replace("abs:0.01", "abs:0.02")).unwrap();
         assert_ne!(a.pipelines[0].config_digest, c.pipelines[0].config_digest);
+    }
+
+    #[test]
+    fn a_pipeline_may_need_its_own_streak() {
+        let inv = parse(GOOD).unwrap();
+        assert_eq!(inv.pipelines[0].required_streak, 5, "the cutover's");
+        let text = GOOD.replace("id = \"retired\"", "id = \"retired\"\nrequired_streak = 24");
+        assert_eq!(parse(&text).unwrap().pipelines[1].required_streak, 24);
+        let e = err(&GOOD.replace("id = \"retired\"", "id = \"retired\"\nrequired_streak = 0"));
+        assert_eq!(
+            e,
+            "parity.toml:32: pipeline `retired`: `required_streak` must be between 1 and 10000"
+        );
+    }
+
+    #[test]
+    fn durations_beyond_ten_years_are_refused_not_overflowed() {
+        assert_eq!(parse_duration("3650d"), Ok(Duration::days(3650)));
+        assert_eq!(
+            parse_duration("3651d"),
+            Err("`3651d` is longer than ten years".to_string())
+        );
+        assert_eq!(
+            parse_duration("9999999999999d"),
+            Err("`9999999999999d` is longer than ten years".to_string())
+        );
+        assert!(parse_duration("99999999999999999999d").is_err());
+    }
+
+    #[test]
+    fn store_prefixes_and_sig_folders_are_locations_not_secrets() {
+        let text = GOOD.replace("s3://legacy-bucket\"]", "s3://team-secrets\"]");
+        assert!(parse(&text).is_ok(), "{:?}", parse(&text).err());
+        let text = GOOD.replace("orders/dt={date}/\"\ntarget", "sig=1/dt={date}/\"\ntarget");
+        assert!(parse(&text).is_ok(), "{:?}", parse(&text).err());
+        // A SAS signature in a prefix's query string is still refused, on its line.
+        let text = GOOD.replace(
+            "[stores.\"s3://legacy-bucket\"]",
+            "# a comment holding ?sig=abc\n[stores.\"az://acct/c?sv=1&sig=abc\"]",
+        );
+        let e = err(&text);
+        assert!(e.starts_with("parity.toml:10: the store prefix"), "{e}");
     }
 
     #[test]

@@ -15,6 +15,8 @@
 
 pub mod record;
 
+use std::collections::BTreeMap;
+
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
@@ -63,6 +65,13 @@ pub fn newest_per_partition(entries: Vec<Entry>) -> Vec<Entry> {
         out.push(e);
     }
     out
+}
+
+/// Sort by partition, then time, then run id: the newest record of a partition comes last.
+fn sort_entries(entries: &mut [Entry]) {
+    entries.sort_by(|a, b| {
+        (a.partition, &a.checked_at, &a.run_id).cmp(&(b.partition, &b.checked_at, &b.run_id))
+    });
 }
 
 /// An opened ledger.
@@ -212,9 +221,40 @@ impl Ledger {
             .into_iter()
             .filter_map(|m| self.parse_entry(pipeline, m.location))
             .collect();
-        out.sort_by(|a, b| {
-            (a.partition, &a.checked_at, &a.run_id).cmp(&(b.partition, &b.checked_at, &b.run_id))
-        });
+        sort_entries(&mut out);
+        Ok(out)
+    }
+
+    /// Every record of every pipeline, as named, in one recursive listing of the ledger (a
+    /// request per thousand records, rather than one per pipeline); each pipeline's entries
+    /// sorted as [`Ledger::entries`] sorts them.
+    pub async fn all_entries(&self) -> Result<BTreeMap<String, Vec<Entry>>> {
+        let root = self.root();
+        let metas: Vec<_> = self
+            .loc
+            .store
+            .list(Some(&root))
+            .try_collect()
+            .await
+            .map_err(|e| Error::store(self.loc.object_url(&root), "list", &e))?;
+        let mut out: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
+        for m in metas {
+            let parts: Vec<_> = m.location.parts().collect();
+            let Some(id) = parts
+                .len()
+                .checked_sub(3)
+                .and_then(|i| parts[i].as_ref().strip_prefix("pipeline="))
+                .map(str::to_string)
+            else {
+                continue;
+            };
+            if let Some(e) = self.parse_entry(&id, m.location.clone()) {
+                out.entry(id).or_default().push(e);
+            }
+        }
+        for entries in out.values_mut() {
+            sort_entries(entries);
+        }
         Ok(out)
     }
 

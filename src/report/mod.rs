@@ -4,8 +4,10 @@
 //! engine already redacted when redaction was asked for.
 
 pub mod cutover;
+pub mod html;
 pub mod json;
 pub mod markdown;
+pub mod readiness;
 pub mod terminal;
 
 use std::io::{self, Write};

@@ -3,8 +3,13 @@
 mod harness;
 
 mod cli;
+mod cutover;
+mod cutover_s3;
+mod faulty_proxy;
 mod fixtures;
 mod props;
 mod regressions;
+mod report;
+mod report_browser;
 mod s3;
 mod spill;

@@ -15,7 +15,7 @@ use crate::harness::{fixture, parity, Run};
 
 /// The S3 endpoint from `scripts/test`; outside it the tests are skipped, except in CI where a
 /// missing server is a failure.
-fn endpoint(var: &str) -> Option<String> {
+pub fn endpoint(var: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(v) if !v.is_empty() => Some(v),
         _ => {
@@ -30,7 +30,7 @@ fn endpoint(var: &str) -> Option<String> {
 }
 
 /// Create a bucket with a plain HTTP PUT (moto accepts unsigned requests).
-fn create_bucket(endpoint: &str, bucket: &str) {
+pub fn create_bucket(endpoint: &str, bucket: &str) {
     let host = endpoint.trim_start_matches("http://");
     let mut s = TcpStream::connect(host).expect("connect to S3 server");
     write!(
@@ -46,7 +46,7 @@ fn create_bucket(endpoint: &str, bucket: &str) {
     );
 }
 
-fn store(endpoint: &str, bucket: &str) -> impl ObjectStore {
+pub fn store(endpoint: &str, bucket: &str) -> impl ObjectStore {
     AmazonS3Builder::new()
         .with_endpoint(endpoint)
         .with_allow_http(true)
@@ -58,7 +58,7 @@ fn store(endpoint: &str, bucket: &str) -> impl ObjectStore {
         .unwrap()
 }
 
-fn upload_dir(store: &impl ObjectStore, local: &Path, prefix: &str) -> usize {
+pub fn upload_dir(store: &impl ObjectStore, local: &Path, prefix: &str) -> usize {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -89,7 +89,7 @@ fn upload_dir(store: &impl ObjectStore, local: &Path, prefix: &str) -> usize {
     n
 }
 
-fn with_s3_env(cmd: &mut Command, endpoint: &str) {
+pub fn with_s3_env(cmd: &mut Command, endpoint: &str) {
     cmd.env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_ALLOW_HTTP", "true")
         .env("AWS_ACCESS_KEY_ID", "test")
@@ -110,7 +110,7 @@ fn s3_diff(endpoint: &str, left: &str, right: &str, args: &[&str]) -> Run {
         .into()
 }
 
-fn unique(name: &str) -> String {
+pub fn unique(name: &str) -> String {
     format!(
         "{name}-{}-{}",
         std::process::id(),

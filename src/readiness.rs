@@ -1,0 +1,695 @@
+//! Readiness: where each pipeline stands against the retirement date, and the GO/NO-GO that
+//! follows.
+//!
+//! Inputs are the inventory and the ledger's record *names* (one listing per pipeline: a name
+//! carries partition, time and verdict), so a report over thousands of records costs one list
+//! request per pipeline. Records themselves are read only for what a person must see: the
+//! newest divergence of each pipeline and the check that blocks it now.
+//!
+//! Everything is computed as of a cutoff time: records written after it and partitions that
+//! end after it do not exist for the report, so a report for a past date can be produced again
+//! and says the same thing.
+//!
+//! The rules, per pipeline (each takes precedence over the ones after it):
+//!
+//! | state | when |
+//! |---|---|
+//! | `not_migrating` | `migrate = false`: being retired, out of scope for GO |
+//! | `unowned` | no owner |
+//! | `incomplete` | classification, reads, writes or business process missing |
+//! | `blocked` | the newest checked partition diverged, is missing on a side, or errored |
+//! | `stale` | never checked, no check for `stale_after`, or checks lag the cadence by more |
+//! | `ready` | the streak has reached the required streak |
+//! | `on_track` | the streak can reach it by the retirement date at the pipeline's cadence |
+//! | `at_risk` | it cannot |
+//!
+//! Only records made under the pipeline's current config digest count (as for `parity run`).
+//! The streak is the count of consecutive partitions with a parity verdict, walking back from
+//! the newest checked partition; a partition with no record inside that walk is a gap in the
+//! cadence and ends it. Partitions newer than the newest check are pending, not gaps: the
+//! stale rule covers a run that stopped.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+use futures::{StreamExt, TryStreamExt};
+use serde::Serialize;
+
+use crate::diff::summary::{ChangedSample, SampleRow, Samples};
+use crate::error::{Error, Result};
+use crate::inventory::template::partitions_between;
+use crate::inventory::{Cadence, Classification, Gap, Inventory, Partition, Pipeline};
+use crate::ledger::record::Counts;
+use crate::ledger::{newest_per_partition, Entry, Ledger, Record, UnitVerdict, DIGEST_PREFIX};
+use crate::plan::newest_settled;
+use crate::redact::{redacted_error, Redactor};
+use crate::schema::SchemaChange;
+
+/// Version of the report's JSON form.
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+/// Above this many pipelines the report lists the whole ledger at once rather than each
+/// pipeline's folder (measured with `scripts/bench-ledger`: 200 per-pipeline listings cost
+/// 200 requests, a whole listing of 18,000 records 19).
+const WHOLE_LISTING_FROM: usize = 16;
+
+/// Pipelines listed (and records read) from the ledger at once.
+const LIST_CONCURRENCY: usize = 16;
+
+/// Where a pipeline stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Diverging, missing or erroring now.
+    Blocked,
+    /// Cannot reach the required streak by the retirement date.
+    AtRisk,
+    /// No check lately.
+    Stale,
+    /// No owner.
+    Unowned,
+    /// Inventory gaps.
+    Incomplete,
+    /// Can reach the required streak by the retirement date.
+    OnTrack,
+    /// The required streak is reached.
+    Ready,
+    /// Retired rather than migrated: out of scope.
+    NotMigrating,
+}
+
+impl State {
+    /// Every state, most urgent first.
+    pub const ALL: [State; 8] = [
+        State::Blocked,
+        State::AtRisk,
+        State::Stale,
+        State::Unowned,
+        State::Incomplete,
+        State::OnTrack,
+        State::Ready,
+        State::NotMigrating,
+    ];
+
+    /// The name as written in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Ready => "ready",
+            State::OnTrack => "on_track",
+            State::AtRisk => "at_risk",
+            State::Blocked => "blocked",
+            State::Stale => "stale",
+            State::Unowned => "unowned",
+            State::Incomplete => "incomplete",
+            State::NotMigrating => "not_migrating",
+        }
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The overall verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Decision {
+    /// Every pipeline in scope is ready.
+    #[serde(rename = "GO")]
+    Go,
+    /// At least one is not, or nothing is in scope.
+    #[serde(rename = "NO-GO")]
+    NoGo,
+}
+
+impl Decision {
+    /// `GO` or `NO-GO`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Go => "GO",
+            Decision::NoGo => "NO-GO",
+        }
+    }
+}
+
+/// One partition of a pipeline's timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cell {
+    /// The partition.
+    pub partition: Partition,
+    /// The newest record's verdict; `None` when the partition was never checked.
+    pub verdict: Option<UnitVerdict>,
+}
+
+/// A check a person should look at: the newest divergence, or what blocks a pipeline now.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// The partition.
+    pub partition: Partition,
+    /// Its verdict.
+    pub verdict: UnitVerdict,
+    /// When it was checked.
+    pub checked_at: DateTime<Utc>,
+    /// The record's URL.
+    pub record: String,
+    /// Row counts.
+    pub counts: Counts,
+    /// Column → changed rows.
+    pub changed_cells: BTreeMap<String, u64>,
+    /// The columns with the most changed rows, most first (at most five).
+    pub top_columns: Vec<String>,
+    /// Schema changes.
+    pub schema_changes: Vec<SchemaChange>,
+    /// Sample rows, redacted where the pipeline's classification asks for it.
+    pub samples: Samples,
+    /// Whether the samples are redacted.
+    pub redacted: bool,
+    /// Why the check failed (verdict `error`).
+    pub error: Option<String>,
+}
+
+/// One pipeline's readiness.
+#[derive(Debug, Clone, Serialize)]
+pub struct PipelineReadiness {
+    /// Id.
+    pub id: String,
+    /// Owner.
+    pub owner: Option<String>,
+    /// Classification.
+    pub classification: Option<Classification>,
+    /// Business process.
+    pub business_process: Option<String>,
+    /// Cadence.
+    pub cadence: Cadence,
+    /// Whether it is being migrated.
+    pub migrate: bool,
+    /// The state.
+    pub state: State,
+    /// Why, in one sentence.
+    pub reason: String,
+    /// Consecutive parity partitions up to the newest checked one.
+    pub streak: u32,
+    /// The streak it needs.
+    pub required_streak: u32,
+    /// Partitions with a record in the timeline.
+    pub checked_partitions: u64,
+    /// Records made under earlier comparison settings (another config digest): not counted.
+    pub earlier_config_records: u64,
+    /// The newest checked partition.
+    pub newest_partition: Option<Partition>,
+    /// Its verdict.
+    pub newest_verdict: Option<UnitVerdict>,
+    /// The newest check of any partition.
+    pub newest_check: Option<DateTime<Utc>>,
+    /// The day the required streak is reached if every partition from now on is at parity
+    /// (`None` once ready, or when not migrating).
+    pub projected_ready: Option<NaiveDate>,
+    /// The newest partition whose newest check diverged.
+    pub newest_divergence: Option<Finding>,
+    /// What blocks it now (the newest checked partition, when not at parity).
+    pub blocking: Option<Finding>,
+    /// Inventory gaps.
+    pub gaps: Vec<Gap>,
+    /// Every partition the cadence expects from the pipeline's start (or its first record) up
+    /// to the newest settled one, oldest first.
+    pub timeline: Vec<Cell>,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Readiness {
+    /// Version of this form.
+    pub schema_version: u32,
+    /// The cutover.
+    pub cutover: String,
+    /// The inventory file.
+    pub inventory: String,
+    /// The ledger.
+    pub ledger: String,
+    /// The day the report is for.
+    pub as_of: NaiveDate,
+    /// Records written after this and partitions ending after it are ignored.
+    pub cutoff: DateTime<Utc>,
+    /// The retirement date.
+    pub retirement_date: NaiveDate,
+    /// Days from `as_of` to the retirement date (negative once it has passed).
+    pub days_left: i64,
+    /// GO or NO-GO.
+    pub decision: Decision,
+    /// Pipelines in scope for the decision (selected and being migrated).
+    pub in_scope: u64,
+    /// Pipelines per state (every state, zero included).
+    pub states: BTreeMap<&'static str, u64>,
+    /// The pipelines in scope that are not ready, most urgent first.
+    pub holding_back: Vec<String>,
+    /// The pipelines, in inventory order.
+    pub pipelines: Vec<PipelineReadiness>,
+}
+
+/// What to report on.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// The report's day.
+    pub as_of: NaiveDate,
+    /// Records after this are ignored: the end of `as_of` for a past day, or now.
+    pub cutoff: DateTime<Utc>,
+    /// Only these pipelines (empty: all).
+    pub pipelines: Vec<String>,
+}
+
+impl ReportOptions {
+    /// A report for `as_of` (reproducible: everything up to the end of that day), or for now.
+    pub fn new(as_of: Option<NaiveDate>, now: DateTime<Utc>, pipelines: Vec<String>) -> Self {
+        match as_of {
+            Some(day) => ReportOptions {
+                as_of: day,
+                cutoff: day
+                    .succ_opt()
+                    .unwrap_or(day)
+                    .and_hms_opt(0, 0, 0)
+                    .unwrap_or_default()
+                    .and_utc(),
+                pipelines,
+            },
+            None => ReportOptions {
+                as_of: now.date_naive(),
+                cutoff: now,
+                pipelines,
+            },
+        }
+    }
+}
+
+/// The time in a record's name (`20261125T120301.123Z`).
+pub fn name_time(s: &str) -> Option<DateTime<Utc>> {
+    NaiveDateTime::parse_from_str(s, "%Y%m%dT%H%M%S%.3fZ")
+        .ok()
+        .map(|t| t.and_utc())
+}
+
+/// Build the report: list every selected pipeline's records, assess, then read the few
+/// records a person must see.
+pub async fn report(inv: &Inventory, ledger: &Ledger, opts: &ReportOptions) -> Result<Readiness> {
+    for id in &opts.pipelines {
+        if inv.pipeline(id).is_none() {
+            return Err(Error::Invalid(format!(
+                "{}: no pipeline `{id}` in the inventory",
+                inv.path
+            )));
+        }
+    }
+    let selected: Vec<&Pipeline> = inv
+        .pipelines
+        .iter()
+        .filter(|p| opts.pipelines.is_empty() || opts.pipelines.contains(&p.id))
+        .collect();
+    ledger.probe().await?;
+    let mut by_index: Vec<Vec<Entry>> = vec![Vec::new(); selected.len()];
+    if selected.len() > WHOLE_LISTING_FROM {
+        // One recursive listing: a request per thousand records instead of one per pipeline.
+        let mut all = ledger.all_entries().await?;
+        for (i, p) in selected.iter().enumerate() {
+            by_index[i] = all.remove(&p.id).unwrap_or_default();
+        }
+    } else {
+        let listed: Vec<(usize, Vec<Entry>)> = futures::stream::iter(selected.iter().enumerate())
+            .map(|(i, p)| async move { ledger.entries(&p.id).await.map(|e| (i, e)) })
+            .buffer_unordered(LIST_CONCURRENCY)
+            .try_collect()
+            .await?;
+        for (i, e) in listed {
+            by_index[i] = e;
+        }
+    }
+    let assessed: Vec<(PipelineReadiness, Wanted)> = selected
+        .iter()
+        .zip(by_index)
+        .map(|(p, entries)| assess(inv, p, entries, opts))
+        .collect();
+    let redactor = Redactor::from_env();
+    let rows: Vec<PipelineReadiness> = futures::stream::iter(selected.iter().zip(assessed))
+        .map(|(p, (row, wanted))| complete(ledger, p, row, wanted, &redactor))
+        .buffered(LIST_CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok(summarize(inv, ledger.url(), opts, rows))
+}
+
+/// Read the records a pipeline's row shows.
+async fn complete(
+    ledger: &Ledger,
+    p: &Pipeline,
+    mut row: PipelineReadiness,
+    wanted: Wanted,
+    redactor: &Redactor,
+) -> Result<PipelineReadiness> {
+    if let Some(e) = wanted.divergence {
+        row.newest_divergence = Some(finding(ledger, &e, p, redactor).await?);
+    }
+    if let Some(e) = wanted.blocking {
+        row.blocking = match (&row.newest_divergence, e.verdict) {
+            (Some(d), UnitVerdict::Diverged) if d.partition == e.partition => Some(d.clone()),
+            _ => Some(finding(ledger, &e, p, redactor).await?),
+        };
+    }
+    Ok(row)
+}
+
+/// The records [`assess`] wants read.
+#[derive(Debug, Default)]
+pub struct Wanted {
+    /// The newest divergence.
+    pub divergence: Option<Entry>,
+    /// The check that blocks the pipeline.
+    pub blocking: Option<Entry>,
+}
+
+/// One pipeline's readiness from its record names (findings not yet read).
+pub fn assess(
+    inv: &Inventory,
+    p: &Pipeline,
+    entries: Vec<Entry>,
+    opts: &ReportOptions,
+) -> (PipelineReadiness, Wanted) {
+    let cutoff = opts.cutoff;
+    let cadence = p.cadence;
+    // What existed at the cutoff: records written before it, partitions ended by it, of
+    // this cadence, from the pipeline's start.
+    let entries: Vec<Entry> = entries
+        .into_iter()
+        .filter(|e| name_time(&e.checked_at).is_some_and(|t| t <= cutoff))
+        .collect();
+    // Only checks made under the pipeline's current comparison settings count, as for `parity
+    // run`: a tightened setting (strict types, a removed ignore) must not inherit the clean
+    // streak of a looser one. The next run checks those partitions again.
+    let digest = &p.config_digest[..DIGEST_PREFIX.min(p.config_digest.len())];
+    let (entries, earlier): (Vec<Entry>, Vec<Entry>) =
+        entries.into_iter().partition(|e| e.digest == digest);
+    let entries: Vec<Entry> = entries
+        .into_iter()
+        .filter(|e| e.partition.cadence() == cadence && e.partition.end() <= cutoff.naive_utc())
+        .filter(|e| p.start.is_none_or(|s| e.partition.date >= s))
+        .collect();
+    let newest_check = entries
+        .iter()
+        .filter_map(|e| name_time(&e.checked_at))
+        .max();
+    let newest = newest_per_partition(entries);
+    let verdicts: BTreeMap<Partition, &Entry> = newest.iter().map(|e| (e.partition, e)).collect();
+
+    let settled = newest_settled(cutoff, p.min_age, cadence);
+    let first = match p.start {
+        Some(s) => Some(Partition::at(
+            s.and_hms_opt(0, 0, 0).unwrap_or_default(),
+            cadence,
+        )),
+        None => verdicts.keys().next().copied(),
+    };
+    let newest_checked = verdicts.keys().next_back().copied();
+    let last = match newest_checked {
+        Some(n) if n > settled => n,
+        _ => settled,
+    };
+    let timeline: Vec<Cell> = match first {
+        Some(f) if f <= last && p.migrate => partitions_between(f, last)
+            .into_iter()
+            .map(|partition| Cell {
+                partition,
+                verdict: verdicts.get(&partition).map(|e| e.verdict),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+
+    let mut streak = 0u32;
+    if let Some(n) = newest_checked {
+        let mut at = n;
+        while verdicts.get(&at).is_some_and(|e| e.verdict.is_parity()) {
+            streak += 1;
+            if first.is_some_and(|f| at <= f) {
+                break;
+            }
+            at = Partition::at(at.start() - cadence.step(), cadence);
+        }
+    }
+    let newest_verdict = newest_checked.and_then(|n| verdicts.get(&n).map(|e| e.verdict));
+    let required = p.required_streak;
+
+    // If every partition from the newest checked one on is at parity: the partition that
+    // completes the streak, plus the time it must age before it is checked.
+    let projected_ready = if streak >= required || !p.migrate {
+        None
+    } else {
+        let from = match newest_checked {
+            Some(n) => n,
+            None => match first {
+                Some(f) => Partition::at(f.start() - cadence.step(), cadence),
+                None => Partition::at(settled.start(), cadence),
+            },
+        };
+        let need = i32::try_from(required - streak).unwrap_or(i32::MAX);
+        let completing_end = from.end() + cadence.step() * need;
+        let ready_at = (completing_end + p.min_age).max(cutoff.naive_utc());
+        Some(ready_at.date())
+    };
+
+    let gaps = p.gaps();
+    let stale_lag = newest_checked.map(|n| settled.end() - n.end());
+    let (state, reason) = if !p.migrate {
+        (
+            State::NotMigrating,
+            "being retired with the legacy platform, not migrated".to_string(),
+        )
+    } else if p.owner.is_none() {
+        (
+            State::Unowned,
+            "no owner: nobody signs off this pipeline's migration".to_string(),
+        )
+    } else if !gaps.is_empty() {
+        let fields: Vec<&str> = gaps.iter().map(|g| g.field.as_str()).collect();
+        (
+            State::Incomplete,
+            format!("inventory lacks {}", fields.join(", ")),
+        )
+    } else if let (Some(n), Some(v)) = (newest_checked, newest_verdict.filter(|v| !v.is_parity())) {
+        let what = match v {
+            UnitVerdict::Diverged => "diverged".to_string(),
+            UnitVerdict::MissingLegacy => "is missing on the legacy side".to_string(),
+            UnitVerdict::MissingTarget => "is missing on the target side".to_string(),
+            _ => "could not be checked".to_string(),
+        };
+        (State::Blocked, format!("newest partition {n} {what}"))
+    } else if newest_check.is_none() && !earlier.is_empty() {
+        (
+            State::Stale,
+            match earlier.len() {
+                1 => "not checked since its comparison settings changed (1 earlier record does not count)".to_string(),
+                n => format!("not checked since its comparison settings changed ({n} earlier records do not count)"),
+            },
+        )
+    } else if newest_check.is_none() {
+        (State::Stale, "never checked".to_string())
+    } else if newest_check.is_some_and(|t| cutoff - t > inv.cutover.stale_after) {
+        let t = newest_check.unwrap_or(cutoff);
+        (
+            State::Stale,
+            format!(
+                "no check since {} ({} ago; stale after {})",
+                t.format("%Y-%m-%d %H:%M UTC"),
+                human_duration(cutoff - t),
+                human_duration(inv.cutover.stale_after)
+            ),
+        )
+    } else if stale_lag.is_some_and(|lag| lag > inv.cutover.stale_after) {
+        let n = newest_checked.map(|n| n.to_string()).unwrap_or_default();
+        (
+            State::Stale,
+            format!(
+                "newest checked partition is {n}, {} behind the cadence",
+                human_duration(stale_lag.unwrap_or_default())
+            ),
+        )
+    } else if streak >= required {
+        (
+            State::Ready,
+            format!("{streak} consecutive clean partitions (needs {required})"),
+        )
+    } else {
+        let need = required - streak;
+        let ready = projected_ready.unwrap_or(opts.as_of);
+        let plural = if need == 1 { "" } else { "s" };
+        if ready <= inv.cutover.retirement_date {
+            (
+                State::OnTrack,
+                format!("needs {need} more clean partition{plural}: ready {ready} at the earliest"),
+            )
+        } else {
+            (
+                State::AtRisk,
+                format!(
+                    "needs {need} more clean partition{plural}: ready {ready} at the earliest, after the retirement date {}",
+                    inv.cutover.retirement_date
+                ),
+            )
+        }
+    };
+
+    let wanted = Wanted {
+        divergence: newest
+            .iter()
+            .rev()
+            .find(|e| e.verdict == UnitVerdict::Diverged)
+            .cloned(),
+        blocking: match state {
+            State::Blocked => newest_checked.and_then(|n| verdicts.get(&n).map(|e| (*e).clone())),
+            _ => None,
+        },
+    };
+    let row = PipelineReadiness {
+        id: p.id.clone(),
+        owner: p.owner.clone(),
+        classification: p.classification,
+        business_process: p.business_process.clone(),
+        cadence,
+        migrate: p.migrate,
+        state,
+        reason,
+        streak,
+        required_streak: required,
+        checked_partitions: verdicts.len() as u64,
+        earlier_config_records: earlier.len() as u64,
+        newest_partition: newest_checked,
+        newest_verdict,
+        newest_check,
+        projected_ready,
+        newest_divergence: None,
+        blocking: None,
+        gaps,
+        timeline,
+    };
+    (row, wanted)
+}
+
+/// The overall decision from the pipelines' states.
+pub fn summarize(
+    inv: &Inventory,
+    ledger: &str,
+    opts: &ReportOptions,
+    pipelines: Vec<PipelineReadiness>,
+) -> Readiness {
+    let mut states: BTreeMap<&'static str, u64> =
+        State::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+    for p in &pipelines {
+        *states.entry(p.state.as_str()).or_default() += 1;
+    }
+    let mut scope: Vec<&PipelineReadiness> = pipelines.iter().filter(|p| p.migrate).collect();
+    let in_scope = scope.len() as u64;
+    scope.sort_by_key(|p| p.state);
+    let holding_back: Vec<String> = scope
+        .iter()
+        .filter(|p| p.state != State::Ready)
+        .map(|p| p.id.clone())
+        .collect();
+    // An empty scope is not a GO: nothing was shown to be at parity.
+    let decision = if in_scope > 0 && holding_back.is_empty() {
+        Decision::Go
+    } else {
+        Decision::NoGo
+    };
+    Readiness {
+        schema_version: REPORT_SCHEMA_VERSION,
+        cutover: inv.cutover.name.clone(),
+        inventory: inv.path.clone(),
+        ledger: ledger.to_string(),
+        as_of: opts.as_of,
+        cutoff: opts.cutoff,
+        retirement_date: inv.cutover.retirement_date,
+        days_left: (inv.cutover.retirement_date - opts.as_of).num_days(),
+        decision,
+        in_scope,
+        states,
+        holding_back,
+        pipelines,
+    }
+}
+
+/// Read one record into a finding, redacting its samples when the pipeline's classification
+/// asks for it now and the run that wrote it did not.
+async fn finding(ledger: &Ledger, e: &Entry, p: &Pipeline, redactor: &Redactor) -> Result<Finding> {
+    let r: Record = ledger.read(e).await?;
+    let must_redact = p.redacted_by_default();
+    let redact = must_redact && !r.redacted;
+    let samples = if redact {
+        redact_samples(&r.samples, redactor)
+    } else {
+        r.samples
+    };
+    let error = match (&r.error, redact) {
+        (Some(m), true) => Some(redacted_error(
+            &Error::Internal(m.clone()),
+            "because the pipeline's values are redacted",
+        )),
+        (m, _) => m.clone(),
+    };
+    let mut top: Vec<(&String, &u64)> = r.changed_cells.iter().filter(|(_, n)| **n > 0).collect();
+    top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    Ok(Finding {
+        partition: r.partition,
+        verdict: r.verdict,
+        checked_at: r.checked_at,
+        record: e.url.clone(),
+        counts: r.counts,
+        top_columns: top.iter().take(5).map(|(c, _)| (*c).clone()).collect(),
+        changed_cells: r.changed_cells,
+        schema_changes: r.schema_changes,
+        samples,
+        redacted: r.redacted || redact,
+        error,
+    })
+}
+
+fn redact_row(row: &SampleRow, r: &Redactor) -> SampleRow {
+    row.iter()
+        .map(|(k, v)| (k.clone(), v.as_ref().map(|v| r.redact(v))))
+        .collect()
+}
+
+fn redact_samples(s: &Samples, r: &Redactor) -> Samples {
+    Samples {
+        only_left: s.only_left.iter().map(|x| redact_row(x, r)).collect(),
+        only_right: s.only_right.iter().map(|x| redact_row(x, r)).collect(),
+        changed: s
+            .changed
+            .iter()
+            .map(|c| ChangedSample {
+                key: redact_row(&c.key, r),
+                changes: c
+                    .changes
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            crate::diff::summary::CellChange {
+                                left: v.left.as_ref().map(|x| r.redact(x)),
+                                right: v.right.as_ref().map(|x| r.redact(x)),
+                            },
+                        )
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+/// `3d 4h`, `5h`, `20m`.
+pub fn human_duration(d: Duration) -> String {
+    let mins = d.num_minutes().max(0);
+    let (days, hours, m) = (mins / 1440, (mins % 1440) / 60, mins % 60);
+    match (days, hours) {
+        (0, 0) => format!("{m}m"),
+        (0, h) => format!("{h}h"),
+        (d, 0) => format!("{d}d"),
+        (d, h) => format!("{d}d {h}h"),
+    }
+}
