@@ -24,8 +24,9 @@ here are its steps (`run`) and the peers it measures (`peer-s3`, `peer-s3-names`
         (16 threads), then keeps the newest record per partition
      d  peer: DuckDB reads every local record (read_json_auto over v1/*/*/*.json) and keeps
         the newest verdict per partition with arg_max
-     e  floor (not a peer): boto3 lists each pipeline's prefix, names only (16 threads): the
-        requests parity's S3 case cannot avoid, to tell the server's share from parity's
+     e  not a peer: boto3 lists each pipeline's prefix, names only (16 threads): what a report
+        that lists per pipeline costs on this server (parity does so for 16 pipelines or fewer;
+        above that it lists the whole ledger in pages of 1000, the 20 requests of case a)
 4. check the answers: every pipeline's state, streak, newest partition and the partitions of
    its findings in parity's JSON against the generator's expectation (computed by the rules of
    src/readiness.rs from what was planted); the per-state counts; and that the peers saw every
@@ -332,6 +333,8 @@ def expected_state(p: dict, newest: dict[dt.date, str], checks: list[dt.datetime
         out["state"] = "blocked"
     elif cutoff - max(checks) > STALE_AFTER or settled_end - n_end > STALE_AFTER:
         out["state"] = "stale"
+    elif streak >= req and n < settled:
+        out["state"] = "on_track"  # clean, but settled partitions after n are not judged yet
     elif streak >= req:
         out["state"] = "ready"
     else:
@@ -803,7 +806,7 @@ def run(args) -> int:
          py + ["peer-s3"] + s3_args, base_env),
         ("d", "peer: DuckDB read_json_auto, local disk", "peer",
          py + ["peer-duckdb", "--ledger", str(work / "ledger")], base_env),
-        ("e", "floor: boto3 lists the pipeline prefixes, names only, 16 threads", "floor",
+        ("e", "per-pipeline listing: boto3 lists each pipeline prefix, names only, 16 threads", "floor",
          py + ["peer-s3-names"] + s3_args, base_env),
     ]
 

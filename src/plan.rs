@@ -6,7 +6,8 @@
 //! run's shard, and not yet settled in the ledger under the current configuration. A
 //! partition the cadence expects but neither side has is reported missing.
 //!
-//! Settled means: the newest record with the current config digest is a comparison verdict,
+//! Settled means: the newest record with the current config digest, made once the partition
+//! was complete (`min_age` after its end), is a comparison verdict,
 //! or says a side is missing and that side is still missing. Errors are always retried, and a
 //! side that arrives late is checked. `recheck` ignores the ledger.
 
@@ -162,11 +163,20 @@ pub async fn discover(
         .collect())
 }
 
-/// The newest ledger entry per partition with the current digest.
-fn settled_by_ledger(entries: &[Entry], digest: &str) -> BTreeMap<Partition, UnitVerdict> {
+/// The newest ledger entry per partition with the current digest, among checks made once the
+/// partition was complete (a check of a young partition, forced with `--date`, settles nothing:
+/// the next run checks it again).
+fn settled_by_ledger(
+    entries: &[Entry],
+    digest: &str,
+    min_age: chrono::Duration,
+) -> BTreeMap<Partition, UnitVerdict> {
     let prefix = &digest[..DIGEST_PREFIX.min(digest.len())];
     let mut newest: BTreeMap<Partition, &Entry> = BTreeMap::new();
-    for e in entries.iter().filter(|e| e.digest == prefix) {
+    for e in entries
+        .iter()
+        .filter(|e| e.digest == prefix && e.judged_complete(min_age))
+    {
         let slot = newest.entry(e.partition).or_insert(e);
         if (&e.checked_at, &e.run_id) > (&slot.checked_at, &slot.run_id) {
             *slot = e;
@@ -210,7 +220,7 @@ async fn plan_pipeline(
     let keep = |q: &Partition| {
         in_window(q, &opts.window, p.start) && settled(q) && opts.shard.owns(&p.id, q)
     };
-    let ledger_says = settled_by_ledger(&entries, &p.config_digest);
+    let ledger_says = settled_by_ledger(&entries, &p.config_digest, p.min_age);
 
     let present: BTreeSet<Partition> = found_legacy.union(&found_target).copied().collect();
     let mut units = Vec::new();

@@ -19,19 +19,20 @@
 //! | `incomplete` | classification, reads, writes or business process missing |
 //! | `blocked` | the newest checked partition diverged, is missing on a side, or errored |
 //! | `stale` | never checked, no check for `stale_after`, or checks lag the cadence by more |
-//! | `ready` | the streak has reached the required streak |
-//! | `on_track` | the streak can reach it by the retirement date at the pipeline's cadence |
+//! | `ready` | the streak has reached the required streak, and no settled partition after the newest check is unjudged |
+//! | `on_track` | the streak can reach it by the retirement date at the pipeline's cadence (or has, with settled partitions still unjudged) |
 //! | `at_risk` | it cannot |
 //!
-//! Only records made under the pipeline's current config digest count (as for `parity run`).
+//! Only records made under the pipeline's current config digest, once the partition was
+//! complete (`min_age` after its end), count, as for `parity run`.
 //! The streak is the count of consecutive partitions with a parity verdict, walking back from
 //! the newest checked partition; a partition with no record inside that walk is a gap in the
-//! cadence and ends it. Partitions newer than the newest check are pending, not gaps: the
-//! stale rule covers a run that stopped.
+//! cadence and ends it. Settled partitions newer than the newest check are pending, not gaps:
+//! they keep a pipeline from `ready`, and the stale rule covers a run that stopped.
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
@@ -42,7 +43,7 @@ use crate::inventory::{Cadence, Classification, Gap, Inventory, Partition, Pipel
 use crate::ledger::record::Counts;
 use crate::ledger::{newest_per_partition, Entry, Ledger, Record, UnitVerdict, DIGEST_PREFIX};
 use crate::plan::newest_settled;
-use crate::redact::{redacted_error, Redactor};
+use crate::redact::Redactor;
 use crate::schema::SchemaChange;
 
 /// Version of the report's JSON form.
@@ -52,6 +53,9 @@ pub const REPORT_SCHEMA_VERSION: u32 = 1;
 /// pipeline's folder (measured with `scripts/bench-ledger`: 200 per-pipeline listings cost
 /// 200 requests, a whole listing of 18,000 records 19).
 const WHOLE_LISTING_FROM: usize = 16;
+
+/// Partitions a timeline holds at most (the newest): two years of hourly partitions.
+const MAX_TIMELINE: i32 = 17_520;
 
 /// Pipelines listed (and records read) from the ledger at once.
 const LIST_CONCURRENCY: usize = 16;
@@ -259,33 +263,31 @@ pub struct ReportOptions {
 }
 
 impl ReportOptions {
-    /// A report for `as_of` (reproducible: everything up to the end of that day), or for now.
-    pub fn new(as_of: Option<NaiveDate>, now: DateTime<Utc>, pipelines: Vec<String>) -> Self {
-        match as_of {
-            Some(day) => ReportOptions {
-                as_of: day,
-                cutoff: day
-                    .succ_opt()
-                    .unwrap_or(day)
-                    .and_hms_opt(0, 0, 0)
-                    .unwrap_or_default()
-                    .and_utc(),
-                pipelines,
-            },
-            None => ReportOptions {
-                as_of: now.date_naive(),
-                cutoff: now,
-                pipelines,
-            },
+    /// A report for `as_of`: everything up to the end of that day, or up to now when the day
+    /// is today. A past day's report is reproducible; a day that has not begun is refused.
+    pub fn new(
+        as_of: Option<NaiveDate>,
+        now: DateTime<Utc>,
+        pipelines: Vec<String>,
+    ) -> Result<Self> {
+        let day = as_of.unwrap_or_else(|| now.date_naive());
+        if day > now.date_naive() {
+            return Err(Error::Invalid(format!(
+                "--as-of {day}: that day has not begun (today is {} UTC); a report says what the ledger holds, not what it will",
+                now.date_naive()
+            )));
         }
+        let end_of_day = day
+            .succ_opt()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc())
+            .unwrap_or(now);
+        Ok(ReportOptions {
+            as_of: day,
+            cutoff: end_of_day.min(now),
+            pipelines,
+        })
     }
-}
-
-/// The time in a record's name (`20261125T120301.123Z`).
-pub fn name_time(s: &str) -> Option<DateTime<Utc>> {
-    NaiveDateTime::parse_from_str(s, "%Y%m%dT%H%M%S%.3fZ")
-        .ok()
-        .map(|t| t.and_utc())
 }
 
 /// Build the report: list every selected pipeline's records, assess, then read the few
@@ -378,7 +380,9 @@ pub fn assess(
     // this cadence, from the pipeline's start.
     let entries: Vec<Entry> = entries
         .into_iter()
-        .filter(|e| name_time(&e.checked_at).is_some_and(|t| t <= cutoff))
+        .filter(|e| e.time().is_some_and(|t| t <= cutoff))
+        // A check made before the partition was complete and aged proves nothing about it.
+        .filter(|e| e.judged_complete(p.min_age))
         .collect();
     // Only checks made under the pipeline's current comparison settings count, as for `parity
     // run`: a tightened setting (strict types, a removed ignore) must not inherit the clean
@@ -391,10 +395,7 @@ pub fn assess(
         .filter(|e| e.partition.cadence() == cadence && e.partition.end() <= cutoff.naive_utc())
         .filter(|e| p.start.is_none_or(|s| e.partition.date >= s))
         .collect();
-    let newest_check = entries
-        .iter()
-        .filter_map(|e| name_time(&e.checked_at))
-        .max();
+    let newest_check = entries.iter().filter_map(|e| e.time()).max();
     let newest = newest_per_partition(entries);
     let verdicts: BTreeMap<Partition, &Entry> = newest.iter().map(|e| (e.partition, e)).collect();
 
@@ -411,6 +412,11 @@ pub fn assess(
         Some(n) if n > settled => n,
         _ => settled,
     };
+    // A bogus far-past record must not make the timeline unbounded.
+    let first = first.map(|f| {
+        let floor = Partition::at(last.start() - cadence.step() * (MAX_TIMELINE - 1), cadence);
+        f.max(floor)
+    });
     let timeline: Vec<Cell> = match first {
         Some(f) if f <= last && p.migrate => partitions_between(f, last)
             .into_iter()
@@ -454,6 +460,12 @@ pub fn assess(
         Some(ready_at.date())
     };
 
+    // Settled partitions after the newest check.
+    let pending = match newest_checked {
+        Some(n) if n < settled => timeline.iter().filter(|c| c.partition > n).count(),
+        Some(_) => 0,
+        None => timeline.len(),
+    };
     let gaps = p.gaps();
     let stale_lag = newest_checked.map(|n| settled.end() - n.end());
     let (state, reason) = if !p.migrate {
@@ -508,6 +520,16 @@ pub fn assess(
             format!(
                 "newest checked partition is {n}, {} behind the cadence",
                 human_duration(stale_lag.unwrap_or_default())
+            ),
+        )
+    } else if streak >= required && pending > 0 {
+        // Clean so far, but the newest settled partitions have not been judged: not ready
+        // until they are.
+        (
+            State::OnTrack,
+            format!(
+                "{streak} consecutive clean partitions (needs {required}), but the newest {pending} settled partition{} not checked yet",
+                if pending == 1 { " is" } else { "s are" }
             ),
         )
     } else if streak >= required {
@@ -625,11 +647,12 @@ async fn finding(ledger: &Ledger, e: &Entry, p: &Pipeline, redactor: &Redactor) 
     } else {
         r.samples
     };
+    // An error stored unredacted may quote data anywhere in its text: none of it is shown.
     let error = match (&r.error, redact) {
-        (Some(m), true) => Some(redacted_error(
-            &Error::Internal(m.clone()),
-            "because the pipeline's values are redacted",
-        )),
+        (Some(_), true) => Some(
+            "the check failed (details hidden because the pipeline's values are redacted; see the record)"
+                .to_string(),
+        ),
         (m, _) => m.clone(),
     };
     let mut top: Vec<(&String, &u64)> = r.changed_cells.iter().filter(|(_, n)| **n > 0).collect();

@@ -90,6 +90,14 @@ pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<u8> {
     if args.jobs == 0 || args.concurrency == 0 {
         anyhow::bail!("--jobs and --concurrency must be at least 1");
     }
+    // A replay writes records dated in the past; a shared ledger is an audit trail, and its
+    // records carry the time they were made.
+    if args.now.is_some() && ledger.url().contains("://") && !ledger.url().starts_with("file://") {
+        anyhow::bail!(
+            "--now replays a past run and dates its records then: only with a local ledger (a demo or a test), not {}",
+            ledger.url()
+        );
+    }
     let started = now(&args.now)?;
     let opts = RunOptions {
         plan: PlanOptions {
@@ -242,7 +250,7 @@ pub fn report(args: ReportArgs) -> anyhow::Result<u8> {
     let inv = load(&args.config.config)?;
     let ledger = ledger(&inv, &args.ledger)?;
     let as_of = day("--as-of", &args.as_of)?;
-    let opts = parity::readiness::ReportOptions::new(as_of, Utc::now(), args.pipeline.clone());
+    let opts = parity::readiness::ReportOptions::new(as_of, Utc::now(), args.pipeline.clone())?;
     let r = runtime()?.block_on(parity::readiness::report(&inv, &ledger, &opts))?;
     let render = |out: &mut dyn Write, color: bool| {
         if html {

@@ -75,7 +75,9 @@ impl Partition {
 
     /// When the partition's data ends: the start of the next one.
     pub fn end(&self) -> NaiveDateTime {
-        self.start() + self.cadence().step()
+        self.start()
+            .checked_add_signed(self.cadence().step())
+            .unwrap_or(NaiveDateTime::MAX)
     }
 
     /// The cadence this partition belongs to.
@@ -121,6 +123,10 @@ impl std::str::FromStr for Partition {
             Some((d, h)) => (d, Some(h)),
             None => (s, None),
         };
+        // Four-digit years only: `+262142-12-31` parses as a date but is no partition.
+        if day.len() != 10 {
+            return Err(bad());
+        }
         let date = NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| bad())?;
         let hour = match hour {
             None => None,

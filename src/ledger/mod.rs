@@ -55,6 +55,28 @@ pub struct Entry {
     pub verdict: UnitVerdict,
 }
 
+/// The time in a record's name (`20261125T120301.123Z`).
+pub fn name_time(s: &str) -> Option<DateTime<Utc>> {
+    chrono::NaiveDateTime::parse_from_str(s, NAME_TIME)
+        .ok()
+        .map(|t| t.and_utc())
+}
+
+impl Entry {
+    /// When the record was written, from its name.
+    pub fn time(&self) -> Option<DateTime<Utc>> {
+        name_time(&self.checked_at)
+    }
+
+    /// Whether the check was made once the partition was complete: at least `min_age` after
+    /// its end. A check of a younger partition (`parity run --date`) saw data that may still
+    /// have been arriving; it proves nothing about the partition's final state.
+    pub fn judged_complete(&self, min_age: chrono::Duration) -> bool {
+        self.time()
+            .is_some_and(|t| t.naive_utc() >= self.partition.end() + min_age)
+    }
+}
+
 /// Keep the newest entry of each partition (entries sorted as [`Ledger::entries`] returns them).
 pub fn newest_per_partition(entries: Vec<Entry>) -> Vec<Entry> {
     let mut out: Vec<Entry> = Vec::with_capacity(entries.len());
@@ -219,8 +241,8 @@ impl Ledger {
             .map_err(|e| Error::store(self.loc.object_url(&dir), "list", &e))?;
         let mut out: Vec<Entry> = metas
             .into_iter()
-            .filter_map(|m| self.parse_entry(pipeline, m.location))
-            .collect();
+            .map(|m| self.parse_entry(pipeline, m.location))
+            .collect::<Result<_>>()?;
         sort_entries(&mut out);
         Ok(out)
     }
@@ -237,20 +259,17 @@ impl Ledger {
             .try_collect()
             .await
             .map_err(|e| Error::store(self.loc.object_url(&root), "list", &e))?;
+        let depth = root.parts().count();
         let mut out: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
         for m in metas {
-            let parts: Vec<_> = m.location.parts().collect();
-            let Some(id) = parts
-                .len()
-                .checked_sub(3)
-                .and_then(|i| parts[i].as_ref().strip_prefix("pipeline="))
-                .map(str::to_string)
-            else {
-                continue;
-            };
-            if let Some(e) = self.parse_entry(&id, m.location.clone()) {
-                out.entry(id).or_default().push(e);
-            }
+            let id = m
+                .location
+                .parts()
+                .nth(depth)
+                .and_then(|p| p.as_ref().strip_prefix("pipeline=").map(str::to_string))
+                .ok_or_else(|| self.not_a_record(&m.location))?;
+            let e = self.parse_entry(&id, m.location)?;
+            out.entry(id).or_default().push(e);
         }
         for entries in out.values_mut() {
             sort_entries(entries);
@@ -258,24 +277,32 @@ impl Ledger {
         Ok(out)
     }
 
-    fn parse_entry(&self, pipeline: &str, path: Path) -> Option<Entry> {
+    /// A record's name parsed. Anything else in a pipeline's folder is an error, never
+    /// skipped: a record that cannot be read as one must not let a partition look clean.
+    fn parse_entry(&self, pipeline: &str, path: Path) -> Result<Entry> {
+        let depth = self.pipeline_dir(pipeline).parts().count();
         let parts: Vec<_> = path.parts().collect();
-        let n = parts.len();
-        if n < 2 {
-            return None;
-        }
-        let partition = parts[n - 2]
-            .as_ref()
-            .strip_prefix("partition=")?
-            .parse()
-            .ok()?;
-        let name = parts[n - 1].as_ref().strip_suffix(".json")?;
-        let mut fields = name.splitn(4, '_');
-        let checked_at = fields.next()?.to_string();
-        let run_id = fields.next()?.to_string();
-        let digest = fields.next()?.to_string();
-        let verdict = fields.next()?.parse().ok()?;
-        Some(Entry {
+        let parsed = (|| {
+            if parts.len() != depth + 2 {
+                return None;
+            }
+            let partition = parts[depth]
+                .as_ref()
+                .strip_prefix("partition=")?
+                .parse()
+                .ok()?;
+            let name = parts[depth + 1].as_ref().strip_suffix(".json")?;
+            let mut fields = name.splitn(4, '_');
+            let checked_at = fields.next()?.to_string();
+            name_time(&checked_at)?;
+            let run_id = fields.next()?.to_string();
+            let digest = fields.next()?.to_string();
+            let verdict = fields.next()?.parse().ok()?;
+            Some((partition, checked_at, run_id, digest, verdict))
+        })();
+        let (partition, checked_at, run_id, digest, verdict) =
+            parsed.ok_or_else(|| self.not_a_record(&path))?;
+        Ok(Entry {
             url: self.loc.object_url(&path),
             path,
             pipeline: pipeline.to_string(),
@@ -285,6 +312,13 @@ impl Ledger {
             digest,
             verdict,
         })
+    }
+
+    fn not_a_record(&self, path: &Path) -> Error {
+        Error::format(
+            self.loc.object_url(path),
+            "not a ledger record name (expected pipeline=ID/partition=P/TIME_RUN_DIGEST_VERDICT.json); move it out of the ledger",
+        )
     }
 
     /// Read one record.

@@ -59,6 +59,14 @@ pub fn render(
     }
 }
 
+/// Text from data made safe for a terminal: every control character (newlines, escape
+/// sequences that could move the cursor or repaint a verdict) becomes a space.
+pub fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 /// A human size: `1.5 MiB`.
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -80,10 +88,7 @@ pub fn show(v: &Option<String>, max: usize) -> String {
     match v {
         None => "null".to_string(),
         Some(s) => {
-            let one_line: String = s
-                .chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect();
+            let one_line = printable(s);
             if one_line.chars().count() > max {
                 let cut: String = one_line.chars().take(max.saturating_sub(1)).collect();
                 format!("{cut}…")

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use super::cutover::{md_table, table};
 use super::markdown::escape;
-use super::OutputFormat;
+use super::{printable, OutputFormat};
 use crate::diff::summary::Samples;
 use crate::ledger::UnitVerdict;
 use crate::readiness::{Cell, Decision, Finding, PipelineReadiness, Readiness, State};
@@ -71,6 +71,10 @@ pub fn strip(cells: &[Cell], n: usize) -> String {
 
 /// The one-line summary of a finding: `3 only in legacy; 2 changed: amount (2)`.
 pub fn finding_detail(f: &Finding) -> String {
+    printable(&finding_parts(f))
+}
+
+fn finding_parts(f: &Finding) -> String {
     if let Some(e) = &f.error {
         return e.clone();
     }
@@ -151,9 +155,9 @@ fn row(p: &PipelineReadiness, color: bool) -> Vec<String> {
             State::Ready => "ready".into(),
             _ => opt(&p.projected_ready),
         },
-        opt(&p.owner),
+        printable(&opt(&p.owner)),
         strip(&p.timeline, STRIP_CELLS),
-        p.reason.clone(),
+        printable(&p.reason),
     ]
 }
 
@@ -195,7 +199,8 @@ fn holding_back(r: &Readiness) -> String {
 }
 
 fn terminal(r: &Readiness, color: bool, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "{}: {}", r.cutover, paint_decision(color, r.decision))?;
+    let name = printable(&r.cutover);
+    writeln!(out, "{name}: {}", paint_decision(color, r.decision))?;
     writeln!(
         out,
         "as of {}; retirement date {}: {}",
@@ -228,7 +233,7 @@ fn terminal(r: &Readiness, color: bool, out: &mut dyn Write) -> io::Result<()> {
     )?;
     for p in blocked(r) {
         writeln!(out)?;
-        writeln!(out, "{} is blocked: {}", p.id, p.reason)?;
+        writeln!(out, "{} is blocked: {}", p.id, printable(&p.reason))?;
         if let Some(f) = &p.blocking {
             writeln!(
                 out,
@@ -257,7 +262,7 @@ fn samples_text(s: &Samples, redacted: bool, out: &mut dyn Write) -> io::Result<
     let note = if redacted { " (redacted)" } else { "" };
     let show = |row: &crate::diff::summary::SampleRow| {
         row.iter()
-            .map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or("null")))
+            .map(|(k, v)| printable(&format!("{k}={}", v.as_deref().unwrap_or("null"))))
             .collect::<Vec<_>>()
             .join(" ")
     };
@@ -272,11 +277,11 @@ fn samples_text(s: &Samples, redacted: bool, out: &mut dyn Write) -> io::Result<
             .changes
             .iter()
             .map(|(k, v)| {
-                format!(
+                printable(&format!(
                     "{k}: {} -> {}",
                     v.left.as_deref().unwrap_or("null"),
                     v.right.as_deref().unwrap_or("null")
-                )
+                ))
             })
             .collect();
         writeln!(

@@ -458,6 +458,16 @@ fn young_partitions_wait_for_min_age_unless_asked_for_by_date() {
         1,
         "--date names the day: it is checked now"
     );
+    // That check saw a partition still being written: it settles nothing, so once the 10th
+    // has aged the next run checks it again, with the 9th it had not reached.
+    let (_, s) = run_json(
+        &config,
+        &["--now", "2026-11-11T03:00:00Z", "--pipeline", "fx_rates"],
+        &[],
+    );
+    let again: Vec<_> = checked(&s).into_keys().collect();
+    let day = |d: &str| ("fx_rates".to_string(), d.to_string());
+    assert_eq!(again, [day("2026-11-09"), day("2026-11-10")]);
 }
 
 #[test]

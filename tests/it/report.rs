@@ -168,17 +168,22 @@ pub fn write_ledger(dir: &Path) {
         UnitVerdict::Diverged,
         p.end() + Duration::hours(1),
     ));
-    // After the report's day: payments_ledger 11-29 rechecked on 12-02 and diverged.
+    // After the report's day: payments_ledger 11-29 rechecked at 00:30 on 12-01 and diverged.
     let p: Partition = "2026-11-29".parse().unwrap();
     records.push(record(
         "payments_ledger",
         p,
         UnitVerdict::Diverged,
-        p.end() + Duration::days(2) + Duration::hours(3),
+        p.end() + Duration::days(1) + Duration::minutes(30),
     ));
     // Under earlier comparison settings (another config digest): loyalty_points was clean.
     let p: Partition = "2026-11-20".parse().unwrap();
-    let mut old = record("loyalty_points", p, UnitVerdict::Identical, p.end());
+    let mut old = record(
+        "loyalty_points",
+        p,
+        UnitVerdict::Identical,
+        p.end() + Duration::hours(3),
+    );
     old.config_digest = "0123456789abcdef0123456789abcdef".into();
     records.push(old);
     // Hourly: 48 hours from 11-28T00, 11-29T05 diverged.
@@ -193,7 +198,7 @@ pub fn write_ledger(dir: &Path) {
             "clickstream_hourly",
             p,
             v,
-            p.end() + Duration::minutes(20),
+            p.end() + Duration::hours(2) + Duration::minutes(20),
         ));
         p = p.next();
     }
@@ -221,11 +226,15 @@ pub fn inventory() -> PathBuf {
 }
 
 pub fn report(ledger: &Path, args: &[&str]) -> Run {
+    report_with(&inventory(), ledger, args)
+}
+
+fn report_with(inventory: &Path, ledger: &Path, args: &[&str]) -> Run {
     parity()
         .env("PARITY_REDACTION_KEY", "report-tests")
         .arg("report")
         .arg("-c")
-        .arg(inventory())
+        .arg(inventory)
         .arg("--ledger")
         .arg(ledger)
         .args(args)
@@ -455,7 +464,7 @@ fn a_record_written_after_the_day_changes_only_later_reports() {
     let dir = fixed_ledger();
     let before = report_json(dir.path(), &["--as-of", "2026-11-30"]);
     assert_eq!(pipeline(&before, "payments_ledger")["state"], "ready");
-    let after = report_json(dir.path(), &["--as-of", "2026-12-02"]);
+    let after = report_json(dir.path(), &["--as-of", "2026-12-01"]);
     let p = pipeline(&after, "payments_ledger");
     assert_eq!(p["state"], "blocked");
     assert_eq!(p["newest_divergence"]["partition"], "2026-11-29");
@@ -467,21 +476,43 @@ fn a_record_written_after_the_day_changes_only_later_reports() {
 #[test]
 fn after_the_retirement_date_the_report_says_how_overdue() {
     let dir = fixed_ledger();
-    let r = report_json(dir.path(), &["--as-of", "2026-12-20"]);
+    // The same cutover with its retirement date ten days before the report's day.
+    let inv_dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(inventory()).unwrap();
+    let passed = inv_dir.path().join("parity.toml");
+    std::fs::write(
+        &passed,
+        text.replace(
+            "retirement_date = 2026-12-10",
+            "retirement_date = 2026-11-20",
+        ),
+    )
+    .unwrap();
+    let args = ["--as-of", "2026-11-30", "--format", "json"];
+    let run = report_with(&passed, dir.path(), &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let r: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(r["days_left"], -10);
     assert_eq!(r["decision"], "NO-GO");
-    // No check for 3 weeks: the clean pipeline has gone stale, the hourly one too.
-    assert_eq!(pipeline(&r, "legacy_exports")["state"], "unowned");
-    assert_eq!(pipeline(&r, "shipments")["state"], "stale");
-    assert_eq!(pipeline(&r, "clickstream_hourly")["state"], "stale");
-    let run = report(dir.path(), &["--as-of", "2026-12-20"]);
+    // Nothing short of ready can make the date any more: on_track becomes at_risk.
+    assert_eq!(pipeline(&r, "orders_daily")["state"], "at_risk");
+    assert_eq!(pipeline(&r, "payments_ledger")["state"], "ready");
+    let run = report_with(&passed, dir.path(), &["--as-of", "2026-11-30"]);
     assert!(
         run.stdout
-            .contains("retirement date 2026-12-10: the legacy platform is overdue by 10 days"),
+            .contains("retirement date 2026-11-20: the legacy platform is overdue by 10 days"),
         "{}",
         run.stdout
     );
     let run = report(dir.path(), &["--as-of", "2026-12-10"]);
+    assert_eq!(run.code, 2, "a day that has not begun");
+    assert!(run.stderr.contains("has not begun"), "{}", run.stderr);
+    let today = text.replace(
+        "retirement_date = 2026-12-10",
+        "retirement_date = 2026-11-30",
+    );
+    std::fs::write(&passed, today).unwrap();
+    let run = report_with(&passed, dir.path(), &["--as-of", "2026-11-30"]);
     assert!(
         run.stdout.contains("the retirement date is today"),
         "{}",
@@ -669,4 +700,133 @@ fn the_report_from_a_ledger_in_s3_equals_the_report_from_disk() {
     let from_disk = from_disk.replace(dir.path().to_str().unwrap(), "[ledger]");
     assert_eq!(from_s3, from_disk);
     assert!(from_s3.contains("\"decision\": \"NO-GO\""));
+}
+
+/// Records of `payments_ledger` alone, daily from 11-16, checked at `checked(partition)`.
+fn payments_only(dir: &Path, days: i64, checked: impl Fn(Partition) -> NaiveDateTime) {
+    let ledger = Ledger::open(dir.to_str().unwrap(), &StoreOptions::default()).unwrap();
+    let first = NaiveDate::parse_from_str(FIRST_DAY, "%Y-%m-%d").unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for i in 0..days {
+        let p = Partition::day(first + Duration::days(i));
+        let r = record("payments_ledger", p, UnitVerdict::Identical, checked(p));
+        rt.block_on(ledger.append(&r)).unwrap();
+    }
+}
+
+#[test]
+fn a_check_made_before_the_partition_was_complete_proves_nothing() {
+    // Four clean days checked normally, the fifth (11-20) checked at noon that same day,
+    // while it was still being written: 4 of 5, not ready.
+    let dir = tempfile::tempdir().unwrap();
+    payments_only(dir.path(), 5, |p| {
+        if p.to_string() == "2026-11-20" {
+            p.start() + Duration::hours(12)
+        } else {
+            p.end() + Duration::hours(3)
+        }
+    });
+    let r = report_json(
+        dir.path(),
+        &["--as-of", "2026-11-21", "--pipeline", "payments_ledger"],
+    );
+    let p = pipeline(&r, "payments_ledger");
+    assert_eq!(p["streak"], 4);
+    assert_eq!(p["state"], "on_track", "{}", p["reason"]);
+    assert_eq!(p["timeline"][4]["verdict"], Value::Null);
+    assert_eq!(r["decision"], "NO-GO");
+}
+
+#[test]
+fn a_streak_with_unchecked_settled_partitions_after_it_is_not_ready() {
+    // Clean 11-16 .. 11-27, nothing since: 12 of 5, but 11-28 and 11-29 have not been judged.
+    let dir = tempfile::tempdir().unwrap();
+    payments_only(dir.path(), 12, |p| p.end() + Duration::hours(3));
+    let r = report_json(
+        dir.path(),
+        &["--as-of", "2026-11-30", "--pipeline", "payments_ledger"],
+    );
+    let p = pipeline(&r, "payments_ledger");
+    assert_eq!(p["streak"], 12);
+    assert_eq!(p["state"], "on_track");
+    assert_eq!(
+        p["reason"],
+        "12 consecutive clean partitions (needs 5), but the newest 2 settled partitions are not checked yet"
+    );
+    assert_eq!(r["decision"], "NO-GO");
+    // The day after the last check, nothing is pending: ready.
+    let r = report_json(
+        dir.path(),
+        &["--as-of", "2026-11-28", "--pipeline", "payments_ledger"],
+    );
+    assert_eq!(pipeline(&r, "payments_ledger")["state"], "ready");
+    assert_eq!(r["decision"], "GO");
+}
+
+#[test]
+fn anything_in_the_ledger_that_is_not_a_record_stops_the_report() {
+    for bad in [
+        "pipeline=orders_daily/partition=2026-11-20/20261121T030000.000Z_run_x_0123456789ab_diverged.json",
+        "pipeline=orders_daily/partition=2026-11-20/20261121T030000.000Z_r-1_0123456789ab_Diverged.json",
+        "pipeline=orders_daily/partition=+262142-12-31/20261121T030000.000Z_r-1_0123456789ab_diverged.json",
+        "pipeline=orders_daily/quarantine/partition=2026-11-20/20261121T030000.000Z_r-1_0123456789ab_diverged.json",
+    ] {
+        let dir = fixed_ledger();
+        let path = dir.path().join("v1").join(bad);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, "{}").unwrap();
+        let run = report(dir.path(), &["--as-of", "2026-11-30"]);
+        assert_eq!(run.code, 2, "{bad}: {}", run.stdout);
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        assert!(
+            run.stderr.contains("not a ledger record name"),
+            "{bad}: {}",
+            run.stderr
+        );
+        // The whole listing (used above 16 pipelines) refuses it too.
+        let ledger = Ledger::open(dir.path().to_str().unwrap(), &StoreOptions::default()).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        assert!(rt.block_on(ledger.all_entries()).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn control_characters_in_values_cannot_repaint_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(dir.path().to_str().unwrap(), &StoreOptions::default()).unwrap();
+    let p: Partition = "2026-11-29".parse().unwrap();
+    let mut r = record(
+        "orders_enriched",
+        p,
+        UnitVerdict::Diverged,
+        p.end() + Duration::hours(3),
+    );
+    r.samples.changed[0].changes.insert(
+        "status".into(),
+        CellChange {
+            left: Some("\u{1b}[2J\u{1b}[H\u{1b}[1;32mGO".into()),
+            right: Some("x\ny".into()),
+        },
+    );
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(ledger.append(&r))
+        .unwrap();
+    for format in ["terminal", "markdown"] {
+        let run = report(dir.path(), &["--as-of", "2026-11-30", "--format", format]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(
+            !run.stdout.contains('\u{1b}'),
+            "{format}: an escape sequence"
+        );
+        assert!(run.stdout.contains("x y"), "{format}");
+    }
 }
