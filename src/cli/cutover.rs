@@ -22,9 +22,16 @@ fn load(path: &Path) -> anyhow::Result<Inventory> {
     Ok(Inventory::load(path)?)
 }
 
+/// The ledger a run writes to (a local folder is created when missing).
 fn ledger(inv: &Inventory, over: &Option<String>) -> anyhow::Result<Ledger> {
     let url = over.as_deref().unwrap_or(&inv.cutover.ledger);
     Ok(Ledger::open(url, &inv.stores)?)
+}
+
+/// The ledger a reading command reads (never created).
+fn ledger_to_read(inv: &Inventory, over: &Option<String>) -> anyhow::Result<Ledger> {
+    let url = over.as_deref().unwrap_or(&inv.cutover.ledger);
+    Ok(Ledger::open_to_read(url, &inv.stores)?)
 }
 
 fn day(flag: &str, v: &Option<String>) -> anyhow::Result<Option<NaiveDate>> {
@@ -198,7 +205,7 @@ pub fn inventory(args: InventoryArgs) -> anyhow::Result<u8> {
 pub fn history(args: HistoryArgs) -> anyhow::Result<u8> {
     let format: OutputFormat = args.format.parse().map_err(anyhow::Error::msg)?;
     let inv = load(&args.config.config)?;
-    let ledger = ledger(&inv, &args.ledger)?;
+    let ledger = ledger_to_read(&inv, &args.ledger)?;
     if inv.pipeline(&args.pipeline).is_none() {
         tracing::warn!(
             "{}: no pipeline `{}` in the inventory; showing what the ledger holds",
@@ -221,7 +228,7 @@ pub fn history(args: HistoryArgs) -> anyhow::Result<u8> {
 pub fn lineage(args: LineageArgs) -> anyhow::Result<u8> {
     let format: OutputFormat = args.format.parse().map_err(anyhow::Error::msg)?;
     let inv = load(&args.config.config)?;
-    let ledger = ledger(&inv, &args.ledger)?;
+    let ledger = ledger_to_read(&inv, &args.ledger)?;
     let window = parse_duration(&args.since).map_err(|e| anyhow::anyhow!("--since: {e}"))?;
     let now = now(&args.now)?;
     let answer = runtime()?.block_on(parity::lineage::lineage(
@@ -248,7 +255,7 @@ pub fn report(args: ReportArgs) -> anyhow::Result<u8> {
         })?
     };
     let inv = load(&args.config.config)?;
-    let ledger = ledger(&inv, &args.ledger)?;
+    let ledger = ledger_to_read(&inv, &args.ledger)?;
     let as_of = day("--as-of", &args.as_of)?;
     let opts = parity::readiness::ReportOptions::new(as_of, Utc::now(), args.pipeline.clone())?;
     let r = runtime()?.block_on(parity::readiness::report(&inv, &ledger, &opts))?;

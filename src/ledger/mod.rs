@@ -135,6 +135,25 @@ impl Ledger {
         Ok(Ledger { loc })
     }
 
+    /// Open a ledger to read it: unlike [`Ledger::open`], a missing local folder is an error
+    /// (a reader must not create one, and a mistyped path must not read as an empty ledger).
+    pub fn open_to_read(url: &str, stores: &StoreOptions) -> Result<Ledger> {
+        let local = match url.strip_prefix("file://") {
+            Some(p) => Some(p),
+            None if !url.contains("://") => Some(url),
+            None => None,
+        };
+        if let Some(dir) = local {
+            if !std::path::Path::new(dir).is_dir() {
+                return Err(Error::Invalid(format!(
+                    "ledger {dir}: no such folder (parity run creates it with the first record)"
+                )));
+            }
+        }
+        let loc = source::open_with(url, stores)?;
+        Ok(Ledger { loc })
+    }
+
     /// The ledger's URL.
     pub fn url(&self) -> &str {
         &self.loc.url

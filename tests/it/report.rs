@@ -560,6 +560,12 @@ fn bad_arguments_and_an_unreadable_ledger_exit_two() {
     );
     let run = report(dir.path(), &["--fail-on", "yes"]);
     assert_eq!(run.code, 2);
+    // A mistyped ledger path is an error, not an empty ledger, and is not created.
+    let missing = dir.path().join("no-such-ledger");
+    let run = report(&missing, &["--as-of", "2026-11-30"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("no such folder"), "{}", run.stderr);
+    assert!(!missing.exists());
     // A record that is not JSON, where the report must read it (the newest divergence).
     let bad = tempfile::tempdir().unwrap();
     let part = bad
