@@ -288,7 +288,7 @@ fn write_whole(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+    let mut tmp = parity::diff::output::temp_file_beside(dir, ".parity-report-")
         .with_context(|| format!("{}: cannot create a file beside it", path.display()))?;
     tmp.write_all(bytes)
         .and_then(|_| tmp.as_file().sync_all())

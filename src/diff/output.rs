@@ -69,6 +69,23 @@ fn output_schema(plan: &Plan, redacted: bool) -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
+/// A temporary file in `dir`, to be renamed over a result file once it is complete. Readable
+/// by others as an ordinary new file would be (0644 less the umask), not the owner-only mode
+/// of a private temporary file: diff files and reports are made to be shared.
+pub fn temp_file_beside(
+    dir: &std::path::Path,
+    prefix: &str,
+) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut b = tempfile::Builder::new();
+    b.prefix(prefix);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        b.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    b.tempfile_in(dir)
+}
+
 impl DiffWriter {
     /// Open a writer for `url` (a local path or an object store URL).
     pub fn create(url: &str, plan: &Plan, redacted: bool) -> Result<Self> {
@@ -84,10 +101,8 @@ impl DiffWriter {
                 Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
                 _ => std::path::PathBuf::from("."),
             };
-            let temp = tempfile::Builder::new()
-                .prefix(".parity-diff-")
-                .tempfile_in(&dir)
-                .map_err(|e| Error::io(dir.display(), e))?;
+            let temp =
+                temp_file_beside(&dir, ".parity-diff-").map_err(|e| Error::io(dir.display(), e))?;
             let loc = crate::source::Location {
                 url: path.display().to_string(),
                 store: Arc::new(object_store::local::LocalFileSystem::new()),

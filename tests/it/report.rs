@@ -621,6 +621,16 @@ fn the_html_file_is_written_whole_and_escapes_every_value() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(names, ["readiness.html"]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // The mode of any new file here (0644 less the umask), not a private temp file's 0600.
+        let plain = out.path().join("plain");
+        std::fs::write(&plain, "x").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&file), mode(&plain));
+        std::fs::remove_file(&plain).unwrap();
+    }
     // One row per pipeline, one timeline cell per partition with its verdict as text.
     assert_eq!(html.matches("<tr data-pipeline=").count(), 13);
     assert_eq!(
