@@ -7,14 +7,15 @@
 //! partition the cadence expects but neither side has is reported missing.
 //!
 //! Settled means: the newest record with the current config digest, made once the partition
-//! was complete (`min_age` after its end), is a comparison verdict,
+//! was complete (`min_age` after its end), is a comparison verdict whose partition has not been
+//! written to on either side since (a recursive listing of each side gives the times),
 //! or says a side is missing and that side is still missing. Errors are always retried, and a
 //! side that arrives late is checked. `recheck` ignores the ledger.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use serde::Serialize;
 
@@ -48,6 +49,9 @@ pub struct PlanOptions {
     pub shard: ShardId,
     /// The time planning treats as now.
     pub now: DateTime<Utc>,
+    /// Check settled partitions whose files were written after their check. Off when replaying
+    /// a past run (`--now`): the files' real times cannot be compared with replayed ones.
+    pub detect_rewrites: bool,
 }
 
 /// One unit to check.
@@ -170,7 +174,7 @@ fn settled_by_ledger(
     entries: &[Entry],
     digest: &str,
     min_age: chrono::Duration,
-) -> BTreeMap<Partition, UnitVerdict> {
+) -> BTreeMap<Partition, (UnitVerdict, DateTime<Utc>)> {
     let prefix = &digest[..DIGEST_PREFIX.min(digest.len())];
     let mut newest: BTreeMap<Partition, &Entry> = BTreeMap::new();
     for e in entries
@@ -182,7 +186,53 @@ fn settled_by_ledger(
             *slot = e;
         }
     }
-    newest.into_iter().map(|(p, e)| (p, e.verdict)).collect()
+    newest
+        .into_iter()
+        .filter_map(|(p, e)| Some((p, (e.verdict, e.time()?))))
+        .collect()
+}
+
+/// When each partition's files were last written, from one recursive listing of the
+/// template's base (a request per thousand files). Every file under a partition counts, marker
+/// files included: a partition rewritten after its check is checked again.
+pub async fn last_written(
+    template: &Template,
+    cadence: Cadence,
+    stores: &StoreOptions,
+) -> Result<BTreeMap<Partition, DateTime<Utc>>> {
+    if !template.base.contains("://") && !std::path::Path::new(&template.base).is_dir() {
+        return Ok(BTreeMap::new());
+    }
+    let loc = source::open_with(&template.base, stores)?;
+    let metas: Vec<object_store::ObjectMeta> = loc
+        .store
+        .list(Some(&loc.prefix))
+        .try_collect()
+        .await
+        .map_err(|e| Error::store(&loc.url, "list", &e))?;
+    let skip = loc.prefix.parts().count();
+    let depth = template.depth();
+    let mut out: BTreeMap<Partition, DateTime<Utc>> = BTreeMap::new();
+    for m in metas {
+        let rel: Vec<String> = m
+            .location
+            .parts()
+            .skip(skip)
+            .map(|p| p.as_ref().to_string())
+            .collect();
+        if rel.len() < depth || (!template.is_prefix && rel.len() != depth) {
+            continue;
+        }
+        let mut caps = Captures::default();
+        if !(0..depth).all(|level| template.match_level(level, &rel[level], &mut caps)) {
+            continue;
+        }
+        if let Some(p) = caps.partition(cadence) {
+            let t = out.entry(p).or_insert(m.last_modified);
+            *t = (*t).max(m.last_modified);
+        }
+    }
+    Ok(out)
 }
 
 fn in_window(p: &Partition, w: &Window, start: Option<NaiveDate>) -> bool {
@@ -215,12 +265,35 @@ async fn plan_pipeline(
             }
         }
     )?;
+    // Nothing on either side and no start to expect partitions from: a mistyped location
+    // would otherwise pass as "nothing to check".
+    if found_legacy.is_empty() && found_target.is_empty() && p.start.is_none() {
+        return Err(Error::Invalid(format!(
+            "no partition found on either side ({} and {}): check the templates, or set `start` to expect partitions",
+            legacy.base, target.base
+        )));
+    }
     let newest = newest_settled(opts.now, p.min_age, p.cadence);
     let settled = |q: &Partition| opts.window.date.is_some() || *q <= newest;
     let keep = |q: &Partition| {
         in_window(q, &opts.window, p.start) && settled(q) && opts.shard.owns(&p.id, q)
     };
     let ledger_says = settled_by_ledger(&entries, &p.config_digest, p.min_age);
+    // A settled partition whose files were written after its check is checked again: a
+    // backfill or a rerun on either platform must not keep an old verdict.
+    let (written_legacy, written_target) = if ledger_says.is_empty() || !opts.detect_rewrites {
+        (BTreeMap::new(), BTreeMap::new())
+    } else {
+        futures::try_join!(
+            last_written(legacy, p.cadence, &inv.stores),
+            last_written(target, p.cadence, &inv.stores)
+        )?
+    };
+    let rewritten = |q: &Partition, checked: DateTime<Utc>| {
+        [&written_legacy, &written_target]
+            .iter()
+            .any(|w| w.get(q).is_some_and(|t| *t > checked))
+    };
 
     let present: BTreeSet<Partition> = found_legacy.union(&found_target).copied().collect();
     let mut units = Vec::new();
@@ -229,9 +302,11 @@ async fn plan_pipeline(
         let has_legacy = found_legacy.contains(q);
         let has_target = found_target.contains(q);
         let done = match ledger_says.get(q) {
-            Some(v) if v.is_parity() || *v == UnitVerdict::Diverged => true,
-            Some(UnitVerdict::MissingLegacy) => !has_legacy,
-            Some(UnitVerdict::MissingTarget) => !has_target,
+            Some((v, checked)) if v.is_parity() || *v == UnitVerdict::Diverged => {
+                !rewritten(q, *checked)
+            }
+            Some((UnitVerdict::MissingLegacy, _)) => !has_legacy,
+            Some((UnitVerdict::MissingTarget, _)) => !has_target,
             _ => false,
         };
         if done {
@@ -255,13 +330,19 @@ async fn plan_pipeline(
         .or_else(|| present.first().copied());
     let mut last = newest;
     if let Some(d) = opts.window.until.or(opts.window.date) {
-        let end_of_day = Partition::at(
-            (d + Duration::days(1)).and_time(Default::default()) - p.cadence.step(),
-            p.cadence,
-        );
+        let end_of_day = match d.succ_opt() {
+            Some(next) => Partition::at(
+                next.and_time(Default::default()) - p.cadence.step(),
+                p.cadence,
+            ),
+            None => last,
+        };
         last = last.min(end_of_day);
         if opts.window.date.is_some() {
-            last = end_of_day;
+            // A named day's partitions are expected once they have ended, not before.
+            let current = Partition::at(opts.now.naive_utc(), p.cadence);
+            let ended = Partition::at(current.start() - p.cadence.step(), p.cadence);
+            last = end_of_day.min(ended);
         }
     }
     if let Some(first) = first {

@@ -477,7 +477,8 @@ impl UnitContext<'_> {
             partition: unit.partition,
             verdict: c.verdict,
             classification: p.classification,
-            checked_at: self.opts.now(),
+            // The time the check began reading: what it saw is the data as of then.
+            checked_at: started_at,
             run_id: self.opts.run_id.clone(),
             shard: self.opts.plan.shard,
             tool_version: env!("CARGO_PKG_VERSION").to_string(),

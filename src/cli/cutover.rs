@@ -38,7 +38,9 @@ fn day(flag: &str, v: &Option<String>) -> anyhow::Result<Option<NaiveDate>> {
     v.as_deref()
         .map(|s| {
             NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map_err(|_| anyhow::anyhow!("{flag} {s}: expected a date such as 2026-11-07"))
+                .ok()
+                .filter(|_| s.len() == 10)
+                .ok_or_else(|| anyhow::anyhow!("{flag} {s}: expected a date such as 2026-11-07"))
         })
         .transpose()
 }
@@ -106,17 +108,25 @@ pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<u8> {
         );
     }
     let started = now(&args.now)?;
+    let (since, until) = (day("--since", &args.since)?, day("--until", &args.until)?);
+    if let (Some(a), Some(b)) = (since, until) {
+        anyhow::ensure!(
+            a <= b,
+            "--since {a} is after --until {b}: the window is empty"
+        );
+    }
     let opts = RunOptions {
         plan: PlanOptions {
             window: Window {
                 date: day("--date", &args.date)?,
-                since: day("--since", &args.since)?,
-                until: day("--until", &args.until)?,
+                since,
+                until,
             },
             pipelines: args.pipeline.clone(),
             recheck: args.recheck,
             shard: args.shard.parse().map_err(anyhow::Error::msg)?,
             now: started,
+            detect_rewrites: args.now.is_none(),
         },
         jobs: args.jobs,
         base: DiffConfig {

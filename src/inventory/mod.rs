@@ -798,6 +798,19 @@ fn pipeline(
     };
     let legacy = template(&p.legacy, "legacy")?;
     let target = template(&p.target, "target")?;
+    if let (Some(l), Some(t), Some(span)) = (&legacy, &target, p.target.as_ref().map(|t| t.span()))
+    {
+        // Both sides at one place would compare a dataset with itself: always identical.
+        if l.base.trim_end_matches('/') == t.base.trim_end_matches('/')
+            && l.raw_tail() == t.raw_tail()
+        {
+            return Err(err(
+                span,
+                "`legacy` and `target` are the same location: parity would compare it with itself"
+                    .into(),
+            ));
+        }
+    }
     let start = match p.start.as_ref().or(d.start.as_ref()) {
         Some(v) => Some(date(v, "start", ctx)?),
         None => cutover.start,

@@ -361,6 +361,15 @@ pub struct Template {
 }
 
 impl Template {
+    /// The template after its fixed base, as written (`dt={date}/`).
+    pub fn raw_tail(&self) -> &str {
+        let fixed = self
+            .raw
+            .find('{')
+            .map(|i| self.raw[..i].rfind('/').map_or(0, |j| j + 1));
+        &self.raw[fixed.unwrap_or(self.raw.len())..]
+    }
+
     /// Parse a template; `resolved` is the template with a relative path already made absolute.
     pub fn parse(raw: &str, resolved: &str, cadence: Cadence) -> Result<Template, String> {
         let first = resolved.find('{').ok_or_else(|| {

@@ -197,7 +197,7 @@ pub struct Record {
     pub verdict: UnitVerdict,
     /// The pipeline's classification at the time.
     pub classification: Option<Classification>,
-    /// When the record was written.
+    /// When the check began (its inputs were read from then on); also the time in the name.
     pub checked_at: DateTime<Utc>,
     /// The run that wrote it.
     pub run_id: String,

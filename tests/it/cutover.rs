@@ -670,3 +670,139 @@ fn run_output_formats() {
         });
     }
 }
+
+#[test]
+fn mistakes_that_would_check_nothing_are_errors() {
+    let (dir, config, _) = local_setup();
+    let text = std::fs::read_to_string(&config).unwrap();
+    // Both locations mistyped, no start to expect partitions from: exit 2, not "nothing new".
+    let typo = dir.path().join("typo.toml");
+    std::fs::write(
+        &typo,
+        text.replace("start = 2026-11-01\n", "")
+            .replace("legacy/fx_rates/dt=", "legacy/fx_rate/dt=")
+            .replace("target/fx_rates/dt=", "target/fx_rate/dt="),
+    )
+    .unwrap();
+    let (run, s) = run_json(
+        &typo,
+        &["--pipeline", "fx_rates", "--until", "2026-11-10"],
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    let f = &s["failed_pipelines"][0];
+    assert_eq!(f["pipeline"], "fx_rates");
+    assert!(
+        f["error"]
+            .as_str()
+            .unwrap()
+            .contains("no partition found on either side"),
+        "{f}"
+    );
+    // Legacy and target at one place: refused when the inventory is read.
+    let same = dir.path().join("same.toml");
+    std::fs::write(
+        &same,
+        text.replace("target/fx_rates/dt={date}/", "legacy/fx_rates/dt={date}/"),
+    )
+    .unwrap();
+    let run: Run = parity()
+        .args(["run", "--config"])
+        .arg(&same)
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("pipeline `fx_rates`: `legacy` and `target` are the same location"),
+        "{}",
+        run.stderr
+    );
+    // An empty window.
+    let run: Run = parity()
+        .args(["run", "--config"])
+        .arg(&config)
+        .args(["--since", "2026-11-10", "--until", "2026-11-01"])
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("the window is empty"), "{}", run.stderr);
+    // A named day's hours are expected once they have ended: at 12:30 none after 11:00.
+    let (_, s) = run_json(
+        &config,
+        &[
+            "--now",
+            "2026-11-10T12:30:00Z",
+            "--date",
+            "2026-11-10",
+            "--pipeline",
+            "clickstream_hourly",
+        ],
+        &[],
+    );
+    let late: Vec<&Value> = s["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["partition"].as_str().unwrap() >= "2026-11-10T12")
+        .collect();
+    assert!(late.is_empty(), "{late:?}");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_partition_rewritten_after_its_check_is_checked_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("data");
+    for side in ["legacy", "target"] {
+        copy_dir(
+            &fixture("cutover").join(side).join("fx_rates"),
+            &base.join(side).join("fx_rates"),
+        );
+    }
+    let ledger = dir.path().join("ledger");
+    let config = demo_inventory(
+        dir.path(),
+        base.to_str().unwrap(),
+        ledger.to_str().unwrap(),
+        "",
+    );
+    let args = ["--pipeline", "fx_rates", "--until", "2026-11-10"];
+    let (run, s) = run_json(&config, &args, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(s["verdicts"]["within_tolerance"], 10);
+    let (_, s) = run_json(&config, &args, &[]);
+    assert_eq!(
+        s["already_checked"], 10,
+        "nothing changed: nothing to check"
+    );
+    // The target platform reruns 11-02 and writes another rate.
+    let file = base.join("target/fx_rates/dt=2026-11-02/part-00000.csv");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replacen("EUR,USD,1.08", "EUR,USD,2.08", 1)).unwrap();
+    let (run, s) = run_json(&config, &args, &[]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let again: Vec<_> = checked(&s).into_iter().collect();
+    assert_eq!(
+        again,
+        [(
+            ("fx_rates".to_string(), "2026-11-02".to_string()),
+            "diverged".to_string()
+        )]
+    );
+    assert_eq!(s["already_checked"], 9);
+}
