@@ -106,6 +106,17 @@ fn local_records(ledger: &Path) -> Vec<(PathBuf, Value)> {
     out
 }
 
+/// `parity ARGS… --config CONFIG`.
+fn with_config(args: &[&str], config: &Path) -> Run {
+    parity()
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .unwrap()
+        .into()
+}
+
 fn local_setup() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let ledger = dir.path().join("ledger");
@@ -309,13 +320,10 @@ fn restricted_values_never_appear_anywhere() {
         seen.push_str(&run.stdout);
         seen.push_str(&run.stderr);
     }
-    let run: Run = parity()
-        .args(["run", "--until", "2026-11-10", "--recheck", "--events", "-"])
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .unwrap()
-        .into();
+    let run: Run = with_config(
+        &["run", "--until", "2026-11-10", "--recheck", "--events", "-"],
+        &config,
+    );
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(
         run.stdout
@@ -473,13 +481,7 @@ fn young_partitions_wait_for_min_age_unless_asked_for_by_date() {
 #[test]
 fn inventory_lists_gaps_and_refuses_secrets() {
     let (dir, config, _) = local_setup();
-    let run: Run = parity()
-        .arg("inventory")
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .unwrap()
-        .into();
+    let run: Run = with_config(&["inventory"], &config);
     assert_eq!(run.code, 1, "legacy_exports has no owner: {}", run.stderr);
     assert!(
         run.stdout.contains("legacy_exports: no owner"),
@@ -523,13 +525,7 @@ fn inventory_lists_gaps_and_refuses_secrets() {
         .unwrap()
         .replace("/target/fx_rates/", "/target/fx_ratez/");
     std::fs::write(&config, text).unwrap();
-    let run: Run = parity()
-        .arg("inventory")
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .unwrap()
-        .into();
+    let run: Run = with_config(&["inventory"], &config);
     assert_eq!(run.code, 1);
     assert!(
         run.stdout.contains("fx_rates: no partition found at"),
@@ -575,13 +571,7 @@ fn inventory_lists_gaps_and_refuses_secrets() {
 fn history_and_lineage_read_the_ledger() {
     let (_dir, config, _) = local_setup();
     let (_, _) = run_json(&config, &["--until", "2026-11-10"], &[]);
-    let run: Run = parity()
-        .args(["history", "orders_daily", "--format", "json"])
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .unwrap()
-        .into();
+    let run: Run = with_config(&["history", "orders_daily", "--format", "json"], &config);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let h: Value = serde_json::from_str(&run.stdout).unwrap();
     let records = h["records"].as_array().unwrap();
@@ -624,13 +614,7 @@ fn history_and_lineage_read_the_ledger() {
         .into();
     let l: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(l["pipelines"][0]["partitions"].as_array().unwrap().len(), 3);
-    let run: Run = parity()
-        .args(["lineage", "--reads", "nothing.reads.this"])
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .unwrap()
-        .into();
+    let run: Run = with_config(&["lineage", "--reads", "nothing.reads.this"], &config);
     assert_eq!(run.code, 0);
     assert!(
         run.stdout.contains("none in the inventory"),
@@ -650,20 +634,17 @@ fn run_output_formats() {
         ("terminal", "cutover_run.terminal"),
         ("markdown", "cutover_run.markdown"),
     ] {
-        let run: Run = parity()
-            .args([
+        let run: Run = with_config(
+            &[
                 "run",
                 "--until",
                 "2026-11-10",
                 "--recheck",
                 "--format",
                 format,
-            ])
-            .arg("--config")
-            .arg(&config)
-            .output()
-            .unwrap()
-            .into();
+            ],
+            &config,
+        );
         assert_eq!(run.code, 1);
         insta::with_settings!({filters => filters.clone(), prepend_module_to_snapshot => false}, {
             insta::assert_snapshot!(name, run.stdout);
