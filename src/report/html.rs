@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::readiness::{countdown, finding_detail, state_counts, verdict_symbol};
+use super::readiness::{countdown, finding_detail, last_diverged, state_counts, verdict_symbol};
 use crate::diff::summary::Samples;
 use crate::ledger::UnitVerdict;
 use crate::readiness::{Decision, Finding, PipelineReadiness, Readiness, State};
@@ -201,7 +201,7 @@ fn pipelines_table(h: &mut String, r: &Readiness) {
     }
     h.push_str(
         "<h2>Pipelines</h2>\n<table id=\"pipelines\">\n<thead><tr><th>Pipeline</th><th>Owner</th><th>Class</th>\
-         <th>State</th><th>Streak</th><th>Newest partition</th><th>Verdict</th><th>Ready by</th><th>Why</th></tr></thead>\n<tbody>\n",
+         <th>State</th><th>Streak</th><th>Newest partition</th><th>Verdict</th><th>Last diverged</th><th>Ready by</th><th>Why</th></tr></thead>\n<tbody>\n",
     );
     for p in &r.pipelines {
         let ready_by = match p.state {
@@ -217,7 +217,7 @@ fn pipelines_table(h: &mut String, r: &Readiness) {
             h,
             "<tr data-pipeline=\"{id}\" data-state=\"{state}\"><td class=\"mono nw\">{id}</td><td>{owner}</td><td>{class}</td>\
              <td><span class=\"badge s-{state}\">{state}</span></td><td class=\"num\">{streak} / {req}</td>\
-             <td class=\"mono nw\">{newest}</td><td>{verdict}</td><td class=\"nw\">{ready_by}</td><td>{why}</td></tr>",
+             <td class=\"mono nw\">{newest}</td><td>{verdict}</td><td class=\"mono\">{diverged}</td><td class=\"nw\">{ready_by}</td><td>{why}</td></tr>",
             id = esc(&p.id),
             owner = opt(&p.owner),
             state = p.state.as_str(),
@@ -226,6 +226,7 @@ fn pipelines_table(h: &mut String, r: &Readiness) {
             newest = opt(&p.newest_partition),
             verdict = opt(&p.newest_verdict),
             why = esc(&p.reason),
+            diverged = esc(&last_diverged(p)),
         );
     }
     h.push_str("</tbody>\n</table>\n");

@@ -151,6 +151,7 @@ fn row(p: &PipelineReadiness, color: bool) -> Vec<String> {
         format!("{}/{}", p.streak, p.required_streak),
         opt(&p.newest_partition),
         opt(&p.newest_verdict),
+        last_diverged(p),
         match p.state {
             State::Ready => "ready".into(),
             _ => opt(&p.projected_ready),
@@ -161,8 +162,36 @@ fn row(p: &PipelineReadiness, color: bool) -> Vec<String> {
     ]
 }
 
-const HEADER: [&str; 9] = [
-    "pipeline", "state", "streak", "newest", "verdict", "ready by", "owner", "timeline", "why",
+/// The newest divergence in a few words: `2026-11-27 status, amount` (its partition and the
+/// columns that differ most), or `-`.
+pub fn last_diverged(p: &PipelineReadiness) -> String {
+    match &p.newest_divergence {
+        None => "-".into(),
+        Some(f) => {
+            let cols: Vec<&str> = f.top_columns.iter().take(2).map(String::as_str).collect();
+            let what = if !cols.is_empty() {
+                cols.join(", ")
+            } else if f.counts.only_left + f.counts.only_right > 0 {
+                "rows".to_string()
+            } else {
+                "schema".to_string()
+            };
+            printable(&format!("{} {what}", f.partition))
+        }
+    }
+}
+
+const HEADER: [&str; 10] = [
+    "pipeline",
+    "state",
+    "streak",
+    "newest",
+    "verdict",
+    "last diverged",
+    "ready by",
+    "owner",
+    "timeline",
+    "why",
 ];
 
 /// Render the report in a text format (`Html` is not one: see [`super::html::render`]).
