@@ -116,16 +116,24 @@ pub fn newest_settled(now: DateTime<Utc>, min_age: Duration, cadence: Cadence) -
     Partition::at(current.start() - cadence.step(), cadence)
 }
 
+/// The store under a template's fixed base; `None` for a local base that does not exist (no
+/// partition there yet).
+fn open_base(template: &Template, stores: &StoreOptions) -> Result<Option<source::Location>> {
+    if !template.base.contains("://") && !std::path::Path::new(&template.base).is_dir() {
+        return Ok(None);
+    }
+    source::open_with(&template.base, stores).map(Some)
+}
+
 /// Discover the partitions present at a template.
 pub async fn discover(
     template: &Template,
     cadence: Cadence,
     stores: &StoreOptions,
 ) -> Result<BTreeSet<Partition>> {
-    if !template.base.contains("://") && !std::path::Path::new(&template.base).is_dir() {
+    let Some(loc) = open_base(template, stores)? else {
         return Ok(BTreeSet::new());
-    }
-    let loc = source::open_with(&template.base, stores)?;
+    };
     let mut frontier: Vec<(Path, Captures)> = vec![(loc.prefix.clone(), Captures::default())];
     for level in 0..template.depth() {
         let files = level + 1 == template.depth() && !template.is_prefix;
@@ -200,10 +208,9 @@ pub async fn last_written(
     cadence: Cadence,
     stores: &StoreOptions,
 ) -> Result<BTreeMap<Partition, DateTime<Utc>>> {
-    if !template.base.contains("://") && !std::path::Path::new(&template.base).is_dir() {
+    let Some(loc) = open_base(template, stores)? else {
         return Ok(BTreeMap::new());
-    }
-    let loc = source::open_with(&template.base, stores)?;
+    };
     let metas: Vec<object_store::ObjectMeta> = loc
         .store
         .list(Some(&loc.prefix))

@@ -101,7 +101,7 @@ pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<u8> {
     }
     // A replay writes records dated in the past; a shared ledger is an audit trail, and its
     // records carry the time they were made.
-    if args.now.is_some() && ledger.url().contains("://") && !ledger.url().starts_with("file://") {
+    if args.now.is_some() && !ledger.is_local() {
         anyhow::bail!(
             "--now replays a past run and dates its records then: only with a local ledger (a demo or a test), not {}",
             ledger.url()

@@ -89,6 +89,15 @@ pub fn newest_per_partition(entries: Vec<Entry>) -> Vec<Entry> {
     out
 }
 
+/// The folder of a local ledger URL (`file://…` or a plain path).
+fn local_dir(url: &str) -> Option<&str> {
+    match url.strip_prefix("file://") {
+        Some(p) => Some(p),
+        None if !url.contains("://") => Some(url),
+        None => None,
+    }
+}
+
 /// Sort by partition, then time, then run id: the newest record of a partition comes last.
 fn sort_entries(entries: &mut [Entry]) {
     entries.sort_by(|a, b| {
@@ -121,15 +130,8 @@ fn hex(bytes: &[u8]) -> String {
 impl Ledger {
     /// Open the ledger at a URL or local path; a local folder is created when missing.
     pub fn open(url: &str, stores: &StoreOptions) -> Result<Ledger> {
-        let local = if let Some(p) = url.strip_prefix("file://") {
-            Some(p.to_string())
-        } else if !url.contains("://") {
-            Some(url.to_string())
-        } else {
-            None
-        };
-        if let Some(dir) = local {
-            std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("ledger {dir}"), e))?;
+        if let Some(dir) = local_dir(url) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("ledger {dir}"), e))?;
         }
         let loc = source::open_with(url, stores)?;
         Ok(Ledger { loc })
@@ -138,20 +140,18 @@ impl Ledger {
     /// Open a ledger to read it: unlike [`Ledger::open`], a missing local folder is an error
     /// (a reader must not create one, and a mistyped path must not read as an empty ledger).
     pub fn open_to_read(url: &str, stores: &StoreOptions) -> Result<Ledger> {
-        let local = match url.strip_prefix("file://") {
-            Some(p) => Some(p),
-            None if !url.contains("://") => Some(url),
-            None => None,
-        };
-        if let Some(dir) = local {
-            if !std::path::Path::new(dir).is_dir() {
-                return Err(Error::Invalid(format!(
-                    "ledger {dir}: no such folder (parity run creates it with the first record)"
-                )));
-            }
+        if let Some(dir) = local_dir(url).filter(|d| !std::path::Path::new(d).is_dir()) {
+            return Err(Error::Invalid(format!(
+                "ledger {dir}: no such folder (parity run creates it with the first record)"
+            )));
         }
         let loc = source::open_with(url, stores)?;
         Ok(Ledger { loc })
+    }
+
+    /// Whether the ledger is a folder on this machine.
+    pub fn is_local(&self) -> bool {
+        self.loc.kind == source::StoreKind::Local
     }
 
     /// The ledger's URL.

@@ -134,6 +134,17 @@ impl std::str::FromStr for ShardId {
     }
 }
 
+/// Columns with changed rows, most changed first (ties by name).
+pub fn ranked_columns(cells: &BTreeMap<String, u64>) -> Vec<(&str, u64)> {
+    let mut v: Vec<(&str, u64)> = cells
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(c, n)| (c.as_str(), *n))
+        .collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    v
+}
+
 /// The counts of a check (the names of `parity diff --format json`; left is legacy).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {

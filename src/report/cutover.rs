@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::markdown::escape;
 use super::OutputFormat;
 use crate::inventory::InventoryReport;
+use crate::ledger::record::{ranked_columns, Counts};
 use crate::ledger::{Record, UnitVerdict};
 use crate::lineage::Lineage;
 use crate::run::{RunSummary, UnitOutcome};
@@ -81,37 +82,47 @@ fn rows_pair(l: Option<u64>, r: Option<u64>) -> String {
 
 /// The columns with the most changed rows, most first: `amount (3), status (1)`.
 pub fn top_columns(cells: &BTreeMap<String, u64>, n: usize) -> String {
-    let mut v: Vec<(&String, &u64)> = cells.iter().filter(|(_, c)| **c > 0).collect();
-    v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-    v.iter()
+    ranked_columns(cells)
+        .into_iter()
         .take(n)
         .map(|(c, k)| format!("{c} ({k})"))
         .collect::<Vec<_>>()
         .join(", ")
 }
 
+/// What differs, in one line: `1 only in legacy; 3 changed: amount (3); 2 schema changes`
+/// (`top` changed columns named); empty when nothing does.
+pub fn differences(
+    counts: &Counts,
+    cells: &BTreeMap<String, u64>,
+    top: usize,
+    divergent_schema_changes: u64,
+) -> String {
+    let mut parts = Vec::new();
+    if counts.only_left > 0 {
+        parts.push(format!("{} only in legacy", counts.only_left));
+    }
+    if counts.only_right > 0 {
+        parts.push(format!("{} only in target", counts.only_right));
+    }
+    if counts.changed_rows > 0 {
+        parts.push(format!(
+            "{} changed: {}",
+            counts.changed_rows,
+            top_columns(cells, top)
+        ));
+    }
+    if divergent_schema_changes > 0 {
+        parts.push(format!("{divergent_schema_changes} schema changes"));
+    }
+    parts.join("; ")
+}
+
 fn unit_row(u: &UnitOutcome, color: bool) -> Vec<String> {
     let detail = match (&u.error, u.verdict) {
         (Some(e), _) => e.clone(),
         (None, UnitVerdict::Diverged) => {
-            let mut parts = Vec::new();
-            if u.counts.only_left > 0 {
-                parts.push(format!("{} only in legacy", u.counts.only_left));
-            }
-            if u.counts.only_right > 0 {
-                parts.push(format!("{} only in target", u.counts.only_right));
-            }
-            if u.counts.changed_rows > 0 {
-                parts.push(format!(
-                    "{} changed: {}",
-                    u.counts.changed_rows,
-                    top_columns(&u.changed_cells, 3)
-                ));
-            }
-            if u.divergent_schema_changes > 0 {
-                parts.push(format!("{} schema changes", u.divergent_schema_changes));
-            }
-            parts.join("; ")
+            differences(&u.counts, &u.changed_cells, 3, u.divergent_schema_changes)
         }
         _ => String::new(),
     };

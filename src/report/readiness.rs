@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use super::cutover::{md_table, table};
+use super::cutover::{differences, md_table, table};
 use super::markdown::escape;
 use super::{printable, OutputFormat};
 use crate::diff::summary::Samples;
@@ -78,39 +78,17 @@ fn finding_parts(f: &Finding) -> String {
     if let Some(e) = &f.error {
         return e.clone();
     }
-    let mut parts = Vec::new();
-    if f.counts.only_left > 0 {
-        parts.push(format!("{} only in legacy", f.counts.only_left));
-    }
-    if f.counts.only_right > 0 {
-        parts.push(format!("{} only in target", f.counts.only_right));
-    }
-    if f.counts.changed_rows > 0 {
-        let cols: Vec<String> = f
-            .top_columns
-            .iter()
-            .map(|c| format!("{c} ({})", f.changed_cells.get(c).copied().unwrap_or(0)))
-            .collect();
-        parts.push(format!(
-            "{} changed: {}",
-            f.counts.changed_rows,
-            cols.join(", ")
-        ));
-    }
-    let divergent = f.schema_changes.iter().filter(|c| c.divergent).count();
-    if divergent > 0 {
-        parts.push(format!("{divergent} schema changes"));
-    }
+    let divergent = f.schema_changes.iter().filter(|c| c.divergent).count() as u64;
+    let what = differences(&f.counts, &f.changed_cells, f.top_columns.len(), divergent);
     match f.verdict {
         UnitVerdict::MissingLegacy => "the legacy platform wrote nothing".into(),
         UnitVerdict::MissingTarget => "the target platform wrote nothing".into(),
-        _ if parts.is_empty() => f.verdict.to_string(),
-        _ => parts.join("; "),
+        _ if what.is_empty() => f.verdict.to_string(),
+        _ => what,
     }
 }
 
-/// The pipelines to describe in detail: blocked ones, then any other with a divergence in
-/// its timeline that is still its newest.
+/// The pipelines described in detail: the blocked ones.
 fn blocked(r: &Readiness) -> impl Iterator<Item = &PipelineReadiness> {
     r.pipelines.iter().filter(|p| p.state == State::Blocked)
 }

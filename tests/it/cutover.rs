@@ -343,13 +343,7 @@ fn restricted_values_never_appear_anywhere() {
         vec!["history", "customers_snapshot", "--all"],
         vec!["history", "customers_snapshot", "--format", "json"],
     ] {
-        let run: Run = parity()
-            .args(&args)
-            .arg("--config")
-            .arg(&config)
-            .output()
-            .unwrap()
-            .into();
+        let run: Run = with_config(&args, &config);
         assert_eq!(run.code, 0, "{}", run.stderr);
         seen.push_str(&run.stdout);
     }
@@ -495,14 +489,7 @@ fn inventory_lists_gaps_and_refuses_secrets() {
     );
 
     let (_, json) = {
-        let run: Run = parity()
-            .arg("inventory")
-            .arg("--config")
-            .arg(&config)
-            .args(["--format", "json"])
-            .output()
-            .unwrap()
-            .into();
+        let run = with_config(&["inventory", "--format", "json"], &config);
         let v: Value = serde_json::from_str(&run.stdout).unwrap();
         (run, v)
     };
@@ -546,13 +533,7 @@ fn inventory_lists_gaps_and_refuses_secrets() {
         + 1;
     std::fs::write(&secret, text).unwrap();
     for cmd in ["inventory", "run"] {
-        let run: Run = parity()
-            .arg(cmd)
-            .arg("--config")
-            .arg(&secret)
-            .output()
-            .unwrap()
-            .into();
+        let run = with_config(&[cmd], &secret);
         assert_eq!(run.code, 2);
         assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
         assert!(
@@ -579,20 +560,23 @@ fn history_and_lineage_read_the_ledger() {
     assert_eq!(records[6]["partition"], "2026-11-07");
     assert_eq!(records[6]["verdict"], "diverged");
 
-    let run: Run = parity()
-        .args([
-            "lineage",
-            "--reads",
-            "postgres.sales.orders",
-            "--since",
-            "30d",
-        ])
-        .args(["--now", "2026-11-11T00:00:00Z", "--format", "json"])
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .unwrap()
-        .into();
+    let lineage = |reads: &str, since: &str| {
+        with_config(
+            &[
+                "lineage",
+                "--reads",
+                reads,
+                "--since",
+                since,
+                "--now",
+                "2026-11-11T00:00:00Z",
+                "--format",
+                "json",
+            ],
+            &config,
+        )
+    };
+    let run = lineage("postgres.sales.orders", "30d");
     assert_eq!(run.code, 0, "{}", run.stderr);
     let l: Value = serde_json::from_str(&run.stdout).unwrap();
     let pipelines = l["pipelines"].as_array().unwrap();
@@ -604,14 +588,7 @@ fn history_and_lineage_read_the_ledger() {
     );
     assert_eq!(pipelines[0]["partitions"].as_array().unwrap().len(), 10);
     // A narrower window: the last three days.
-    let run: Run = parity()
-        .args(["lineage", "--reads", "postgres.sales.*", "--since", "3d"])
-        .args(["--now", "2026-11-11T00:00:00Z", "--format", "json"])
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .unwrap()
-        .into();
+    let run = lineage("postgres.sales.*", "3d");
     let l: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(l["pipelines"][0]["partitions"].as_array().unwrap().len(), 3);
     let run: Run = with_config(&["lineage", "--reads", "nothing.reads.this"], &config);
@@ -687,12 +664,7 @@ fn mistakes_that_would_check_nothing_are_errors() {
         text.replace("target/fx_rates/dt={date}/", "legacy/fx_rates/dt={date}/"),
     )
     .unwrap();
-    let run: Run = parity()
-        .args(["run", "--config"])
-        .arg(&same)
-        .output()
-        .unwrap()
-        .into();
+    let run = with_config(&["run"], &same);
     assert_eq!(run.code, 2);
     assert!(
         run.stderr
@@ -701,13 +673,10 @@ fn mistakes_that_would_check_nothing_are_errors() {
         run.stderr
     );
     // An empty window.
-    let run: Run = parity()
-        .args(["run", "--config"])
-        .arg(&config)
-        .args(["--since", "2026-11-10", "--until", "2026-11-01"])
-        .output()
-        .unwrap()
-        .into();
+    let run = with_config(
+        &["run", "--since", "2026-11-10", "--until", "2026-11-01"],
+        &config,
+    );
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("the window is empty"), "{}", run.stderr);
     // A named day's hours are expected once they have ended: at 12:30 none after 11:00.

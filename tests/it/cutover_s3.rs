@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::cutover::{checked, demo_inventory, expected_units, planted_values};
 use crate::faulty_proxy::FaultyProxy;
-use crate::harness::{fixture, parity, Run};
+use crate::harness::{fixture, parity, rt, Run};
 use crate::s3::{create_bucket, endpoint, store, unique, upload_dir};
 
 /// The demo's data, uploaded once per test process.
@@ -33,13 +33,6 @@ fn demo_bucket(ep: &str) -> String {
             bucket
         })
         .clone()
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 /// An inventory for the demo in S3, with its ledger under `ledger_prefix` of the same bucket,

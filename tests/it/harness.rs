@@ -64,3 +64,11 @@ pub fn diff_json(left: &Path, right: &Path, args: &[&str]) -> (Run, serde_json::
     });
     (run, json)
 }
+
+/// A single-threaded tokio runtime, for tests that call the library's async API.
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}

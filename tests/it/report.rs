@@ -15,7 +15,7 @@ use parity::ledger::{Ledger, Record, ShardId, UnitVerdict};
 use parity::source::StoreOptions;
 use serde_json::Value;
 
-use crate::harness::{fixture, parity, root, Run};
+use crate::harness::{fixture, parity, root, rt, Run};
 
 /// The first partition of every daily spec below.
 const FIRST_DAY: &str = "2026-11-16";
@@ -54,12 +54,15 @@ fn verdict(c: char) -> Option<UnitVerdict> {
 }
 
 /// Each pipeline's config digest, as the inventory computes it.
-fn digests() -> BTreeMap<String, String> {
-    let inv = Inventory::load(&inventory()).unwrap();
-    inv.pipelines
-        .iter()
-        .map(|p| (p.id.clone(), p.config_digest.clone()))
-        .collect()
+fn digests() -> &'static BTreeMap<String, String> {
+    static DIGESTS: std::sync::OnceLock<BTreeMap<String, String>> = std::sync::OnceLock::new();
+    DIGESTS.get_or_init(|| {
+        let inv = Inventory::load(&inventory()).unwrap();
+        inv.pipelines
+            .iter()
+            .map(|p| (p.id.clone(), p.config_digest.clone()))
+            .collect()
+    })
 }
 
 fn record(pipeline: &str, partition: Partition, v: UnitVerdict, checked: NaiveDateTime) -> Record {
@@ -202,10 +205,7 @@ pub fn write_ledger(dir: &Path) {
         ));
         p = p.next();
     }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = rt();
     rt.block_on(async {
         for r in &records {
             ledger.append(r).await.unwrap();
@@ -662,10 +662,7 @@ fn snapshots_of_every_format() {
 fn one_whole_listing_finds_what_per_pipeline_listings_find() {
     let dir = fixed_ledger();
     let ledger = Ledger::open(dir.path().to_str().unwrap(), &StoreOptions::default()).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = rt();
     let all = rt.block_on(ledger.all_entries()).unwrap();
     let ids: Vec<&str> = all.keys().map(String::as_str).collect();
     assert_eq!(ids.len(), 12, "{ids:?}");
@@ -722,10 +719,7 @@ fn the_report_from_a_ledger_in_s3_equals_the_report_from_disk() {
 fn payments_only(dir: &Path, days: i64, checked: impl Fn(Partition) -> NaiveDateTime) {
     let ledger = Ledger::open(dir.to_str().unwrap(), &StoreOptions::default()).unwrap();
     let first = NaiveDate::parse_from_str(FIRST_DAY, "%Y-%m-%d").unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = rt();
     for i in 0..days {
         let p = Partition::day(first + Duration::days(i));
         let r = record("payments_ledger", p, UnitVerdict::Identical, checked(p));
@@ -804,10 +798,7 @@ fn anything_in_the_ledger_that_is_not_a_record_stops_the_report() {
         );
         // The whole listing (used above 16 pipelines) refuses it too.
         let ledger = Ledger::open(dir.path().to_str().unwrap(), &StoreOptions::default()).unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = rt();
         assert!(rt.block_on(ledger.all_entries()).is_err(), "{bad}");
     }
 }
@@ -830,12 +821,7 @@ fn control_characters_in_values_cannot_repaint_the_terminal() {
             right: Some("x\ny".into()),
         },
     );
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(ledger.append(&r))
-        .unwrap();
+    rt().block_on(ledger.append(&r)).unwrap();
     for format in ["terminal", "markdown"] {
         let run = report(dir.path(), &["--as-of", "2026-11-30", "--format", format]);
         assert_eq!(run.code, 0, "{}", run.stderr);

@@ -11,7 +11,7 @@ use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
-use crate::harness::{fixture, parity, Run};
+use crate::harness::{fixture, parity, rt, Run};
 
 /// The S3 endpoint from `scripts/test`; outside it the tests are skipped, except in CI where a
 /// missing server is a failure.
@@ -59,10 +59,7 @@ pub fn store(endpoint: &str, bucket: &str) -> impl ObjectStore {
 }
 
 pub fn upload_dir(store: &impl ObjectStore, local: &Path, prefix: &str) -> usize {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = rt();
     let mut n = 0;
     let mut stack = vec![local.to_path_buf()];
     while let Some(dir) = stack.pop() {
