@@ -178,11 +178,6 @@ pub async fn compare_datasets(
         progress: &progress,
         keep: first,
         column_sums: true,
-        cores: Arc::new(tokio::sync::Semaphore::new(
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1),
-        )),
     };
     stage("fingerprinting");
     let (lread, rread) = futures::try_join!(
@@ -432,7 +427,7 @@ fn key_counts(read: &SideRead) -> (u64, u64) {
     if let Some(index) = read.index.as_ref().filter(|i| !i.overflowed()) {
         return index.key_counts();
     }
-    let mut keys = Vec::new();
+    let mut keys = subset::HashGroups::default();
     let mut nulls = 0u64;
     let batches: &[arrow::record_batch::RecordBatch] = match &read.spooled {
         Some(Spooled::Memory(b)) => b,
@@ -449,10 +444,7 @@ fn key_counts(read: &SideRead) -> (u64, u64) {
             }
         }
     }
-    (
-        subset::duplicated(&mut keys, &mut Default::default()),
-        nulls,
-    )
+    (keys.duplicated(&mut Default::default()), nulls)
 }
 
 fn no_rows() -> Error {
@@ -533,9 +525,6 @@ struct Reading<'a> {
     keep: Keep,
     /// Compute per-column fingerprints (the second pass needs only row and key hashes).
     column_sums: bool,
-    /// Decoding slots shared by both sides, one per core: a side whose files are done leaves
-    /// its core to the other side's remaining files.
-    cores: Arc<tokio::sync::Semaphore>,
 }
 
 async fn read_side(
@@ -591,16 +580,13 @@ async fn read_side(
         0
     })));
     let count = counter(progress, side);
-    let spill_over = cfg.memory_limit / 8;
-    // Local files are decoded as fast as they are read, so they take a decoding slot (one per
-    // core, shared with the other side) for their whole read; remote files overlap downloads.
-    let local = ds.location.kind == source::StoreKind::Local;
-    let concurrency = if local {
-        cfg.concurrency.clamp(1, 2)
-    } else {
-        cfg.concurrency.max(1)
-    };
-    let cores = reading.cores.clone();
+    // Four files a side can be in flight: a remote Parquet file larger than a 32nd of the
+    // budget is gathered in a temporary file rather than in memory.
+    let spill_over = cfg.memory_limit / 32;
+    // Up to `concurrency` files a side decode at once, each on its own blocking thread: more
+    // files than cores, so that when a side's last file is large the other core is still busy
+    // with the other files instead of idle (files one per core left the last one alone).
+    let concurrency = cfg.concurrency.max(1);
 
     // With a selection, only the files holding selected rows are read.
     let files = ds
@@ -623,18 +609,7 @@ async fn read_side(
             let decode_schema = decode_schema.clone();
             let partition_values = file.partition_values.clone();
             let url = file.url.clone();
-            let cores = cores.clone();
             async move {
-                let _slot = if local {
-                    Some(
-                        cores
-                            .acquire_owned()
-                            .await
-                            .map_err(|e| Error::Internal(e.to_string()))?,
-                    )
-                } else {
-                    None
-                };
                 let sink: reader::BatchSink = Box::new(move |batch| {
                     progress.rows_read(side, batch.num_rows() as u64);
                     // The second pass of the subset: only the selected rows go further.

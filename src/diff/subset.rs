@@ -16,6 +16,10 @@
 //! index outgrows its share of the budget it is dropped and the engine falls back to spilling
 //! whole rows by key-hash partition.
 //!
+//! Neither step sorts the index: the subtraction counts hashes in rounds chosen by four of
+//! their bits, and duplicated keys are found in 256 groups split off as the keys arrive, so
+//! every hash table stays near cache size and the index is never copied.
+//!
 //! A 64-bit row-hash collision between a left and a different right row could hide one
 //! difference from the subset; the 128-bit fingerprints still differ in that case, and the
 //! engine reports an internal error rather than a verdict of parity.
@@ -25,7 +29,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use arrow::array::Array;
 
-use crate::fingerprint::logical::{hash_at, RowHashes};
+use crate::fingerprint::logical::RowHashes;
 
 /// The values hashed here are already uniform 64-bit hashes: use them as they are.
 #[derive(Default)]
@@ -52,25 +56,71 @@ pub type HashMap64<V> = HashMap<u64, V, BuildHasherDefault<Unhashed>>;
 /// A set of 64-bit hashes.
 pub type HashSet64 = HashSet<u64, BuildHasherDefault<Unhashed>>;
 
+/// Where the bits that split hashes into groups start. Not the top bits (the hash tables'
+/// control bytes) nor the low ones (their slot numbers), so tables built over one group are as
+/// uniform as tables over all.
+const GROUP_SHIFT: u32 = 24;
+
+/// 64-bit hashes split into 256 groups by eight of their bits as they arrive, so that finding
+/// repeated values works one cache-sized group at a time instead of sorting tens of millions.
+#[derive(Debug)]
+pub struct HashGroups {
+    groups: Vec<Vec<u64>>,
+}
+
+impl Default for HashGroups {
+    fn default() -> Self {
+        HashGroups {
+            groups: vec![Vec::new(); 256],
+        }
+    }
+}
+
+impl HashGroups {
+    /// Add one hash.
+    #[inline]
+    pub fn push(&mut self, h: u64) {
+        self.groups[((h >> GROUP_SHIFT) & 0xff) as usize].push(h);
+    }
+
+    /// Count the distinct values that occur more than once, adding them to `into`.
+    pub fn duplicated(&self, into: &mut HashSet64) -> u64 {
+        let mut seen = HashSet64::default();
+        let mut count = 0;
+        for group in &self.groups {
+            seen.clear();
+            seen.reserve(group.len());
+            for &h in group {
+                // The second sighting of a value counts it; later ones find it counted.
+                if !seen.insert(h) && into.insert(h) {
+                    count += 1;
+                }
+            }
+        }
+        count
+    }
+}
+
 /// One side's compact row index from the fingerprint pass.
 #[derive(Debug)]
 pub struct HashIndex {
     cap: usize,
     len: usize,
     files: Vec<Vec<u64>>,
-    keys: Vec<u64>,
+    keys: HashGroups,
     null_keys: u64,
     overflow: bool,
 }
 
 impl HashIndex {
-    /// An index of `files` files that gives up beyond `cap` rows.
+    /// An index of `files` files that gives up beyond `cap` entries (a row hash or a key hash,
+    /// 8 bytes each).
     pub fn new(files: usize, cap: usize) -> Self {
         HashIndex {
             cap,
             len: 0,
             files: vec![Vec::new(); files],
-            keys: Vec::new(),
+            keys: HashGroups::default(),
             null_keys: 0,
             overflow: false,
         }
@@ -83,9 +133,8 @@ impl HashIndex {
 
     /// Distinct duplicated keys and null-key rows, from this index alone.
     pub fn key_counts(&self) -> (u64, u64) {
-        let mut keys = self.keys.clone();
         (
-            duplicated(&mut keys, &mut HashSet64::default()),
+            self.keys.duplicated(&mut HashSet64::default()),
             self.null_keys,
         )
     }
@@ -100,22 +149,30 @@ impl HashIndex {
         if self.len + n + key_rows > self.cap {
             self.overflow = true;
             self.files = Vec::new();
-            self.keys = Vec::new();
+            self.keys = HashGroups::default();
             return;
         }
         self.len += n + key_rows;
-        let rows = &mut self.files[file];
-        for i in 0..n {
-            rows.push(hash_at(&hashes.row, i) as u64);
-            if keyed {
-                if hashes.null_key.value(i) {
+        self.files[file].extend(low_halves(&hashes.row));
+        if keyed {
+            let nulls = &hashes.null_key;
+            for (i, h) in low_halves(&hashes.key).enumerate() {
+                if nulls.value(i) {
                     self.null_keys += 1;
                 } else {
-                    self.keys.push(hash_at(&hashes.key, i) as u64);
+                    self.keys.push(h);
                 }
             }
         }
     }
+}
+
+/// The low 64 bits of each 128-bit hash in `array`, in row order.
+fn low_halves(array: &arrow::array::FixedSizeBinaryArray) -> impl Iterator<Item = u64> + '_ {
+    let start = array.offset() * 16;
+    array.value_data()[start..start + array.len() * 16]
+        .chunks_exact(16)
+        .map(|c| u64::from_le_bytes(c[..8].try_into().expect("8 bytes")))
 }
 
 /// Sorted row positions to keep, per file of a side.
@@ -140,88 +197,37 @@ pub struct Differences {
     pub null_right: u64,
 }
 
-/// LSD radix sort of 64-bit hashes, 11 bits a pass: hashes are uniform, so every pass is a
-/// straight scatter (several times faster than a comparison sort on tens of millions).
-pub fn radix_sort(values: &mut Vec<u64>) {
-    if values.len() < 4096 {
-        values.sort_unstable();
-        return;
-    }
-    const BITS: u32 = 11;
-    const BUCKETS: usize = 1 << BITS;
-    let mut scratch = vec![0u64; values.len()];
-    let mut shift = 0;
-    while shift < 64 {
-        let mut counts = vec![0usize; BUCKETS];
-        for v in values.iter() {
-            counts[((v >> shift) as usize) & (BUCKETS - 1)] += 1;
-        }
-        let mut sum = 0;
-        for c in counts.iter_mut() {
-            let n = *c;
-            *c = sum;
-            sum += n;
-        }
-        for v in values.iter() {
-            let b = ((v >> shift) as usize) & (BUCKETS - 1);
-            scratch[counts[b]] = *v;
-            counts[b] += 1;
-        }
-        std::mem::swap(values, &mut scratch);
-        shift += BITS;
-    }
-}
+/// How many rounds the multiset subtraction takes: each round counts the hashes whose four
+/// round bits match, so its table stays near cache size.
+const ROUNDS: u64 = 16;
+const ROUND_SHIFT: u32 = 32;
 
-/// Count distinct values that occur more than once (sorting `keys`), adding them to `into`.
-pub fn duplicated(keys: &mut Vec<u64>, into: &mut HashSet64) -> u64 {
-    radix_sort(keys);
-    let mut count = 0;
-    let mut i = 0;
-    while i < keys.len() {
-        let mut j = i + 1;
-        while j < keys.len() && keys[j] == keys[i] {
-            j += 1;
-        }
-        if j - i > 1 {
-            count += 1;
-            into.insert(keys[i]);
-        }
-        i = j;
-    }
-    count
-}
-
-fn sorted(files: &[Vec<u64>]) -> Vec<u64> {
-    let mut all: Vec<u64> = files.iter().flatten().copied().collect();
-    radix_sort(&mut all);
-    all
-}
-
-/// Row hashes present more often on one side than on the other, with the surplus count.
-fn surplus(a: &[u64], b: &[u64]) -> (HashMap64<u32>, HashMap64<u32>) {
+/// Row hashes present more often on one side than on the other, with the surplus count, for
+/// the rounds in `rounds`.
+fn surplus(
+    a: &[Vec<u64>],
+    b: &[Vec<u64>],
+    rounds: std::ops::Range<u64>,
+) -> (HashMap64<u32>, HashMap64<u32>) {
     let (mut left, mut right) = (HashMap64::default(), HashMap64::default());
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < b.len() {
-        let h = match (a.get(i), b.get(j)) {
-            (Some(x), Some(y)) => *x.min(y),
-            (Some(x), None) => *x,
-            (None, Some(y)) => *y,
-            (None, None) => break,
-        };
-        let mut ca = 0u32;
-        while i < a.len() && a[i] == h {
-            ca += 1;
-            i += 1;
+    let total: usize = a.iter().map(Vec::len).sum();
+    let mut net: HashMap64<i64> = HashMap64::default();
+    for round in rounds {
+        net.clear();
+        net.reserve(total / ROUNDS as usize + 16);
+        let of_round = |h: &&u64| (**h >> ROUND_SHIFT) % ROUNDS == round;
+        for h in a.iter().flatten().filter(of_round) {
+            *net.entry(*h).or_insert(0) += 1;
         }
-        let mut cb = 0u32;
-        while j < b.len() && b[j] == h {
-            cb += 1;
-            j += 1;
+        for h in b.iter().flatten().filter(of_round) {
+            *net.entry(*h).or_insert(0) -= 1;
         }
-        if ca > cb {
-            left.insert(h, ca - cb);
-        } else if cb > ca {
-            right.insert(h, cb - ca);
+        for (&h, &n) in &net {
+            if n > 0 {
+                left.insert(h, n as u32);
+            } else if n < 0 {
+                right.insert(h, (-n) as u32);
+            }
         }
     }
     (left, right)
@@ -251,33 +257,35 @@ fn locate(files: &[Vec<u64>], mut wanted: HashMap64<u32>) -> Selection {
 }
 
 /// Subtract the two row multisets, locate the differing rows and find the duplicated keys.
-pub fn differences(mut left: HashIndex, mut right: HashIndex) -> Differences {
+/// The work is split over two threads.
+pub fn differences(left: HashIndex, right: HashIndex) -> Differences {
     let mut d = Differences {
         null_left: left.null_keys,
         null_right: right.null_keys,
         ..Default::default()
     };
-    // The two sides sort on both cores.
     let (mut left_dups, mut right_dups) = (HashSet64::default(), HashSet64::default());
-    let ((dup_left, left_sorted), (dup_right, right_sorted)) = std::thread::scope(|scope| {
-        let l = scope.spawn(|| {
+    let half = ROUNDS / 2;
+    let ((dup_left, (l1, r1)), (dup_right, (l2, r2))) = std::thread::scope(|scope| {
+        let other = scope.spawn(|| {
             (
-                duplicated(&mut left.keys, &mut left_dups),
-                sorted(&left.files),
+                left.keys.duplicated(&mut left_dups),
+                surplus(&left.files, &right.files, 0..half),
             )
         });
-        let r = (
-            duplicated(&mut right.keys, &mut right_dups),
-            sorted(&right.files),
+        let here = (
+            right.keys.duplicated(&mut right_dups),
+            surplus(&left.files, &right.files, half..ROUNDS),
         );
-        (l.join().expect("sorting thread"), r)
+        (other.join().expect("index thread"), here)
     });
     d.dup_left = dup_left;
     d.dup_right = dup_right;
     d.duplicate_keys = left_dups;
     d.duplicate_keys.extend(right_dups);
-    let (wanted_left, wanted_right) = surplus(&left_sorted, &right_sorted);
-    drop((left_sorted, right_sorted));
+    let (mut wanted_left, mut wanted_right) = (l1, r1);
+    wanted_left.extend(l2);
+    wanted_right.extend(r2);
     let (l, r) = std::thread::scope(|scope| {
         let l = scope.spawn(|| locate(&left.files, wanted_left));
         (
@@ -329,11 +337,13 @@ mod tests {
     use super::*;
 
     fn index(files: Vec<Vec<u64>>, keys: &[u64]) -> HashIndex {
+        let mut groups = HashGroups::default();
+        keys.iter().for_each(|k| groups.push(*k));
         HashIndex {
             cap: usize::MAX,
             len: 0,
             files,
-            keys: keys.to_vec(),
+            keys: groups,
             null_keys: 0,
             overflow: false,
         }
@@ -353,24 +363,32 @@ mod tests {
     }
 
     #[test]
-    fn radix_sort_sorts() {
+    fn subtraction_covers_every_round_and_group() {
+        // Values spread over all rounds and groups: every left value once, every right value
+        // once except one dropped and one added, and three values on both sides twice.
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut v: Vec<u64> = (0..50_000)
-            .map(|i| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                if i % 7 == 0 {
-                    42
-                } else {
-                    x
-                }
-            })
-            .collect();
-        let mut expected = v.clone();
-        expected.sort_unstable();
-        radix_sort(&mut v);
-        assert_eq!(v, expected);
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let common: Vec<u64> = (0..200_000).map(|_| next()).collect();
+        let (gone, added) = (common[123_456], next());
+        let mut left = common.clone();
+        let mut right: Vec<u64> = common.iter().copied().filter(|h| *h != gone).collect();
+        right.push(added);
+        left.extend(&common[..3]);
+        right.extend(&common[..3]);
+        let keys_left: Vec<u64> = left.clone();
+        let d = differences(
+            index(vec![left], &keys_left),
+            index(vec![right.clone()], &right),
+        );
+        assert_eq!(d.left, vec![vec![123_456]]);
+        assert_eq!(d.right, vec![vec![199_999]]);
+        assert_eq!((d.dup_left, d.dup_right), (3, 3));
+        assert_eq!(d.duplicate_keys.len(), 3);
     }
 
     #[test]

@@ -368,6 +368,19 @@ fn reduce_decimal_i128(mut v: i128, mut scale: i32) -> (i256, i32) {
     (i256::from_i128(v), scale)
 }
 
+/// [`reduce_decimal_i128`] for a value that fits 64 bits.
+#[inline]
+fn reduce_decimal_i64(mut v: i64, mut scale: i32) -> (i64, i32) {
+    if v == 0 {
+        return (0, 0);
+    }
+    while v % 10 == 0 {
+        v /= 10;
+        scale -= 1;
+    }
+    (v, scale)
+}
+
 #[inline]
 fn put_decimal(out: &mut Vec<u8>, (v, scale): (i256, i32)) {
     out.push(tag::DECIMAL);
@@ -399,10 +412,24 @@ where
     fn hash_cells(&self, len: usize, out: &mut Vec<u64>) {
         let scale = self.1;
         hash_primitive(&self.0, len, out, |v| {
-            let (v, s) = reduce_decimal_i128(v.into(), scale);
+            let v: i128 = v.into();
             let mut payload = [0u8; 36];
-            payload[..4].copy_from_slice(&((s as u32) ^ (1 << 31)).to_be_bytes());
-            payload[4..].copy_from_slice(&v.to_be_bytes());
+            match i64::try_from(v) {
+                // Most decimals fit 64 bits: strip zeros with 64-bit division and write the
+                // 32-byte big-endian value as its sign extension, the same bytes as below.
+                Ok(small) => {
+                    let (v, s) = reduce_decimal_i64(small, scale);
+                    payload[..4].copy_from_slice(&((s as u32) ^ (1 << 31)).to_be_bytes());
+                    let fill = if v < 0 { 0xff } else { 0 };
+                    payload[4..28].fill(fill);
+                    payload[28..].copy_from_slice(&v.to_be_bytes());
+                }
+                Err(_) => {
+                    let (v, s) = reduce_decimal_i128(v, scale);
+                    payload[..4].copy_from_slice(&((s as u32) ^ (1 << 31)).to_be_bytes());
+                    payload[4..].copy_from_slice(&v.to_be_bytes());
+                }
+            }
             hash_payload(tag::DECIMAL, &payload)
         });
     }

@@ -13,8 +13,8 @@
 //! The hashes of each row go along with the batch to the diff stage (as two 16-byte columns and
 //! a null-key flag) so tier 3 never re-hashes a row. `docs/encoding.md` is the specification.
 
-use arrow::array::{Array, ArrayRef, BooleanArray, FixedSizeBinaryArray};
-use arrow::buffer::Buffer;
+use arrow::array::{Array, BooleanArray, FixedSizeBinaryArray};
+use arrow::buffer::{BooleanBuffer, Buffer};
 use arrow::record_batch::RecordBatch;
 use serde::Serialize;
 use xxhash_rust::xxh3::xxh3_128_with_seed;
@@ -130,56 +130,74 @@ pub fn hash_at(array: &FixedSizeBinaryArray, row: usize) -> u128 {
 /// and for every column [`column_term`] of the key and the cell goes into that column's sum.
 pub fn hash_batch(batch: &RecordBatch, key: &[usize], fp: &mut Fingerprint) -> Result<RowHashes> {
     let n = batch.num_rows();
-    let ncols = batch.num_columns();
-    let mut cells: Vec<Vec<u64>> = Vec::with_capacity(ncols);
+    let mut cells: Vec<Vec<u64>> = Vec::with_capacity(batch.num_columns());
     for column in batch.columns() {
         let mut out = Vec::with_capacity(n);
         encoder(column)?.hash_cells(n, &mut out);
         cells.push(out);
     }
-    let key_arrays: Vec<&ArrayRef> = key.iter().map(|&i| batch.column(i)).collect();
-
-    let mut row_hashes = Vec::with_capacity(n * 16);
-    let mut key_hashes = Vec::with_capacity(n * 16);
-    let mut null_key = Vec::with_capacity(n);
-    let mut words = vec![0u8; ncols * 8];
-    let mut key_words = vec![0u8; key.len() * 8];
-    let mut sum = 0u128;
-
-    for row in 0..n {
-        for (c, col) in cells.iter().enumerate() {
-            words[c * 8..c * 8 + 8].copy_from_slice(&col[row].to_le_bytes());
-        }
-        let row_hash = xxh3_128_with_seed(&words, SEED_ROW);
-        let key_hash = if key.is_empty() {
-            null_key.push(false);
-            row_hash
-        } else {
-            for (i, &k) in key.iter().enumerate() {
-                key_words[i * 8..i * 8 + 8].copy_from_slice(&cells[k][row].to_le_bytes());
-            }
-            null_key.push(key_arrays.iter().any(|a| a.is_null(row)));
-            xxh3_128_with_seed(&key_words, SEED_KEY)
-        };
-        sum = sum.wrapping_add(row_hash);
-        let key_part = if key.is_empty() {
-            0u64
-        } else {
-            key_hash as u64
-        };
-        for (c, col) in cells.iter().enumerate().take(fp.columns.len()) {
-            fp.columns[c] = fp.columns[c].wrapping_add(column_term(key_part, col[row]) as u128);
-        }
-        row_hashes.extend_from_slice(&row_hash.to_le_bytes());
-        key_hashes.extend_from_slice(&key_hash.to_le_bytes());
-    }
+    let all: Vec<&[u64]> = cells.iter().map(Vec::as_slice).collect();
+    let (row_bytes, sum) = combine(&all, n, SEED_ROW);
     fp.sum = fp.sum.wrapping_add(sum);
     fp.rows += n as u64;
+    let row = fixed16(row_bytes);
+
+    let (key_hashes, null_key) = if key.is_empty() {
+        // Keyless: the key hash is the row hash and no row has a null key.
+        (row.clone(), BooleanBuffer::new_unset(n))
+    } else {
+        let key_cells: Vec<&[u64]> = key.iter().map(|&k| cells[k].as_slice()).collect();
+        let (bytes, _) = combine(&key_cells, n, SEED_KEY);
+        let mut null = BooleanBuffer::new_unset(n);
+        for &k in key {
+            if let Some(nulls) = batch.column(k).nulls() {
+                null = &null | &!nulls.inner();
+            }
+        }
+        (fixed16(bytes), null)
+    };
+
+    if !fp.columns.is_empty() {
+        // One tight loop per column over (key, cell): no per-cell bounds checks or u128 indexing.
+        let key_lo: Vec<u64> = if key.is_empty() {
+            vec![0; n]
+        } else {
+            key_hashes
+                .value_data()
+                .chunks_exact(16)
+                .map(|c| u64::from_le_bytes(c[..8].try_into().expect("8 bytes")))
+                .collect()
+        };
+        for (total, col) in fp.columns.iter_mut().zip(&cells) {
+            let mut acc = 0u128;
+            for (&k, &cell) in key_lo.iter().zip(col) {
+                acc = acc.wrapping_add(column_term(k, cell) as u128);
+            }
+            *total = total.wrapping_add(acc);
+        }
+    }
     Ok(RowHashes {
-        row: fixed16(row_hashes),
-        key: fixed16(key_hashes),
-        null_key: BooleanArray::from(null_key),
+        row,
+        key: key_hashes,
+        null_key: BooleanArray::new(null_key, None),
     })
+}
+
+/// `XXH3-128(seed, h_0 ‖ h_1 ‖ …)` of each row's cell hashes (little-endian words, in the order
+/// of `cols`), as 16-byte little-endian values, and their wrapping sum.
+fn combine(cols: &[&[u64]], n: usize, seed: u64) -> (Vec<u8>, u128) {
+    let mut out = Vec::with_capacity(n * 16);
+    let mut words = vec![0u8; cols.len() * 8];
+    let mut sum = 0u128;
+    for row in 0..n {
+        for (w, col) in words.chunks_exact_mut(8).zip(cols) {
+            w.copy_from_slice(&col[row].to_le_bytes());
+        }
+        let h = xxh3_128_with_seed(&words, seed);
+        sum = sum.wrapping_add(h);
+        out.extend_from_slice(&h.to_le_bytes());
+    }
+    (out, sum)
 }
 
 #[cfg(test)]
@@ -217,6 +235,17 @@ mod tests {
                 Decimal128Array::from(vec![Some(1500), None, Some(-7), Some(0)])
                     .with_precision_and_scale(10, 3)
                     .unwrap(),
+            ),
+            // Values past 64 bits take the 128-bit path; the others the 64-bit one.
+            Arc::new(
+                Decimal128Array::from(vec![
+                    Some(i128::from(i64::MIN)),
+                    Some(i128::from(i64::MAX) * 10),
+                    Some(-(1i128 << 70)),
+                    Some(-1_000_000),
+                ])
+                .with_precision_and_scale(38, 4)
+                .unwrap(),
             ),
         ];
         for a in arrays {

@@ -5,8 +5,9 @@
 //! * [`read_file`] streams the bytes, hashes them as they pass and decodes them into
 //!   `RecordBatch`es that go to a sink; the bytes are never fetched twice. Text formats decode
 //!   straight from the stream (through gzip/zstd when compressed); a Parquet file needs random
-//!   access to its footer, so its bytes are gathered in memory (or in a temporary file when large)
-//!   while they are hashed, and decoded from there.
+//!   access to its footer, so a remote file's bytes are gathered in memory (or in a temporary
+//!   file when large) while they are hashed, and decoded from there; a local file is hashed in
+//!   one sequential read and decoded page by page from the same open file.
 //! * [`discover_schema`] reads the schema a side will be decoded with: the Parquet footer (two
 //!   range reads from the known size, never a suffix range, which Azure rejects) or the types
 //!   inferred from the first rows of the first text file.
@@ -500,7 +501,7 @@ pub async fn read_file(
     sink: BatchSink,
 ) -> Result<FileDigest> {
     if let Some(path) = local_path(loc, file) {
-        return read_local_file(file, path, schema, spill_over, on_bytes, sink).await;
+        return read_local_file(file, path, schema, on_bytes, sink).await;
     }
     let mut stream = byte_stream(loc, file).await?;
     let mut hasher = blake3::Hasher::new();
@@ -587,39 +588,27 @@ async fn read_local_file(
     file: &DataFile,
     path: std::path::PathBuf,
     schema: SchemaRef,
-    spill_over: u64,
     on_bytes: &ByteCounter,
     sink: BatchSink,
 ) -> Result<FileDigest> {
     let url = file.url.clone();
     let format = file.format;
     let count = on_bytes.clone();
-    let expected_size = file.size;
     let (size, hash, rows) =
         tokio::task::spawn_blocking(move || -> Result<(u64, blake3::Hash, u64)> {
             let cannot_read = |e: std::io::Error| Error::format(&url, format!("cannot read: {e}"));
             match format.format {
                 FileFormat::Parquet => {
-                    if expected_size > spill_over {
-                        // Too large to hold within the memory budget: hash the file as one
-                        // sequential read, then decode it by ranges from the page cache.
-                        let mut hasher = blake3::Hasher::new();
-                        let f = std::fs::File::open(&path).map_err(cannot_read)?;
-                        let size =
-                            std::io::copy(&mut BufReader::with_capacity(1 << 20, f), &mut hasher)
-                                .map_err(cannot_read)?;
-                        count(size);
-                        let f = std::fs::File::open(&path).map_err(cannot_read)?;
-                        let rows = decode_parquet(&url, Gathered::Disk(f, String::new()), sink)?;
-                        return Ok((size, hasher.finalize(), rows));
-                    }
-                    let bytes = std::fs::read(&path).map_err(cannot_read)?;
+                    // Hashed as one sequential read, then decoded page by page from the same
+                    // open file (the page cache serves the second read): the file is never
+                    // held in memory whole, and a file replaced meanwhile is not mixed in.
+                    let f = std::fs::File::open(&path).map_err(cannot_read)?;
                     let mut hasher = blake3::Hasher::new();
-                    hasher.update_rayon(&bytes);
-                    count(bytes.len() as u64);
-                    let size = bytes.len() as u64;
-                    let gathered = Gathered::Memory(BytesMut::from(Bytes::from(bytes)));
-                    let rows = decode_parquet(&url, gathered, sink)?;
+                    let size =
+                        std::io::copy(&mut BufReader::with_capacity(1 << 20, &f), &mut hasher)
+                            .map_err(cannot_read)?;
+                    count(size);
+                    let rows = decode_parquet(&url, Gathered::Disk(f, String::new()), sink)?;
                     Ok((size, hasher.finalize(), rows))
                 }
                 FileFormat::Csv | FileFormat::JsonLines => {
