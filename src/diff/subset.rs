@@ -1,28 +1,28 @@
 //! The differing-rows subset: how tier 3 stays small when the inputs are large.
 //!
 //! When the rows do not fit in memory, the fingerprint pass keeps, per side, only a compact
-//! index: for every file, the low 64 bits of each row's hash in row order (8 bytes a row), the
-//! low 64 bits of every non-null key hash, and the count of null-key rows. If the fingerprints
-//! differ, the two row-hash multisets are subtracted: what is left is exactly the rows that
-//! differ (rows only on one side, and both versions of every changed or within-tolerance row),
-//! and since each file's hashes are in row order, where they are: a sorted list of row
-//! positions per file. The second pass reads only the files that hold such rows, keeps only
-//! those rows, and hashes nothing else, so tier 3 works on the differences instead of the whole
-//! table, without spilling.
+//! index with one entry a row: the low 64 bits of its key hash (of its row hash without a key),
+//! with a key also 32 more bits of its row hash, and the row's number on its side (12 or 16
+//! bytes a row). Entries are split into 256 groups by eight bits of their hash as they arrive,
+//! and a short table of batches maps row numbers back to files and positions.
 //!
-//! Duplicate keys are counted from the key index (every duplicated key, including ones whose
-//! rows are identical on both sides), and the set of duplicated keys goes to tier 3 so a
-//! duplicated key is matched as a multiset exactly as it would be on the whole table. When the
-//! index outgrows its share of the budget it is dropped and the engine falls back to spilling
-//! whole rows by key-hash partition.
+//! If the fingerprints differ, the two sides are subtracted as multisets one group at a time
+//! (each group's hash tables stay near cache size, on two threads): what is left is the rows
+//! that differ (rows only on one side, and both versions of every changed or within-tolerance
+//! row), located as sorted positions per file. The second pass reads only the files that hold
+//! such rows, keeps only those rows, and hashes nothing else, so tier 3 works on the
+//! differences instead of the whole table, without spilling.
 //!
-//! Neither step sorts the index: the subtraction counts hashes in rounds chosen by four of
-//! their bits, and duplicated keys are found in 256 groups split off as the keys arrive, so
-//! every hash table stays near cache size and the index is never copied.
+//! Duplicate keys are counted from the same groups (every duplicated key, including ones whose
+//! rows are identical on both sides; null keys aside), and the set of duplicated keys goes to
+//! tier 3 so a duplicated key is matched as a multiset exactly as it would be on the whole
+//! table. When the index outgrows its share of the budget it is dropped and the engine falls
+//! back to spilling whole rows by key-hash partition.
 //!
-//! A 64-bit row-hash collision between a left and a different right row could hide one
-//! difference from the subset; the 128-bit fingerprints still differ in that case, and the
-//! engine reports an internal error rather than a verdict of parity.
+//! The entries are shorter than the 128-bit hashes, so a changed row could in principle keep
+//! the same entry and be left out. The engine checks the subset against the fingerprints: the
+//! rows left out pair up exactly, so the kept rows' hash sums must differ exactly as the whole
+//! sides' do; when they do not, every row is read again instead.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -44,6 +44,11 @@ impl Hasher for Unhashed {
 
     fn write_u64(&mut self, v: u64) {
         self.0 = v;
+    }
+
+    /// A 32-bit word after a 64-bit hash (a `(hash, check)` pair) folds into the high half.
+    fn write_u32(&mut self, v: u32) {
+        self.0 ^= u64::from(v) << 32;
     }
 
     fn finish(&self) -> u64 {
@@ -101,26 +106,50 @@ impl HashGroups {
     }
 }
 
-/// One side's compact row index from the fingerprint pass.
+/// How many groups the index splits its entries into, by eight bits of their hash.
+const GROUPS: usize = 256;
+
+/// Flag in an entry's row number: the row has a null key component.
+const NULL_FLAG: u32 = 1 << 31;
+
+/// The entries of one group, column by column.
+#[derive(Debug, Default, Clone)]
+struct Group {
+    /// Low 64 bits of the key hash (of the row hash without a key).
+    hashes: Vec<u64>,
+    /// With a key: 32 more bits of the row hash, so a changed row differs from its old version.
+    checks: Vec<u32>,
+    /// The row's number on its side, in arrival order, with [`NULL_FLAG`].
+    rows: Vec<u32>,
+}
+
+/// One side's compact row index from the fingerprint pass: 12 bytes a row without a key, 16
+/// with one, in [`GROUPS`] groups split off as the rows arrive.
 #[derive(Debug)]
 pub struct HashIndex {
     cap: usize,
     len: usize,
-    files: Vec<Vec<u64>>,
-    keys: HashGroups,
+    groups: Vec<Group>,
+    /// Where each batch's rows are: (first row number, file, first position in the file).
+    runs: Vec<(u32, u32, u32)>,
+    /// Rows seen per file so far.
+    file_rows: Vec<u32>,
+    /// The next row's number.
+    next_row: u32,
     null_keys: u64,
     overflow: bool,
 }
 
 impl HashIndex {
-    /// An index of `files` files that gives up beyond `cap` entries (a row hash or a key hash,
-    /// 8 bytes each).
+    /// An index of `files` files that gives up beyond `cap` bytes.
     pub fn new(files: usize, cap: usize) -> Self {
         HashIndex {
             cap,
             len: 0,
-            files: vec![Vec::new(); files],
-            keys: HashGroups::default(),
+            groups: vec![Group::default(); GROUPS],
+            runs: Vec::new(),
+            file_rows: vec![0; files],
+            next_row: 0,
             null_keys: 0,
             overflow: false,
         }
@@ -133,10 +162,14 @@ impl HashIndex {
 
     /// Distinct duplicated keys and null-key rows, from this index alone.
     pub fn key_counts(&self) -> (u64, u64) {
-        (
-            self.keys.duplicated(&mut HashSet64::default()),
-            self.null_keys,
-        )
+        let mut dups = HashSet64::default();
+        let mut seen = HashMap64::default();
+        let count = self
+            .groups
+            .iter()
+            .map(|g| duplicated_in(g, &mut seen, &mut dups))
+            .sum();
+        (count, self.null_keys)
     }
 
     /// Add the hashes of the next batch of file `file` (batches of one file arrive in order).
@@ -145,34 +178,88 @@ impl HashIndex {
             return;
         }
         let n = hashes.row.len();
-        let key_rows = if keyed { n } else { 0 };
-        if self.len + n + key_rows > self.cap {
+        let first = self.next_row;
+        let bytes = n * if keyed { 16 } else { 12 };
+        let fits = self.len + bytes <= self.cap
+            && u64::from(first) + n as u64 <= u64::from(NULL_FLAG)
+            && u64::from(self.file_rows[file]) + n as u64 <= u64::from(u32::MAX);
+        if !fits {
             self.overflow = true;
-            self.files = Vec::new();
-            self.keys = HashGroups::default();
+            self.groups = Vec::new();
+            self.runs = Vec::new();
             return;
         }
-        self.len += n + key_rows;
-        self.files[file].extend(low_halves(&hashes.row));
+        self.len += bytes;
+        self.runs.push((first, file as u32, self.file_rows[file]));
+        self.file_rows[file] += n as u32;
+        self.next_row += n as u32;
+        let nulls = &hashes.null_key;
         if keyed {
-            let nulls = &hashes.null_key;
-            for (i, h) in low_halves(&hashes.key).enumerate() {
-                if nulls.value(i) {
-                    self.null_keys += 1;
-                } else {
-                    self.keys.push(h);
-                }
+            for (i, (k, r)) in halves(&hashes.key).zip(halves(&hashes.row)).enumerate() {
+                let g = &mut self.groups[group_of(k.0)];
+                let null = nulls.value(i);
+                self.null_keys += u64::from(null);
+                g.hashes.push(k.0);
+                g.checks.push(r.1 as u32);
+                g.rows
+                    .push((first + i as u32) | if null { NULL_FLAG } else { 0 });
+            }
+        } else {
+            for (i, r) in halves(&hashes.row).enumerate() {
+                let g = &mut self.groups[group_of(r.0)];
+                g.hashes.push(r.0);
+                g.rows.push(first + i as u32);
             }
         }
     }
+
+    /// The file and position of each row number in `rows`, as sorted positions per file.
+    fn locate(&self, rows: Vec<u32>) -> Selection {
+        let mut out: Selection = vec![Vec::new(); self.file_rows.len()];
+        for row in rows {
+            let run = self.runs.partition_point(|r| r.0 <= row) - 1;
+            let (first, file, pos) = self.runs[run];
+            out[file as usize].push(pos + (row - first));
+        }
+        for positions in &mut out {
+            positions.sort_unstable();
+        }
+        out
+    }
 }
 
-/// The low 64 bits of each 128-bit hash in `array`, in row order.
-fn low_halves(array: &arrow::array::FixedSizeBinaryArray) -> impl Iterator<Item = u64> + '_ {
+#[inline]
+fn group_of(h: u64) -> usize {
+    ((h >> GROUP_SHIFT) as usize) % GROUPS
+}
+
+/// The two 64-bit halves of each 128-bit hash in `array` (low, high), in row order.
+fn halves(array: &arrow::array::FixedSizeBinaryArray) -> impl Iterator<Item = (u64, u64)> + '_ {
     let start = array.offset() * 16;
     array.value_data()[start..start + array.len() * 16]
         .chunks_exact(16)
-        .map(|c| u64::from_le_bytes(c[..8].try_into().expect("8 bytes")))
+        .map(|c| {
+            (
+                u64::from_le_bytes(c[..8].try_into().expect("8 bytes")),
+                u64::from_le_bytes(c[8..].try_into().expect("8 bytes")),
+            )
+        })
+}
+
+/// Count the distinct keys of one group seen more than once (null keys aside), adding them to
+/// `into`. `seen` is scratch space.
+fn duplicated_in(g: &Group, seen: &mut HashMap64<()>, into: &mut HashSet64) -> u64 {
+    seen.clear();
+    let mut count = 0;
+    for (&h, &row) in g.hashes.iter().zip(&g.rows) {
+        if row & NULL_FLAG != 0 {
+            continue;
+        }
+        if seen.insert(h, ()).is_some() && into.insert(h) {
+            count += 1;
+        }
+    }
+    count
 }
 
 /// Sorted row positions to keep, per file of a side.
@@ -197,105 +284,94 @@ pub struct Differences {
     pub null_right: u64,
 }
 
-/// How many rounds the multiset subtraction takes: each round counts the hashes whose four
-/// round bits match, so its table stays near cache size.
-const ROUNDS: u64 = 16;
-const ROUND_SHIFT: u32 = 32;
+/// What one thread found in its share of the groups.
+#[derive(Default)]
+struct Found {
+    left: Vec<u32>,
+    right: Vec<u32>,
+    dup_left: u64,
+    dup_right: u64,
+    left_dups: HashSet64,
+    right_dups: HashSet64,
+}
 
-/// Row hashes present more often on one side than on the other, with the surplus count, for
-/// the rounds in `rounds`.
-fn surplus(
-    a: &[Vec<u64>],
-    b: &[Vec<u64>],
-    rounds: std::ops::Range<u64>,
-) -> (HashMap64<u32>, HashMap64<u32>) {
-    let (mut left, mut right) = (HashMap64::default(), HashMap64::default());
-    let total: usize = a.iter().map(Vec::len).sum();
-    let mut net: HashMap64<i64> = HashMap64::default();
-    for round in rounds {
-        net.clear();
-        net.reserve(total / ROUNDS as usize + 16);
-        let of_round = |h: &&u64| (**h >> ROUND_SHIFT) % ROUNDS == round;
-        for h in a.iter().flatten().filter(of_round) {
-            *net.entry(*h).or_insert(0) += 1;
-        }
-        for h in b.iter().flatten().filter(of_round) {
-            *net.entry(*h).or_insert(0) -= 1;
-        }
-        for (&h, &n) in &net {
-            if n > 0 {
-                left.insert(h, n as u32);
-            } else if n < 0 {
-                right.insert(h, (-n) as u32);
+/// Subtract the two sides' entries of one group as multisets, recording the row numbers of the
+/// surplus copies (earliest rows first), and find the group's duplicated keys.
+fn subtract_group(
+    l: &Group,
+    r: &Group,
+    keyed: bool,
+    net: &mut HashMap<(u64, u32), i64, BuildHasherDefault<Unhashed>>,
+    seen: &mut HashMap64<()>,
+    found: &mut Found,
+) {
+    let check = |g: &Group, i: usize| if keyed { g.checks[i] } else { 0 };
+    net.clear();
+    for i in 0..l.hashes.len() {
+        *net.entry((l.hashes[i], check(l, i))).or_insert(0) += 1;
+    }
+    for i in 0..r.hashes.len() {
+        *net.entry((r.hashes[i], check(r, i))).or_insert(0) -= 1;
+    }
+    for i in 0..l.hashes.len() {
+        if let Some(n) = net.get_mut(&(l.hashes[i], check(l, i))) {
+            if *n > 0 {
+                *n -= 1;
+                found.left.push(l.rows[i] & !NULL_FLAG);
             }
         }
     }
-    (left, right)
+    for i in 0..r.hashes.len() {
+        if let Some(n) = net.get_mut(&(r.hashes[i], check(r, i))) {
+            if *n < 0 {
+                *n += 1;
+                found.right.push(r.rows[i] & !NULL_FLAG);
+            }
+        }
+    }
+    if keyed {
+        found.dup_left += duplicated_in(l, seen, &mut found.left_dups);
+        found.dup_right += duplicated_in(r, seen, &mut found.right_dups);
+    }
 }
 
-/// Where the wanted hashes are: each wanted copy once, first occurrences first.
-fn locate(files: &[Vec<u64>], mut wanted: HashMap64<u32>) -> Selection {
-    files
-        .iter()
-        .map(|rows| {
-            let mut keep = Vec::new();
-            if wanted.is_empty() {
-                return keep;
-            }
-            for (pos, h) in rows.iter().enumerate() {
-                if let Some(n) = wanted.get_mut(h) {
-                    keep.push(pos as u32);
-                    *n -= 1;
-                    if *n == 0 {
-                        wanted.remove(h);
-                    }
-                }
-            }
-            keep
-        })
-        .collect()
-}
-
-/// Subtract the two row multisets, locate the differing rows and find the duplicated keys.
-/// The work is split over two threads.
-pub fn differences(left: HashIndex, right: HashIndex) -> Differences {
-    let mut d = Differences {
+/// Subtract the two row multisets, locate the differing rows and find the duplicated keys, one
+/// group at a time on two threads.
+pub fn differences(left: HashIndex, right: HashIndex, keyed: bool) -> Differences {
+    let share = |first: usize| {
+        let mut found = Found::default();
+        let mut net = HashMap::default();
+        let mut seen = HashMap64::default();
+        for g in (first..GROUPS).step_by(2) {
+            subtract_group(
+                &left.groups[g],
+                &right.groups[g],
+                keyed,
+                &mut net,
+                &mut seen,
+                &mut found,
+            );
+        }
+        found
+    };
+    let (mut a, b) = std::thread::scope(|scope| {
+        let other = scope.spawn(|| share(1));
+        (share(0), other.join().expect("index thread"))
+    });
+    a.left.extend(b.left);
+    a.right.extend(b.right);
+    a.left_dups.extend(b.left_dups);
+    a.left_dups.extend(a.right_dups);
+    a.left_dups.extend(b.right_dups);
+    Differences {
+        left: left.locate(a.left),
+        right: right.locate(a.right),
+        duplicate_keys: a.left_dups,
+        dup_left: a.dup_left + b.dup_left,
+        dup_right: a.dup_right + b.dup_right,
         null_left: left.null_keys,
         null_right: right.null_keys,
-        ..Default::default()
-    };
-    let (mut left_dups, mut right_dups) = (HashSet64::default(), HashSet64::default());
-    let half = ROUNDS / 2;
-    let ((dup_left, (l1, r1)), (dup_right, (l2, r2))) = std::thread::scope(|scope| {
-        let other = scope.spawn(|| {
-            (
-                left.keys.duplicated(&mut left_dups),
-                surplus(&left.files, &right.files, 0..half),
-            )
-        });
-        let here = (
-            right.keys.duplicated(&mut right_dups),
-            surplus(&left.files, &right.files, half..ROUNDS),
-        );
-        (other.join().expect("index thread"), here)
-    });
-    d.dup_left = dup_left;
-    d.dup_right = dup_right;
-    d.duplicate_keys = left_dups;
-    d.duplicate_keys.extend(right_dups);
-    let (mut wanted_left, mut wanted_right) = (l1, r1);
-    wanted_left.extend(l2);
-    wanted_right.extend(r2);
-    let (l, r) = std::thread::scope(|scope| {
-        let l = scope.spawn(|| locate(&left.files, wanted_left));
-        (
-            l.join().expect("locating thread"),
-            locate(&right.files, wanted_right),
-        )
-    });
-    d.left = l;
-    d.right = r;
-    d
+    }
 }
 
 /// Keeps the selected rows of one file as its batches go by.
@@ -336,59 +412,116 @@ impl RowPicker {
 mod tests {
     use super::*;
 
-    fn index(files: Vec<Vec<u64>>, keys: &[u64]) -> HashIndex {
-        let mut groups = HashGroups::default();
-        keys.iter().for_each(|k| groups.push(*k));
-        HashIndex {
-            cap: usize::MAX,
-            len: 0,
-            files,
-            keys: groups,
-            null_keys: 0,
-            overflow: false,
+    /// The hashes of a batch: (key hash, row hash, null key) per row.
+    fn hashes(rows: &[(u128, u128, bool)]) -> RowHashes {
+        let fixed = |v: Vec<[u8; 16]>| {
+            arrow::array::FixedSizeBinaryArray::try_from_iter(v.into_iter()).unwrap()
+        };
+        RowHashes {
+            row: fixed(rows.iter().map(|r| r.1.to_le_bytes()).collect()),
+            key: fixed(rows.iter().map(|r| r.0.to_le_bytes()).collect()),
+            null_key: arrow::array::BooleanArray::from(
+                rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+            ),
         }
+    }
+
+    /// An unkeyed index of whole-row hashes, one batch per file.
+    fn rows_index(files: &[Vec<u128>]) -> HashIndex {
+        let mut idx = HashIndex::new(files.len(), usize::MAX);
+        for (f, rows) in files.iter().enumerate() {
+            let batch: Vec<_> = rows.iter().map(|&h| (h, h, false)).collect();
+            idx.add(f, &hashes(&batch), false);
+        }
+        idx
     }
 
     #[test]
     fn multiset_subtraction_keeps_multiplicities_and_positions() {
         let d = differences(
-            index(vec![vec![1, 1], vec![1, 2, 5]], &[10, 10, 11]),
-            index(vec![vec![1, 2, 2, 7]], &[11, 12, 12]),
+            rows_index(&[vec![1, 1], vec![1, 2, 5]]),
+            rows_index(&[vec![1, 2, 2, 7]]),
+            false,
         );
         // Left has three 1s and right one: two left copies (the first two) are surplus.
         assert_eq!(d.left, vec![vec![0, 1], vec![2]]);
         assert_eq!(d.right, vec![vec![1, 3]]);
+        assert_eq!((d.dup_left, d.dup_right), (0, 0));
+    }
+
+    #[test]
+    fn keyed_entries_find_changed_rows_and_duplicated_keys() {
+        // Key 10 twice on the left; key 11's row changed in its high half only (the check
+        // bits); key 12 twice on the right; a null-key row identical on both sides twice.
+        let changed = 7u128 | (1u128 << 64);
+        let null_row = (99, 5, true);
+        let mut left = HashIndex::new(1, usize::MAX);
+        left.add(
+            0,
+            &hashes(&[
+                (10, 1, false),
+                (10, 2, false),
+                (11, 7, false),
+                null_row,
+                null_row,
+            ]),
+            true,
+        );
+        let mut right = HashIndex::new(1, usize::MAX);
+        right.add(
+            0,
+            &hashes(&[
+                null_row,
+                (11, changed, false),
+                (12, 3, false),
+                (12, 4, false),
+                null_row,
+            ]),
+            true,
+        );
+        assert_eq!(left.key_counts(), (1, 2));
+        let d = differences(left, right, true);
+        assert_eq!(d.left, vec![vec![0, 1, 2]]);
+        assert_eq!(d.right, vec![vec![1, 2, 3]]);
         assert_eq!((d.dup_left, d.dup_right), (1, 1));
+        assert_eq!((d.null_left, d.null_right), (2, 2));
         assert_eq!(d.duplicate_keys, HashSet64::from_iter([10, 12]));
     }
 
     #[test]
-    fn subtraction_covers_every_round_and_group() {
-        // Values spread over all rounds and groups: every left value once, every right value
-        // once except one dropped and one added, and three values on both sides twice.
+    fn positions_survive_interleaved_files_and_every_group() {
+        // Values spread over all groups, two files whose batches arrive interleaved: every
+        // value once on each side except one dropped and one added.
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut next = || {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            x
+            u128::from(x)
         };
-        let common: Vec<u64> = (0..200_000).map(|_| next()).collect();
+        let common: Vec<u128> = (0..200_000).map(|_| next()).collect();
         let (gone, added) = (common[123_456], next());
-        let mut left = common.clone();
-        let mut right: Vec<u64> = common.iter().copied().filter(|h| *h != gone).collect();
-        right.push(added);
-        left.extend(&common[..3]);
-        right.extend(&common[..3]);
-        let keys_left: Vec<u64> = left.clone();
-        let d = differences(
-            index(vec![left], &keys_left),
-            index(vec![right.clone()], &right),
-        );
-        assert_eq!(d.left, vec![vec![123_456]]);
+        let add = |idx: &mut HashIndex, rows: &[u128], file: usize| {
+            for chunk in rows.chunks(8192) {
+                let batch: Vec<_> = chunk.iter().map(|&h| (h, h, false)).collect();
+                idx.add(file, &hashes(&batch), false);
+            }
+        };
+        let mut left = HashIndex::new(2, usize::MAX);
+        for (a, b) in common[..100_000]
+            .chunks(8192)
+            .zip(common[100_000..].chunks(8192))
+        {
+            add(&mut left, a, 0);
+            add(&mut left, b, 1);
+        }
+        let mut right_rows: Vec<u128> = common.iter().copied().filter(|h| *h != gone).collect();
+        right_rows.push(added);
+        let mut right = HashIndex::new(1, usize::MAX);
+        add(&mut right, &right_rows, 0);
+        let d = differences(left, right, false);
+        assert_eq!(d.left, vec![vec![], vec![23_456]]);
         assert_eq!(d.right, vec![vec![199_999]]);
-        assert_eq!((d.dup_left, d.dup_right), (3, 3));
-        assert_eq!(d.duplicate_keys.len(), 3);
     }
 
     #[test]
@@ -402,7 +535,7 @@ mod tests {
 
     #[test]
     fn an_index_past_its_cap_gives_up() {
-        let mut idx = HashIndex::new(1, 1);
+        let mut idx = HashIndex::new(1, 31);
         let hashes = RowHashes {
             row: arrow::array::FixedSizeBinaryArray::try_from_iter(
                 vec![[0u8; 16], [1u8; 16]].into_iter(),
