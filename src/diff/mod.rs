@@ -565,7 +565,7 @@ async fn read_side(
     let keep_index = matches!(reading.keep, Keep::Index);
     let column_sums = reading.column_sums;
     let keyed = !plan.key.is_empty();
-    // The index takes 12 or 16 bytes a row; a side may use a third of the budget for it.
+    // The index takes 8 or 12 bytes a row; a side may use a third of the budget for it.
     let index = Arc::new(Mutex::new(HashIndex::new(
         ds.files.len(),
         cfg.memory_limit as usize / 3,

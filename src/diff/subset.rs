@@ -1,15 +1,15 @@
 //! The differing-rows subset: how tier 3 stays small when the inputs are large.
 //!
 //! When the rows do not fit in memory, the fingerprint pass keeps, per side, only a compact
-//! index with one entry a row: the low 64 bits of its key hash (of its row hash without a key),
-//! with a key also 32 more bits of its row hash, and the row's number on its side (12 or 16
-//! bytes a row). Entries are split into 256 groups by eight bits of their hash as they arrive,
-//! and a short table of batches maps row numbers back to files and positions.
+//! index with one entry a row in arrival order: the low 64 bits of its key hash (of its row
+//! hash without a key) and, with a key, 32 more bits of its row hash (8 or 12 bytes a row),
+//! plus a short table of batches that maps a row's number back to its file and position.
 //!
-//! If the fingerprints differ, the two sides are subtracted as multisets one group at a time
-//! (each group's hash tables stay near cache size, on two threads): what is left is the rows
-//! that differ (rows only on one side, and both versions of every changed or within-tolerance
-//! row), located as sorted positions per file. The second pass reads only the files that hold
+//! If the fingerprints differ, each side's entries are split into 256 groups by eight bits of
+//! their hash (releasing the arrival-order copy as they go) and the two sides are subtracted as
+//! multisets one group at a time (each group's hash tables stay near cache size, on two
+//! threads): what is left is the rows that differ (rows only on one side, and both versions of
+//! every changed or within-tolerance row), located as sorted positions per file. The second pass reads only the files that hold
 //! such rows, keeps only those rows, and hashes nothing else, so tier 3 works on the
 //! differences instead of the whole table, without spilling.
 //!
@@ -112,31 +112,80 @@ const GROUPS: usize = 256;
 /// Flag in an entry's row number: the row has a null key component.
 const NULL_FLAG: u32 = 1 << 31;
 
+/// Values in fixed-size chunks: growing never copies, and at most one chunk is partly empty
+/// (a doubling `Vec` per group would leave up to half of each allocation unused and copy
+/// everything at every doubling).
+#[derive(Debug, Clone)]
+struct Chunked<T> {
+    chunks: Vec<Vec<T>>,
+}
+
+/// Values a chunk holds.
+const CHUNK: usize = 4096;
+
+impl<T> Default for Chunked<T> {
+    fn default() -> Self {
+        Chunked { chunks: Vec::new() }
+    }
+}
+
+impl<T: Copy> Chunked<T> {
+    #[inline]
+    fn push(&mut self, v: T) {
+        match self.chunks.last_mut() {
+            Some(c) if c.len() < CHUNK => c.push(v),
+            _ => {
+                let mut c = Vec::with_capacity(CHUNK);
+                c.push(v);
+                self.chunks.push(c);
+            }
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = T> + '_ {
+        self.chunks.iter().flatten().copied()
+    }
+}
+
 /// The entries of one group, column by column.
 #[derive(Debug, Default, Clone)]
 struct Group {
     /// Low 64 bits of the key hash (of the row hash without a key).
-    hashes: Vec<u64>,
+    hashes: Chunked<u64>,
     /// With a key: 32 more bits of the row hash, so a changed row differs from its old version.
-    checks: Vec<u32>,
+    checks: Chunked<u32>,
     /// The row's number on its side, in arrival order, with [`NULL_FLAG`].
-    rows: Vec<u32>,
+    rows: Chunked<u32>,
 }
 
-/// One side's compact row index from the fingerprint pass: 12 bytes a row without a key, 16
-/// with one, in [`GROUPS`] groups split off as the rows arrive.
+impl Group {
+    /// Each entry as (hash, check, row number with its flag); the check is 0 without a key.
+    fn entries(&self, keyed: bool) -> impl Iterator<Item = ((u64, u32), u32)> + '_ {
+        let checks: Box<dyn Iterator<Item = u32>> = if keyed {
+            Box::new(self.checks.iter())
+        } else {
+            Box::new(std::iter::repeat(0))
+        };
+        self.hashes.iter().zip(checks).zip(self.rows.iter())
+    }
+}
+
+/// One side's compact row index from the fingerprint pass: 8 bytes a row without a key, 12
+/// with one, in arrival order (a row's number is its place in it).
 #[derive(Debug)]
 pub struct HashIndex {
     cap: usize,
     len: usize,
-    groups: Vec<Group>,
+    hashes: Chunked<u64>,
+    checks: Chunked<u32>,
+    /// Numbers of the rows with a null key component, ascending.
+    null_rows: Vec<u32>,
     /// Where each batch's rows are: (first row number, file, first position in the file).
     runs: Vec<(u32, u32, u32)>,
     /// Rows seen per file so far.
     file_rows: Vec<u32>,
     /// The next row's number.
     next_row: u32,
-    null_keys: u64,
     overflow: bool,
 }
 
@@ -146,11 +195,12 @@ impl HashIndex {
         HashIndex {
             cap,
             len: 0,
-            groups: vec![Group::default(); GROUPS],
+            hashes: Chunked::default(),
+            checks: Chunked::default(),
+            null_rows: Vec::new(),
             runs: Vec::new(),
             file_rows: vec![0; files],
             next_row: 0,
-            null_keys: 0,
             overflow: false,
         }
     }
@@ -162,14 +212,19 @@ impl HashIndex {
 
     /// Distinct duplicated keys and null-key rows, from this index alone.
     pub fn key_counts(&self) -> (u64, u64) {
-        let mut dups = HashSet64::default();
-        let mut seen = HashMap64::default();
-        let count = self
-            .groups
-            .iter()
-            .map(|g| duplicated_in(g, &mut seen, &mut dups))
-            .sum();
-        (count, self.null_keys)
+        let mut groups = HashGroups::default();
+        let mut nulls = self.null_rows.iter().peekable();
+        for (row, h) in self.hashes.iter().enumerate() {
+            if nulls.peek() == Some(&&(row as u32)) {
+                nulls.next();
+            } else {
+                groups.push(h);
+            }
+        }
+        (
+            groups.duplicated(&mut HashSet64::default()),
+            self.null_rows.len() as u64,
+        )
     }
 
     /// Add the hashes of the next batch of file `file` (batches of one file arrive in order).
@@ -179,13 +234,15 @@ impl HashIndex {
         }
         let n = hashes.row.len();
         let first = self.next_row;
-        let bytes = n * if keyed { 16 } else { 12 };
+        let bytes = n * if keyed { 12 } else { 8 };
         let fits = self.len + bytes <= self.cap
             && u64::from(first) + n as u64 <= u64::from(NULL_FLAG)
             && u64::from(self.file_rows[file]) + n as u64 <= u64::from(u32::MAX);
         if !fits {
             self.overflow = true;
-            self.groups = Vec::new();
+            self.hashes = Chunked::default();
+            self.checks = Chunked::default();
+            self.null_rows = Vec::new();
             self.runs = Vec::new();
             return;
         }
@@ -193,24 +250,46 @@ impl HashIndex {
         self.runs.push((first, file as u32, self.file_rows[file]));
         self.file_rows[file] += n as u32;
         self.next_row += n as u32;
-        let nulls = &hashes.null_key;
         if keyed {
             for (i, (k, r)) in halves(&hashes.key).zip(halves(&hashes.row)).enumerate() {
-                let g = &mut self.groups[group_of(k.0)];
-                let null = nulls.value(i);
-                self.null_keys += u64::from(null);
-                g.hashes.push(k.0);
-                g.checks.push(r.1 as u32);
-                g.rows
-                    .push((first + i as u32) | if null { NULL_FLAG } else { 0 });
+                self.hashes.push(k.0);
+                self.checks.push(r.1 as u32);
+                if hashes.null_key.value(i) {
+                    self.null_rows.push(first + i as u32);
+                }
             }
         } else {
-            for (i, r) in halves(&hashes.row).enumerate() {
-                let g = &mut self.groups[group_of(r.0)];
-                g.hashes.push(r.0);
-                g.rows.push(first + i as u32);
+            for (h, _) in halves(&hashes.row) {
+                self.hashes.push(h);
             }
         }
+    }
+
+    /// Split the entries into [`GROUPS`] groups, releasing the arrival-order copy a chunk at a
+    /// time as it goes.
+    fn take_groups(&mut self, keyed: bool) -> Vec<Group> {
+        let mut groups = vec![Group::default(); GROUPS];
+        let hashes = std::mem::take(&mut self.hashes.chunks);
+        let mut checks = std::mem::take(&mut self.checks.chunks).into_iter();
+        let mut nulls = self.null_rows.iter().peekable();
+        let mut row = 0u32;
+        for chunk in hashes {
+            let check_chunk = if keyed { checks.next() } else { None };
+            for (i, h) in chunk.into_iter().enumerate() {
+                let g = &mut groups[group_of(h)];
+                g.hashes.push(h);
+                if let Some(c) = &check_chunk {
+                    g.checks.push(c[i]);
+                }
+                let null = nulls.peek() == Some(&&row);
+                if null {
+                    nulls.next();
+                }
+                g.rows.push(row | if null { NULL_FLAG } else { 0 });
+                row += 1;
+            }
+        }
+        groups
     }
 
     /// The file and position of each row number in `rows`, as sorted positions per file.
@@ -251,7 +330,7 @@ fn halves(array: &arrow::array::FixedSizeBinaryArray) -> impl Iterator<Item = (u
 fn duplicated_in(g: &Group, seen: &mut HashMap64<()>, into: &mut HashSet64) -> u64 {
     seen.clear();
     let mut count = 0;
-    for (&h, &row) in g.hashes.iter().zip(&g.rows) {
+    for (h, row) in g.hashes.iter().zip(g.rows.iter()) {
         if row & NULL_FLAG != 0 {
             continue;
         }
@@ -305,27 +384,26 @@ fn subtract_group(
     seen: &mut HashMap64<()>,
     found: &mut Found,
 ) {
-    let check = |g: &Group, i: usize| if keyed { g.checks[i] } else { 0 };
     net.clear();
-    for i in 0..l.hashes.len() {
-        *net.entry((l.hashes[i], check(l, i))).or_insert(0) += 1;
+    for (pair, _) in l.entries(keyed) {
+        *net.entry(pair).or_insert(0) += 1;
     }
-    for i in 0..r.hashes.len() {
-        *net.entry((r.hashes[i], check(r, i))).or_insert(0) -= 1;
+    for (pair, _) in r.entries(keyed) {
+        *net.entry(pair).or_insert(0) -= 1;
     }
-    for i in 0..l.hashes.len() {
-        if let Some(n) = net.get_mut(&(l.hashes[i], check(l, i))) {
+    for (pair, row) in l.entries(keyed) {
+        if let Some(n) = net.get_mut(&pair) {
             if *n > 0 {
                 *n -= 1;
-                found.left.push(l.rows[i] & !NULL_FLAG);
+                found.left.push(row & !NULL_FLAG);
             }
         }
     }
-    for i in 0..r.hashes.len() {
-        if let Some(n) = net.get_mut(&(r.hashes[i], check(r, i))) {
+    for (pair, row) in r.entries(keyed) {
+        if let Some(n) = net.get_mut(&pair) {
             if *n < 0 {
                 *n += 1;
-                found.right.push(r.rows[i] & !NULL_FLAG);
+                found.right.push(row & !NULL_FLAG);
             }
         }
     }
@@ -337,20 +415,18 @@ fn subtract_group(
 
 /// Subtract the two row multisets, locate the differing rows and find the duplicated keys, one
 /// group at a time on two threads.
-pub fn differences(left: HashIndex, right: HashIndex, keyed: bool) -> Differences {
+pub fn differences(mut left: HashIndex, mut right: HashIndex, keyed: bool) -> Differences {
+    let (lg, rg) = std::thread::scope(|scope| {
+        let l = scope.spawn(|| left.take_groups(keyed));
+        let r = right.take_groups(keyed);
+        (l.join().expect("index thread"), r)
+    });
     let share = |first: usize| {
         let mut found = Found::default();
         let mut net = HashMap::default();
         let mut seen = HashMap64::default();
         for g in (first..GROUPS).step_by(2) {
-            subtract_group(
-                &left.groups[g],
-                &right.groups[g],
-                keyed,
-                &mut net,
-                &mut seen,
-                &mut found,
-            );
+            subtract_group(&lg[g], &rg[g], keyed, &mut net, &mut seen, &mut found);
         }
         found
     };
@@ -369,8 +445,8 @@ pub fn differences(left: HashIndex, right: HashIndex, keyed: bool) -> Difference
         duplicate_keys: a.left_dups,
         dup_left: a.dup_left + b.dup_left,
         dup_right: a.dup_right + b.dup_right,
-        null_left: left.null_keys,
-        null_right: right.null_keys,
+        null_left: left.null_rows.len() as u64,
+        null_right: right.null_rows.len() as u64,
     }
 }
 
@@ -535,7 +611,7 @@ mod tests {
 
     #[test]
     fn an_index_past_its_cap_gives_up() {
-        let mut idx = HashIndex::new(1, 31);
+        let mut idx = HashIndex::new(1, 23);
         let hashes = RowHashes {
             row: arrow::array::FixedSizeBinaryArray::try_from_iter(
                 vec![[0u8; 16], [1u8; 16]].into_iter(),
