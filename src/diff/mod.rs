@@ -592,13 +592,13 @@ async fn read_side(
         0
     })));
     let count = counter(progress, side);
-    // Four files a side can be in flight: a remote Parquet file larger than a 32nd of the
-    // budget is gathered in a temporary file rather than in memory.
-    let spill_over = cfg.memory_limit / 32;
     // Up to `concurrency` files a side decode at once, each on its own blocking thread: more
     // files than cores, so that when a side's last file is large the other core is still busy
     // with the other files instead of idle (files one per core left the last one alone).
     let concurrency = cfg.concurrency.max(1);
+    // Remote Parquet files gathered in memory may take a quarter of the budget across both
+    // sides' files in flight; a larger file is gathered in a temporary file instead.
+    let spill_over = cfg.memory_limit / (concurrency as u64).saturating_mul(8);
 
     // With a selection, only the files holding selected rows are read.
     let files = ds

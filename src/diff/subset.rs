@@ -29,7 +29,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use arrow::array::Array;
 
-use crate::fingerprint::logical::RowHashes;
+use crate::fingerprint::logical::{halves, RowHashes};
 
 /// The values hashed here are already uniform 64-bit hashes: use them as they are.
 #[derive(Default)]
@@ -66,8 +66,9 @@ pub type HashSet64 = HashSet<u64, BuildHasherDefault<Unhashed>>;
 /// uniform as tables over all.
 const GROUP_SHIFT: u32 = 24;
 
-/// 64-bit hashes split into 256 groups by eight of their bits as they arrive, so that finding
-/// repeated values works one cache-sized group at a time instead of sorting tens of millions.
+/// 64-bit hashes split into [`GROUPS`] groups by eight of their bits as they arrive, so that
+/// finding repeated values works one cache-sized group at a time instead of sorting tens of
+/// millions.
 #[derive(Debug)]
 pub struct HashGroups {
     groups: Vec<Vec<u64>>,
@@ -76,7 +77,7 @@ pub struct HashGroups {
 impl Default for HashGroups {
     fn default() -> Self {
         HashGroups {
-            groups: vec![Vec::new(); 256],
+            groups: vec![Vec::new(); GROUPS],
         }
     }
 }
@@ -85,25 +86,31 @@ impl HashGroups {
     /// Add one hash.
     #[inline]
     pub fn push(&mut self, h: u64) {
-        self.groups[((h >> GROUP_SHIFT) & 0xff) as usize].push(h);
+        self.groups[group_of(h)].push(h);
     }
 
     /// Count the distinct values that occur more than once, adding them to `into`.
     pub fn duplicated(&self, into: &mut HashSet64) -> u64 {
         let mut seen = HashSet64::default();
-        let mut count = 0;
-        for group in &self.groups {
-            seen.clear();
-            seen.reserve(group.len());
-            for &h in group {
-                // The second sighting of a value counts it; later ones find it counted.
-                if !seen.insert(h) && into.insert(h) {
-                    count += 1;
-                }
-            }
-        }
-        count
+        self.groups
+            .iter()
+            .map(|g| repeated(g.iter().copied(), &mut seen, into))
+            .sum()
     }
+}
+
+/// Count the distinct values of one group that occur more than once, adding them to `into`.
+/// `seen` is scratch space, cleared here.
+fn repeated(values: impl Iterator<Item = u64>, seen: &mut HashSet64, into: &mut HashSet64) -> u64 {
+    seen.clear();
+    let mut count = 0;
+    for h in values {
+        // The second sighting of a value counts it; later ones find it counted.
+        if !seen.insert(h) && into.insert(h) {
+            count += 1;
+        }
+    }
+    count
 }
 
 /// How many groups the index splits its entries into, by eight bits of their hash.
@@ -159,14 +166,25 @@ struct Group {
 }
 
 impl Group {
-    /// Each entry as (hash, check, row number with its flag); the check is 0 without a key.
-    fn entries(&self, keyed: bool) -> impl Iterator<Item = ((u64, u32), u32)> + '_ {
-        let checks: Box<dyn Iterator<Item = u32>> = if keyed {
-            Box::new(self.checks.iter())
-        } else {
-            Box::new(std::iter::repeat(0))
-        };
+    /// Each entry as ((hash, check), row number with its flag). Without a key there are no
+    /// checks and every check reads 0.
+    fn entries(&self) -> impl Iterator<Item = ((u64, u32), u32)> + '_ {
+        let checks = self.checks.iter().chain(std::iter::repeat(0));
         self.hashes.iter().zip(checks).zip(self.rows.iter())
+    }
+}
+
+/// Walks the ascending numbers of the null-key rows alongside the rows in arrival order.
+struct NullRows<'a>(std::iter::Peekable<std::slice::Iter<'a, u32>>);
+
+impl<'a> NullRows<'a> {
+    fn new(rows: &'a [u32]) -> Self {
+        NullRows(rows.iter().peekable())
+    }
+
+    /// Whether row `row` (asked in ascending order) has a null key.
+    fn next_is(&mut self, row: u32) -> bool {
+        self.0.next_if(|&&n| n == row).is_some()
     }
 }
 
@@ -213,11 +231,9 @@ impl HashIndex {
     /// Distinct duplicated keys and null-key rows, from this index alone.
     pub fn key_counts(&self) -> (u64, u64) {
         let mut groups = HashGroups::default();
-        let mut nulls = self.null_rows.iter().peekable();
+        let mut nulls = NullRows::new(&self.null_rows);
         for (row, h) in self.hashes.iter().enumerate() {
-            if nulls.peek() == Some(&&(row as u32)) {
-                nulls.next();
-            } else {
+            if !nulls.next_is(row as u32) {
                 groups.push(h);
             }
         }
@@ -234,7 +250,9 @@ impl HashIndex {
         }
         let n = hashes.row.len();
         let first = self.next_row;
-        let bytes = n * if keyed { 12 } else { 8 };
+        // Counted at the size the entries take once grouped for the subtraction (a row number
+        // more than in arrival order), the index's peak.
+        let bytes = n * if keyed { 16 } else { 12 };
         let fits = self.len + bytes <= self.cap
             && u64::from(first) + n as u64 <= u64::from(NULL_FLAG)
             && u64::from(self.file_rows[file]) + n as u64 <= u64::from(u32::MAX);
@@ -267,25 +285,23 @@ impl HashIndex {
 
     /// Split the entries into [`GROUPS`] groups, releasing the arrival-order copy a chunk at a
     /// time as it goes.
-    fn take_groups(&mut self, keyed: bool) -> Vec<Group> {
+    fn take_groups(&mut self) -> Vec<Group> {
         let mut groups = vec![Group::default(); GROUPS];
         let hashes = std::mem::take(&mut self.hashes.chunks);
         let mut checks = std::mem::take(&mut self.checks.chunks).into_iter();
-        let mut nulls = self.null_rows.iter().peekable();
+        let mut nulls = NullRows::new(&self.null_rows);
         let mut row = 0u32;
         for chunk in hashes {
-            let check_chunk = if keyed { checks.next() } else { None };
+            // Without a key there are no check chunks.
+            let check_chunk = checks.next();
             for (i, h) in chunk.into_iter().enumerate() {
                 let g = &mut groups[group_of(h)];
                 g.hashes.push(h);
                 if let Some(c) = &check_chunk {
                     g.checks.push(c[i]);
                 }
-                let null = nulls.peek() == Some(&&row);
-                if null {
-                    nulls.next();
-                }
-                g.rows.push(row | if null { NULL_FLAG } else { 0 });
+                let flag = if nulls.next_is(row) { NULL_FLAG } else { 0 };
+                g.rows.push(row | flag);
                 row += 1;
             }
         }
@@ -312,33 +328,16 @@ fn group_of(h: u64) -> usize {
     ((h >> GROUP_SHIFT) as usize) % GROUPS
 }
 
-/// The two 64-bit halves of each 128-bit hash in `array` (low, high), in row order.
-fn halves(array: &arrow::array::FixedSizeBinaryArray) -> impl Iterator<Item = (u64, u64)> + '_ {
-    let start = array.offset() * 16;
-    array.value_data()[start..start + array.len() * 16]
-        .chunks_exact(16)
-        .map(|c| {
-            (
-                u64::from_le_bytes(c[..8].try_into().expect("8 bytes")),
-                u64::from_le_bytes(c[8..].try_into().expect("8 bytes")),
-            )
-        })
-}
-
 /// Count the distinct keys of one group seen more than once (null keys aside), adding them to
-/// `into`. `seen` is scratch space.
-fn duplicated_in(g: &Group, seen: &mut HashMap64<()>, into: &mut HashSet64) -> u64 {
-    seen.clear();
-    let mut count = 0;
-    for (h, row) in g.hashes.iter().zip(g.rows.iter()) {
-        if row & NULL_FLAG != 0 {
-            continue;
-        }
-        if seen.insert(h, ()).is_some() && into.insert(h) {
-            count += 1;
-        }
-    }
-    count
+/// `into`.
+fn duplicated_in(g: &Group, seen: &mut HashSet64, into: &mut HashSet64) -> u64 {
+    let keys = g
+        .hashes
+        .iter()
+        .zip(g.rows.iter())
+        .filter(|(_, row)| row & NULL_FLAG == 0)
+        .map(|(h, _)| h);
+    repeated(keys, seen, into)
 }
 
 /// Sorted row positions to keep, per file of a side.
@@ -381,17 +380,17 @@ fn subtract_group(
     r: &Group,
     keyed: bool,
     net: &mut HashMap<(u64, u32), i64, BuildHasherDefault<Unhashed>>,
-    seen: &mut HashMap64<()>,
+    seen: &mut HashSet64,
     found: &mut Found,
 ) {
     net.clear();
-    for (pair, _) in l.entries(keyed) {
+    for (pair, _) in l.entries() {
         *net.entry(pair).or_insert(0) += 1;
     }
-    for (pair, _) in r.entries(keyed) {
+    for (pair, _) in r.entries() {
         *net.entry(pair).or_insert(0) -= 1;
     }
-    for (pair, row) in l.entries(keyed) {
+    for (pair, row) in l.entries() {
         if let Some(n) = net.get_mut(&pair) {
             if *n > 0 {
                 *n -= 1;
@@ -399,7 +398,7 @@ fn subtract_group(
             }
         }
     }
-    for (pair, row) in r.entries(keyed) {
+    for (pair, row) in r.entries() {
         if let Some(n) = net.get_mut(&pair) {
             if *n < 0 {
                 *n += 1;
@@ -417,14 +416,14 @@ fn subtract_group(
 /// group at a time on two threads.
 pub fn differences(mut left: HashIndex, mut right: HashIndex, keyed: bool) -> Differences {
     let (lg, rg) = std::thread::scope(|scope| {
-        let l = scope.spawn(|| left.take_groups(keyed));
-        let r = right.take_groups(keyed);
+        let l = scope.spawn(|| left.take_groups());
+        let r = right.take_groups();
         (l.join().expect("index thread"), r)
     });
     let share = |first: usize| {
         let mut found = Found::default();
         let mut net = HashMap::default();
-        let mut seen = HashMap64::default();
+        let mut seen = HashSet64::default();
         for g in (first..GROUPS).step_by(2) {
             subtract_group(&lg[g], &rg[g], keyed, &mut net, &mut seen, &mut found);
         }

@@ -414,22 +414,22 @@ where
         hash_primitive(&self.0, len, out, |v| {
             let v: i128 = v.into();
             let mut payload = [0u8; 36];
-            match i64::try_from(v) {
+            let s = match i64::try_from(v) {
                 // Most decimals fit 64 bits: strip zeros with 64-bit division and write the
                 // 32-byte big-endian value as its sign extension, the same bytes as below.
                 Ok(small) => {
                     let (v, s) = reduce_decimal_i64(small, scale);
-                    payload[..4].copy_from_slice(&((s as u32) ^ (1 << 31)).to_be_bytes());
-                    let fill = if v < 0 { 0xff } else { 0 };
-                    payload[4..28].fill(fill);
+                    payload[4..28].fill(if v < 0 { 0xff } else { 0 });
                     payload[28..].copy_from_slice(&v.to_be_bytes());
+                    s
                 }
                 Err(_) => {
                     let (v, s) = reduce_decimal_i128(v, scale);
-                    payload[..4].copy_from_slice(&((s as u32) ^ (1 << 31)).to_be_bytes());
                     payload[4..].copy_from_slice(&v.to_be_bytes());
+                    s
                 }
-            }
+            };
+            payload[..4].copy_from_slice(&((s as u32) ^ (1 << 31)).to_be_bytes());
             hash_payload(tag::DECIMAL, &payload)
         });
     }

@@ -114,6 +114,20 @@ fn fixed16(values: Vec<u8>) -> FixedSizeBinaryArray {
     FixedSizeBinaryArray::new(16, Buffer::from_vec(values), None)
 }
 
+/// The two 64-bit halves (low, high) of every value of a 16-byte hash column, in row order,
+/// read straight from its buffer.
+pub fn halves(array: &FixedSizeBinaryArray) -> impl Iterator<Item = (u64, u64)> + '_ {
+    let start = array.offset() * 16;
+    array.value_data()[start..start + array.len() * 16]
+        .chunks_exact(16)
+        .map(|c| {
+            (
+                u64::from_le_bytes(c[..8].try_into().expect("8 bytes")),
+                u64::from_le_bytes(c[8..].try_into().expect("8 bytes")),
+            )
+        })
+}
+
 /// Read a 16-byte hash column's value.
 #[inline]
 pub fn hash_at(array: &FixedSizeBinaryArray, row: usize) -> u128 {
@@ -159,20 +173,13 @@ pub fn hash_batch(batch: &RecordBatch, key: &[usize], fp: &mut Fingerprint) -> R
 
     if !fp.columns.is_empty() {
         // One tight loop per column over (key, cell): no per-cell bounds checks or u128 indexing.
-        let key_lo: Vec<u64> = if key.is_empty() {
-            vec![0; n]
-        } else {
-            key_hashes
-                .value_data()
-                .chunks_exact(16)
-                .map(|c| u64::from_le_bytes(c[..8].try_into().expect("8 bytes")))
-                .collect()
-        };
+        let key_lo: Option<Vec<u64>> =
+            (!key.is_empty()).then(|| halves(&key_hashes).map(|h| h.0).collect());
         for (total, col) in fp.columns.iter_mut().zip(&cells) {
-            let mut acc = 0u128;
-            for (&k, &cell) in key_lo.iter().zip(col) {
-                acc = acc.wrapping_add(column_term(k, cell) as u128);
-            }
+            let acc = match &key_lo {
+                Some(k) => column_sum(k.iter().zip(col).map(|(&k, &c)| (k, c))),
+                None => column_sum(col.iter().map(|&c| (0, c))),
+            };
             *total = total.wrapping_add(acc);
         }
     }
@@ -180,6 +187,14 @@ pub fn hash_batch(batch: &RecordBatch, key: &[usize], fp: &mut Fingerprint) -> R
         row,
         key: key_hashes,
         null_key: BooleanArray::new(null_key, None),
+    })
+}
+
+/// The wrapping sum of [`column_term`] over (key, cell) pairs.
+#[inline]
+fn column_sum(pairs: impl Iterator<Item = (u64, u64)>) -> u128 {
+    pairs.fold(0u128, |acc, (k, c)| {
+        acc.wrapping_add(column_term(k, c) as u128)
     })
 }
 

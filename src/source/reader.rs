@@ -3,11 +3,12 @@
 //!
 //! * [`hash_file`] is tier 1: the bytes are hashed and nothing is parsed.
 //! * [`read_file`] streams the bytes, hashes them as they pass and decodes them into
-//!   `RecordBatch`es that go to a sink; the bytes are never fetched twice. Text formats decode
-//!   straight from the stream (through gzip/zstd when compressed); a Parquet file needs random
-//!   access to its footer, so a remote file's bytes are gathered in memory (or in a temporary
-//!   file when large) while they are hashed, and decoded from there; a local file is hashed in
-//!   one sequential read and decoded page by page from the same open file.
+//!   `RecordBatch`es that go to a sink; a remote file's bytes are fetched once. Text formats
+//!   decode straight from the stream (through gzip/zstd when compressed). A Parquet file needs
+//!   random access to its footer: a remote file's bytes are gathered in memory (or in a
+//!   temporary file when large) while they are hashed, and decoded from there; a local file is
+//!   hashed in one sequential read and decoded page by page from the same open file, and is
+//!   refused if its length or modification time changed in between.
 //! * [`discover_schema`] reads the schema a side will be decoded with: the Parquet footer (two
 //!   range reads from the known size, never a suffix range, which Azure rejects) or the types
 //!   inferred from the first rows of the first text file.
@@ -583,7 +584,17 @@ pub async fn read_file(
     }
 }
 
-/// A file on local disk: read once with large reads, hashed as it is read.
+/// What a file written while it was being read is told.
+const CHANGED_WHILE_READ: &str =
+    "the file changed while it was being read; run the check again once its writer has finished";
+
+/// Whether two looks at one open file saw the same contents: same length and modification time.
+fn same_contents(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    a.len() == b.len() && a.modified().ok() == b.modified().ok()
+}
+
+/// A file on local disk, hashed as it is read. Text is decoded from the same read; a Parquet
+/// file is decoded afterwards from the same open file.
 async fn read_local_file(
     file: &DataFile,
     path: std::path::PathBuf,
@@ -601,14 +612,22 @@ async fn read_local_file(
                 FileFormat::Parquet => {
                     // Hashed as one sequential read, then decoded page by page from the same
                     // open file (the page cache serves the second read): the file is never
-                    // held in memory whole, and a file replaced meanwhile is not mixed in.
+                    // held in memory whole, and a file replaced meanwhile is not mixed in. A
+                    // file written in place between the two reads is an error, so the rows
+                    // decoded are always the bytes hashed.
                     let f = std::fs::File::open(&path).map_err(cannot_read)?;
+                    let before = f.metadata().map_err(cannot_read)?;
                     let mut hasher = blake3::Hasher::new();
                     let size =
                         std::io::copy(&mut BufReader::with_capacity(1 << 20, &f), &mut hasher)
                             .map_err(cannot_read)?;
                     count(size);
+                    let check = f.try_clone().map_err(cannot_read)?;
                     let rows = decode_parquet(&url, Gathered::Disk(f, String::new()), sink)?;
+                    let after = check.metadata().map_err(cannot_read)?;
+                    if !same_contents(&before, &after) || after.len() != size {
+                        return Err(Error::format(&url, CHANGED_WHILE_READ));
+                    }
                     Ok((size, hasher.finalize(), rows))
                 }
                 FileFormat::Csv | FileFormat::JsonLines => {
@@ -937,4 +956,26 @@ fn decode_text(
         FileFormat::Parquet => unreachable!("parquet decodes from gathered bytes"),
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_contents;
+    use std::io::Write;
+
+    #[test]
+    fn a_file_written_in_place_is_seen_as_changed() {
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(b"PAR1 first").unwrap();
+        let before = f.metadata().unwrap();
+        assert!(same_contents(&before, &f.metadata().unwrap()));
+        // The same length, a newer time: rewritten in place.
+        f.set_modified(before.modified().unwrap() + std::time::Duration::from_secs(5))
+            .unwrap();
+        assert!(!same_contents(&before, &f.metadata().unwrap()));
+        // A longer file with the old time.
+        f.write_all(b" and more").unwrap();
+        f.set_modified(before.modified().unwrap()).unwrap();
+        assert!(!same_contents(&before, &f.metadata().unwrap()));
+    }
 }
