@@ -19,7 +19,7 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 use super::spool::{key_hashes, null_keys, row_hashes};
 use super::summary::{CellChange, ChangedSample, SampleRow};
 use crate::error::Result;
-use crate::fingerprint::encoding::{encoder, CellEncoder};
+use crate::fingerprint::encoding::{encoder, Cell, CellEncoder};
 use crate::fingerprint::logical::hash_at;
 use crate::redact::Redactor;
 use crate::schema::Plan;
@@ -277,6 +277,12 @@ impl<'a> SideRows<'a> {
         self.encoders[b][col].encode(row, out);
     }
 
+    /// The cell as a comparable value, when its layout has one (else compare encodings).
+    fn cell(&self, r: RowRef, col: usize) -> Option<Cell<'_>> {
+        let (b, row) = split_ref(r);
+        self.encoders[b][col].cell(row)
+    }
+
     fn float(&self, r: RowRef, col: usize) -> Option<f64> {
         let (b, row) = split_ref(r);
         self.encoders[b][col].float(row)
@@ -455,11 +461,17 @@ impl<'p> Matcher<'p> {
             if col.is_key {
                 continue;
             }
-            a.clear();
-            b.clear();
-            l.encode(lr, c, &mut a);
-            r.encode(rr, c, &mut b);
-            if a == b {
+            let equal = match (l.cell(lr, c), r.cell(rr, c)) {
+                (Some(x), Some(y)) => x == y,
+                _ => {
+                    a.clear();
+                    b.clear();
+                    l.encode(lr, c, &mut a);
+                    r.encode(rr, c, &mut b);
+                    a == b
+                }
+            };
+            if equal {
                 continue;
             }
             // Decimals are held to their tolerance exactly; floats in floating point.
