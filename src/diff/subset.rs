@@ -6,13 +6,12 @@
 //! plus a short table of batches that maps a row's number back to its file and position.
 //!
 //! If the fingerprints differ, each side's entries are split into 256 groups by eight bits of
-//! their hash, a wave of 32 groups at a time (so only an eighth of the index is ever held
-//! twice), and the two sides are subtracted as multisets one group at a time (each group's
-//! hash tables stay near cache size, on two threads). What is left is the rows that differ:
-//! rows only on one side, and both versions of every changed or within-tolerance row, located
-//! as sorted positions per file. The second pass reads only the files that hold such rows,
-//! keeps only those rows, and hashes nothing else, so tier 3 works on the differences instead
-//! of the whole table, without spilling.
+//! their hash (releasing the arrival-order copy as they go) and the two sides are subtracted as
+//! multisets one group at a time (each group's hash tables stay near cache size, on two
+//! threads): what is left is the rows that differ (rows only on one side, and both versions of
+//! every changed or within-tolerance row), located as sorted positions per file. The second pass reads only the files that hold
+//! such rows, keeps only those rows, and hashes nothing else, so tier 3 works on the
+//! differences instead of the whole table, without spilling.
 //!
 //! Duplicate keys are counted from the same groups (every duplicated key, including ones whose
 //! rows are identical on both sides; null keys aside), and the set of duplicated keys goes to
@@ -251,9 +250,9 @@ impl HashIndex {
         }
         let n = hashes.row.len();
         let first = self.next_row;
-        // Counted at the index's peak: the arrival-order entries plus one wave of them grouped
-        // (an eighth, with a 4-byte row number each) during the subtraction.
-        let bytes = n * if keyed { 14 } else { 10 };
+        // Counted at the size the entries take once grouped for the subtraction (a row number
+        // more than in arrival order), the index's peak.
+        let bytes = n * if keyed { 16 } else { 12 };
         let fits = self.len + bytes <= self.cap
             && u64::from(first) + n as u64 <= u64::from(NULL_FLAG)
             && u64::from(self.file_rows[file]) + n as u64 <= u64::from(u32::MAX);
@@ -284,25 +283,25 @@ impl HashIndex {
         }
     }
 
-    /// The entries of groups `first..first + count`, in those groups' order. The arrival-order
-    /// copy stays: one wave of groups at a time is all that is ever held twice.
-    fn groups(&self, first: usize, count: usize) -> Vec<Group> {
-        let mut groups = vec![Group::default(); count];
-        let mut checks = self.checks.chunks.iter();
+    /// Split the entries into [`GROUPS`] groups, releasing the arrival-order copy a chunk at a
+    /// time as it goes.
+    fn take_groups(&mut self) -> Vec<Group> {
+        let mut groups = vec![Group::default(); GROUPS];
+        let hashes = std::mem::take(&mut self.hashes.chunks);
+        let mut checks = std::mem::take(&mut self.checks.chunks).into_iter();
         let mut nulls = NullRows::new(&self.null_rows);
         let mut row = 0u32;
-        for chunk in &self.hashes.chunks {
+        for chunk in hashes {
             // Without a key there are no check chunks.
             let check_chunk = checks.next();
-            for (i, &h) in chunk.iter().enumerate() {
-                let is_null = nulls.next_is(row);
-                if let Some(g) = groups.get_mut(group_of(h).wrapping_sub(first)) {
-                    g.hashes.push(h);
-                    if let Some(c) = check_chunk {
-                        g.checks.push(c[i]);
-                    }
-                    g.rows.push(row | if is_null { NULL_FLAG } else { 0 });
+            for (i, h) in chunk.into_iter().enumerate() {
+                let g = &mut groups[group_of(h)];
+                g.hashes.push(h);
+                if let Some(c) = &check_chunk {
+                    g.checks.push(c[i]);
                 }
+                let flag = if nulls.next_is(row) { NULL_FLAG } else { 0 };
+                g.rows.push(row | flag);
                 row += 1;
             }
         }
@@ -413,50 +412,38 @@ fn subtract_group(
     }
 }
 
-/// Groups taken from the arrival-order index at once: an eighth of the entries is held twice
-/// at the peak instead of all of them.
-const WAVE: usize = GROUPS / 8;
-
-/// Subtract the two row multisets, locate the differing rows and find the duplicated keys, a
-/// wave of groups at a time, each wave's groups shared between two threads.
-pub fn differences(left: HashIndex, right: HashIndex, keyed: bool) -> Differences {
-    let mut all = Found::default();
-    let mut net = [HashMap::default(), HashMap::default()];
-    let mut seen = [HashSet64::default(), HashSet64::default()];
-    for first in (0..GROUPS).step_by(WAVE) {
-        let (lg, rg) = std::thread::scope(|scope| {
-            let l = scope.spawn(|| left.groups(first, WAVE));
-            let r = right.groups(first, WAVE);
-            (l.join().expect("index thread"), r)
-        });
-        let [net0, net1] = &mut net;
-        let [seen0, seen1] = &mut seen;
-        let share = |half: usize, net: &mut _, seen: &mut _| {
-            let mut found = Found::default();
-            for g in (half..WAVE).step_by(2) {
-                subtract_group(&lg[g], &rg[g], keyed, net, seen, &mut found);
-            }
-            found
-        };
-        let (a, b) = std::thread::scope(|scope| {
-            let other = scope.spawn(|| share(1, net1, seen1));
-            (share(0, net0, seen0), other.join().expect("index thread"))
-        });
-        for f in [a, b] {
-            all.left.extend(f.left);
-            all.right.extend(f.right);
-            all.dup_left += f.dup_left;
-            all.dup_right += f.dup_right;
-            all.left_dups.extend(f.left_dups);
-            all.left_dups.extend(f.right_dups);
+/// Subtract the two row multisets, locate the differing rows and find the duplicated keys, one
+/// group at a time on two threads.
+pub fn differences(mut left: HashIndex, mut right: HashIndex, keyed: bool) -> Differences {
+    let (lg, rg) = std::thread::scope(|scope| {
+        let l = scope.spawn(|| left.take_groups());
+        let r = right.take_groups();
+        (l.join().expect("index thread"), r)
+    });
+    let share = |first: usize| {
+        let mut found = Found::default();
+        let mut net = HashMap::default();
+        let mut seen = HashSet64::default();
+        for g in (first..GROUPS).step_by(2) {
+            subtract_group(&lg[g], &rg[g], keyed, &mut net, &mut seen, &mut found);
         }
-    }
+        found
+    };
+    let (mut a, b) = std::thread::scope(|scope| {
+        let other = scope.spawn(|| share(1));
+        (share(0), other.join().expect("index thread"))
+    });
+    a.left.extend(b.left);
+    a.right.extend(b.right);
+    a.left_dups.extend(b.left_dups);
+    a.left_dups.extend(a.right_dups);
+    a.left_dups.extend(b.right_dups);
     Differences {
-        left: left.locate(all.left),
-        right: right.locate(all.right),
-        duplicate_keys: all.left_dups,
-        dup_left: all.dup_left,
-        dup_right: all.dup_right,
+        left: left.locate(a.left),
+        right: right.locate(a.right),
+        duplicate_keys: a.left_dups,
+        dup_left: a.dup_left + b.dup_left,
+        dup_right: a.dup_right + b.dup_right,
         null_left: left.null_rows.len() as u64,
         null_right: right.null_rows.len() as u64,
     }
