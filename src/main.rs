@@ -40,9 +40,10 @@ mod allocator {
         }
     }
 
+    /// Turn transparent huge pages off for this process.
     pub fn no_huge_pages() {
-        // SAFETY: as above. mimalloc reads this option when it maps new memory; the process
-        // flag below covers what it mapped before `main`.
+        // SAFETY: setting a documented option of the linked allocator. mimalloc reads it when
+        // it maps new memory; the process flag below covers what it mapped before `main`.
         unsafe { mi_option_set(ALLOW_THP, 0) };
         #[cfg(target_os = "linux")]
         // SAFETY: PR_SET_THP_DISABLE takes plain integers and changes only this process.
