@@ -583,17 +583,51 @@ macro_rules! string_encoder {
                 })
             }
             fn hash_cells(&self, len: usize, out: &mut Vec<u64>) {
+                self.0.hash_strings(len, out);
+            }
+        }
+    };
+}
+
+/// The cell hashes of the first `len` strings of a column, nulls as [`null_hash`].
+trait HashStrings {
+    fn hash_strings(&self, len: usize, out: &mut Vec<u64>);
+}
+
+impl<O: OffsetSizeTrait> HashStrings for GenericStringArray<O> {
+    /// Straight from the offsets and the value bytes: no per-cell bounds checks or UTF-8 view.
+    fn hash_strings(&self, len: usize, out: &mut Vec<u64>) {
+        let data = self.value_data();
+        let cells = self.value_offsets()[..=len]
+            .windows(2)
+            .map(|w| &data[w[0].as_usize()..w[1].as_usize()]);
+        match self.nulls().filter(|n| n.null_count() > 0) {
+            None => out.extend(cells.map(|v| hash_payload(tag::UTF8, v))),
+            Some(nulls) => {
                 let null = null_hash();
-                out.extend((0..len).map(|i| {
-                    if self.0.is_null(i) {
+                out.extend(cells.enumerate().map(|(i, v)| {
+                    if nulls.is_null(i) {
                         null
                     } else {
-                        hash_payload(tag::UTF8, self.0.value(i).as_bytes())
+                        hash_payload(tag::UTF8, v)
                     }
                 }));
             }
         }
-    };
+    }
+}
+
+impl HashStrings for StringViewArray {
+    fn hash_strings(&self, len: usize, out: &mut Vec<u64>) {
+        let null = null_hash();
+        out.extend((0..len).map(|i| {
+            if self.is_null(i) {
+                null
+            } else {
+                hash_payload(tag::UTF8, self.value(i).as_bytes())
+            }
+        }));
+    }
 }
 
 string_encoder!(StrEnc<O: OffsetSizeTrait>, GenericStringArray<O>);

@@ -237,6 +237,10 @@ mod tests {
             ])),
             Arc::new(StringArray::from(vec![Some(""), None, Some("héllo")])),
             Arc::new(LargeStringArray::from(vec![Some("a"), None, Some("b")])),
+            // A slice: offsets and the null mask start past the buffers' beginning.
+            Arc::new(
+                StringArray::from(vec![Some("x"), None, Some("yz"), Some(""), None]).slice(1, 4),
+            ),
             Arc::new(StringViewArray::from(vec![
                 Some("a long string past the inline view"),
                 None,
