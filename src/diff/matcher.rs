@@ -2,7 +2,8 @@
 //!
 //! Rows are matched on their key hash (the row hash when there is no key). A key found once on
 //! each side is a matched pair: equal row hashes mean equal rows; otherwise each non-key cell is
-//! compared through its canonical encoding, with the column's tolerance for floats and decimals.
+//! compared as a typed [`Cell`] (equal exactly when the canonical encodings are; the encodings
+//! themselves for layouts without one), with the column's tolerance for floats and decimals.
 //! A key found more than once on a side (a duplicate) or with a null component is never
 //! collapsed: the rows that share it are matched as a multiset of whole rows, and what is left
 //! over is counted as only-left or only-right. Without a key the whole diff is such a multiset

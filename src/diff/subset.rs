@@ -66,7 +66,7 @@ pub type HashSet64 = HashSet<u64, BuildHasherDefault<Unhashed>>;
 /// uniform as tables over all.
 const GROUP_SHIFT: u32 = 24;
 
-/// 64-bit hashes split into [`GROUPS`] groups by eight of their bits as they arrive, so that
+/// 64-bit hashes split into 256 groups by eight of their bits as they arrive, so that
 /// finding repeated values works one cache-sized group at a time instead of sorting tens of
 /// millions.
 #[derive(Debug)]

@@ -9,7 +9,9 @@
 //! Null is its own tag, distinct from every value.
 //!
 //! This module owns the bytes; `logical` hashes them. Changing a byte here changes every
-//! fingerprint in every ledger: bump [`ENCODING_VERSION`] and document it.
+//! fingerprint in every ledger: bump [`ENCODING_VERSION`] and document it. The fast paths that
+//! never write the bytes out (`hash_cells` loops, [`Cell`] for the row diff, the word-level
+//! hash of small decimals) must agree with them exactly; the tests hold each to the bytes.
 
 use std::sync::Arc;
 
