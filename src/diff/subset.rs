@@ -373,36 +373,82 @@ struct Found {
     right_dups: HashSet64,
 }
 
+/// One (hash, check) pair's copies in a group: how many on each side, and the row of the first
+/// copy on each side.
+#[derive(Clone, Copy, Default)]
+struct Copies {
+    left: u32,
+    right: u32,
+    first_left: u32,
+    first_right: u32,
+}
+
+/// The hash tables of one subtraction, kept between groups so their memory is reused.
+#[derive(Default)]
+struct Scratch {
+    copies: HashMap<(u64, u32), Copies, BuildHasherDefault<Unhashed>>,
+    /// Pairs with surplus copies that are not the first of their side: how many are left to take.
+    repeated_left: HashMap<(u64, u32), u32, BuildHasherDefault<Unhashed>>,
+    repeated_right: HashMap<(u64, u32), u32, BuildHasherDefault<Unhashed>>,
+    seen: HashSet64,
+}
+
 /// Subtract the two sides' entries of one group as multisets, recording the row numbers of the
 /// surplus copies (earliest rows first), and find the group's duplicated keys.
-fn subtract_group(
-    l: &Group,
-    r: &Group,
-    keyed: bool,
-    net: &mut HashMap<(u64, u32), i64, BuildHasherDefault<Unhashed>>,
-    seen: &mut HashSet64,
-    found: &mut Found,
-) {
-    net.clear();
-    for (pair, _) in l.entries() {
-        *net.entry(pair).or_insert(0) += 1;
-    }
-    for (pair, _) in r.entries() {
-        *net.entry(pair).or_insert(0) -= 1;
-    }
+///
+/// One pass per side counts the copies and notes each side's first row; the surplus of a pair
+/// held once on its side (nearly all of them) is that row. Only pairs repeated on a side are
+/// looked for again, in a walk that takes their earliest rows.
+fn subtract_group(l: &Group, r: &Group, keyed: bool, scratch: &mut Scratch, found: &mut Found) {
+    let Scratch {
+        copies,
+        repeated_left,
+        repeated_right,
+        seen,
+    } = scratch;
+    copies.clear();
     for (pair, row) in l.entries() {
-        if let Some(n) = net.get_mut(&pair) {
-            if *n > 0 {
-                *n -= 1;
-                found.left.push(row & !NULL_FLAG);
+        let c = copies.entry(pair).or_default();
+        if c.left == 0 {
+            c.first_left = row & !NULL_FLAG;
+        }
+        c.left += 1;
+    }
+    for (pair, row) in r.entries() {
+        let c = copies.entry(pair).or_default();
+        if c.right == 0 {
+            c.first_right = row & !NULL_FLAG;
+        }
+        c.right += 1;
+    }
+    repeated_left.clear();
+    repeated_right.clear();
+    for (&pair, c) in copies.iter() {
+        if c.left > c.right {
+            if c.left == 1 {
+                found.left.push(c.first_left);
+            } else {
+                repeated_left.insert(pair, c.left - c.right);
+            }
+        } else if c.right > c.left {
+            if c.right == 1 {
+                found.right.push(c.first_right);
+            } else {
+                repeated_right.insert(pair, c.right - c.left);
             }
         }
     }
-    for (pair, row) in r.entries() {
-        if let Some(n) = net.get_mut(&pair) {
-            if *n < 0 {
-                *n += 1;
-                found.right.push(row & !NULL_FLAG);
+    for (g, repeated, out) in [
+        (l, repeated_left, &mut found.left),
+        (r, repeated_right, &mut found.right),
+    ] {
+        if repeated.is_empty() {
+            continue;
+        }
+        for (pair, row) in g.entries() {
+            if let Some(n) = repeated.get_mut(&pair).filter(|n| **n > 0) {
+                *n -= 1;
+                out.push(row & !NULL_FLAG);
             }
         }
     }
@@ -422,10 +468,9 @@ pub fn differences(mut left: HashIndex, mut right: HashIndex, keyed: bool) -> Di
     });
     let share = |first: usize| {
         let mut found = Found::default();
-        let mut net = HashMap::default();
-        let mut seen = HashSet64::default();
+        let mut scratch = Scratch::default();
         for g in (first..GROUPS).step_by(2) {
-            subtract_group(&lg[g], &rg[g], keyed, &mut net, &mut seen, &mut found);
+            subtract_group(&lg[g], &rg[g], keyed, &mut scratch, &mut found);
         }
         found
     };
