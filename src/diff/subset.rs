@@ -193,7 +193,6 @@ impl<'a> NullRows<'a> {
 #[derive(Debug)]
 pub struct HashIndex {
     cap: usize,
-    len: usize,
     hashes: Chunked<u64>,
     checks: Chunked<u32>,
     /// Numbers of the rows with a null key component, ascending.
@@ -212,7 +211,6 @@ impl HashIndex {
     pub fn new(files: usize, cap: usize) -> Self {
         HashIndex {
             cap,
-            len: 0,
             hashes: Chunked::default(),
             checks: Chunked::default(),
             null_rows: Vec::new(),
@@ -252,8 +250,8 @@ impl HashIndex {
         let first = self.next_row;
         // Counted at the size the entries take once grouped for the subtraction (a row number
         // more than in arrival order), the index's peak.
-        let bytes = n * if keyed { 16 } else { 12 };
-        let fits = self.len + bytes <= self.cap
+        let per_row = if keyed { 16 } else { 12 };
+        let fits = (first as usize + n) * per_row <= self.cap
             && u64::from(first) + n as u64 <= u64::from(NULL_FLAG)
             && u64::from(self.file_rows[file]) + n as u64 <= u64::from(u32::MAX);
         if !fits {
@@ -264,7 +262,6 @@ impl HashIndex {
             self.runs = Vec::new();
             return;
         }
-        self.len += bytes;
         self.runs.push((first, file as u32, self.file_rows[file]));
         self.file_rows[file] += n as u32;
         self.next_row += n as u32;

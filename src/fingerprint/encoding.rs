@@ -394,43 +394,27 @@ impl<T: ArrowPrimitiveType> CellEncoder for FloatEnc<T> {
 }
 
 /// Reduce a decimal to its smallest scale: `1.500` (1500, 3) becomes (15, 1); zero is (0, 0).
-pub fn reduce_decimal(mut v: i256, mut scale: i32) -> (i256, i32) {
-    if v == i256::ZERO {
-        return (v, 0);
-    }
-    let ten = i256::from_i128(10);
-    while v % ten == i256::ZERO {
-        v /= ten;
-        scale -= 1;
-    }
-    (v, scale)
+pub fn reduce_decimal(v: i256, scale: i32) -> (i256, i32) {
+    strip_zeros(v, scale, i256::ZERO, i256::from_i128(10))
 }
 
 fn reduce_decimal_i128(v: i128, scale: i32) -> (i256, i32) {
-    let (v, scale) = reduce_i128(v, scale);
+    let (v, scale) = strip_zeros(v, scale, 0, 10);
     (i256::from_i128(v), scale)
 }
 
-/// [`reduce_decimal`] for a 128-bit value.
-fn reduce_i128(mut v: i128, mut scale: i32) -> (i128, i32) {
-    if v == 0 {
-        return (0, 0);
-    }
-    while v % 10 == 0 {
-        v /= 10;
-        scale -= 1;
-    }
-    (v, scale)
-}
-
-/// [`reduce_decimal_i128`] for a value that fits 64 bits.
+/// [`reduce_decimal`] at any integer width (`zero` and `ten` of that width): the 64-bit path
+/// of the hash and the 128-bit one of the row diff run the same loop.
 #[inline]
-fn reduce_decimal_i64(mut v: i64, mut scale: i32) -> (i64, i32) {
-    if v == 0 {
-        return (0, 0);
+fn strip_zeros<T>(mut v: T, mut scale: i32, zero: T, ten: T) -> (T, i32)
+where
+    T: Copy + PartialEq + std::ops::Rem<Output = T> + std::ops::DivAssign,
+{
+    if v == zero {
+        return (zero, 0);
     }
-    while v % 10 == 0 {
-        v /= 10;
+    while v % ten == zero {
+        v /= ten;
         scale -= 1;
     }
     (v, scale)
@@ -439,8 +423,7 @@ fn reduce_decimal_i64(mut v: i64, mut scale: i32) -> (i64, i32) {
 #[inline]
 fn put_decimal(out: &mut Vec<u8>, (v, scale): (i256, i32)) {
     out.push(tag::DECIMAL);
-    out.extend_from_slice(&((scale as u32) ^ (1 << 31)).to_be_bytes());
-    out.extend_from_slice(&v.to_be_bytes());
+    out.extend_from_slice(&decimal_payload(scale, v));
 }
 
 /// The 36-byte payload of a decimal cell: the scale (sign bit flipped) and the 256-bit value,
@@ -515,7 +498,7 @@ where
         Some(if self.0.is_null(row) {
             Cell::Null
         } else {
-            let (v, scale) = reduce_i128(self.0.value(row).into(), self.1);
+            let (v, scale) = strip_zeros(self.0.value(row).into(), self.1, 0, 10);
             Cell::Decimal(v, scale)
         })
     }
@@ -535,7 +518,7 @@ where
                 // Most decimals fit 64 bits: strip zeros with 64-bit division and hash without
                 // writing the payload out.
                 Ok(small) => {
-                    let (v, s) = reduce_decimal_i64(small, scale);
+                    let (v, s) = strip_zeros(small, scale, 0, 10);
                     hash_small_decimal(s, v)
                 }
                 Err(_) => {
