@@ -28,6 +28,7 @@ use crate::error::{Error, Result};
 use crate::fingerprint::{hash_batch, Family, Fingerprint, FingerprintRecord, ENCODING_VERSION};
 use crate::progress::Progress;
 use crate::schema::{plan, with_partition_columns, Plan, Side};
+use crate::source::parts::{self, Job, LocalParquet};
 use crate::source::reader::{self, ByteCounter, FileDigest};
 use crate::source::{self, Dataset, FileFormat};
 use matcher::{Matcher, Tally};
@@ -547,6 +548,99 @@ struct Reading<'a> {
     column_sums: bool,
 }
 
+/// One unit of a side's pass: a whole file, or one job of a local Parquet file.
+enum Unit {
+    Whole(usize),
+    Job(usize, Arc<LocalParquet>, Job),
+}
+
+/// What one side's decoded batches feed: the state shared by the sinks of all its units.
+#[derive(Clone)]
+struct SideSinks {
+    side: Side,
+    plan: Arc<Plan>,
+    spool: Arc<Mutex<Spool>>,
+    index: Arc<Mutex<HashIndex>>,
+    fingerprint: Arc<Mutex<Fingerprint>>,
+    spooled_schema: arrow::datatypes::SchemaRef,
+    progress: Arc<dyn Progress>,
+    /// The rows to keep, in the second pass of the subset.
+    selection: Option<Arc<Selection>>,
+    keep_rows: bool,
+    keep_index: bool,
+    column_sums: bool,
+    keyed: bool,
+}
+
+impl SideSinks {
+    /// The sink for the batches of file number `file_index` that start at row `first_row` of
+    /// the file and follow each other in order.
+    fn sink(
+        &self,
+        file_index: usize,
+        file: &source::DataFile,
+        first_row: u64,
+    ) -> reader::BatchSink {
+        let this = self.clone();
+        let partition_values = file.partition_values.clone();
+        let url = file.url.clone();
+        let mut picker = self
+            .selection
+            .clone()
+            .map(|sel| RowPicker::new(sel, file_index, first_row));
+        let mut position = first_row;
+        Box::new(move |batch| {
+            let SideSinks {
+                side,
+                plan,
+                spool,
+                index,
+                fingerprint,
+                spooled_schema,
+                progress,
+                ..
+            } = &this;
+            progress.rows_read(*side, batch.num_rows() as u64);
+            let at = position;
+            position += batch.num_rows() as u64;
+            // The second pass of the subset: only the selected rows go further.
+            let batch = match picker.as_mut() {
+                Some(p) => {
+                    let rows = p.pick(batch.num_rows());
+                    if rows.is_empty() {
+                        return Ok(());
+                    }
+                    arrow::compute::take_record_batch(
+                        &batch,
+                        &arrow::array::UInt32Array::from(rows),
+                    )
+                    .map_err(|e| Error::Internal(format!("selecting differing rows: {e}")))?
+                }
+                None => batch,
+            };
+            let projected = plan.project(*side, &batch, &partition_values, &url)?;
+            let mut fp = Fingerprint::new(if this.column_sums {
+                plan.columns.len()
+            } else {
+                0
+            });
+            let hashes = hash_batch(&projected, &plan.key, &mut fp)?;
+            fingerprint.lock().expect("fingerprint lock").merge(&fp);
+            if this.keep_index {
+                index
+                    .lock()
+                    .expect("index lock")
+                    .add(file_index, at, &hashes, this.keyed);
+            }
+            if !this.keep_rows {
+                return Ok(());
+            }
+            let hashed = spool::attach(spooled_schema, &projected, hashes)?;
+            spool.lock().expect("spool lock").push(hashed)
+        })
+    }
+}
+
 async fn read_side(
     ds: &Dataset,
     side: Side,
@@ -600,86 +694,104 @@ async fn read_side(
         0
     })));
     let count = counter(progress, side);
-    // Up to `concurrency` files a side decode at once, each on its own blocking thread: more
-    // files than cores, so that when a side's last file is large the other core is still busy
-    // with the other files instead of idle (files one per core left the last one alone).
+    // Up to `concurrency` units a side run at once, each on its own blocking thread. A unit is
+    // a whole file, or one job of a local Parquet file (its hash, or a run of its row groups),
+    // so that a side's last large file is still decoded on every core.
     let concurrency = cfg.concurrency.max(1);
     // Remote Parquet files gathered in memory may take a quarter of the budget across both
     // sides' files in flight; a larger file is gathered in a temporary file instead.
     let spill_over = cfg.memory_limit / (concurrency as u64).saturating_mul(8);
+    let sinks = SideSinks {
+        side,
+        plan: plan.clone(),
+        spool: spool.clone(),
+        index: index.clone(),
+        fingerprint: fingerprint.clone(),
+        spooled_schema,
+        progress: progress.clone(),
+        selection: selection.clone(),
+        keep_rows,
+        keep_index,
+        column_sums,
+        keyed,
+    };
 
-    // With a selection, only the files holding selected rows are read.
+    // With a selection, only the files holding selected rows are read, and of a local Parquet
+    // file only the parts holding some.
     let files = ds
         .files
         .iter()
         .enumerate()
         .filter(|(i, _)| selection.as_ref().is_none_or(|sel| !sel[*i].is_empty()));
-    let digests: Vec<FileDigest> = futures::stream::iter(files)
-        .map(|(file_index, file)| {
-            let plan = plan.clone();
-            let spool = spool.clone();
-            let index = index.clone();
-            let mut picker = selection
-                .as_ref()
-                .map(|sel| RowPicker::new(Arc::new(sel[file_index].clone())));
-            let fingerprint = fingerprint.clone();
-            let spooled_schema = spooled_schema.clone();
-            let progress = progress.clone();
-            let count = count.clone();
-            let decode_schema = decode_schema.clone();
-            let partition_values = file.partition_values.clone();
-            let url = file.url.clone();
+    let location = &ds.location;
+    let units = futures::stream::iter(files)
+        .map(|(i, file)| {
+            let selection = selection.clone();
             async move {
-                let sink: reader::BatchSink = Box::new(move |batch| {
-                    progress.rows_read(side, batch.num_rows() as u64);
-                    // The second pass of the subset: only the selected rows go further.
-                    let batch = match picker.as_mut() {
-                        Some(p) => {
-                            let rows = p.pick(batch.num_rows());
-                            if rows.is_empty() {
-                                return Ok(());
-                            }
-                            arrow::compute::take_record_batch(
-                                &batch,
-                                &arrow::array::UInt32Array::from(rows),
-                            )
-                            .map_err(|e| {
-                                Error::Internal(format!("selecting differing rows: {e}"))
-                            })?
-                        }
-                        None => batch,
-                    };
-                    let projected = plan.project(side, &batch, &partition_values, &url)?;
-                    let mut fp = Fingerprint::new(if column_sums { plan.columns.len() } else { 0 });
-                    let hashes = hash_batch(&projected, &plan.key, &mut fp)?;
-                    fingerprint.lock().expect("fingerprint lock").merge(&fp);
-                    if keep_index {
-                        index
-                            .lock()
-                            .expect("index lock")
-                            .add(file_index, &hashes, keyed);
-                    }
-                    if !keep_rows {
-                        return Ok(());
-                    }
-                    let hashed = spool::attach(&spooled_schema, &projected, hashes)?;
-                    spool.lock().expect("spool lock").push(hashed)
-                });
-                reader::read_file(
-                    &ds.location,
-                    file,
-                    decode_schema,
-                    spill_over,
-                    spill_dir,
-                    &count,
-                    sink,
+                let wanted = |first: u64, rows: u64| {
+                    selection
+                        .as_ref()
+                        .is_none_or(|sel| subset::selects(sel, i, first, rows))
+                };
+                Ok::<_, Error>(
+                    match parts::open_local_parquet(location, file, wanted).await? {
+                        Some((parquet, jobs)) => jobs
+                            .into_iter()
+                            .map(|job| Unit::Job(i, parquet.clone(), job))
+                            .collect(),
+                        None => vec![Unit::Whole(i)],
+                    },
                 )
-                .await
             }
         })
-        .buffered(concurrency)
+        // The next file's footer is read while the current file's units run.
+        .buffered(2)
+        .map_ok(|units| futures::stream::iter(units.into_iter().map(Ok::<_, Error>)))
+        .try_flatten();
+    let mut finished: Vec<(usize, FileDigest)> = units
+        .map_ok(|unit| {
+            let sinks = &sinks;
+            let count = count.clone();
+            let decode_schema = decode_schema.clone();
+            async move {
+                match unit {
+                    Unit::Whole(i) => {
+                        let file = &ds.files[i];
+                        let sink = sinks.sink(i, file, 0);
+                        let read = reader::read_file(
+                            location,
+                            file,
+                            decode_schema,
+                            spill_over,
+                            spill_dir,
+                            &count,
+                            sink,
+                        );
+                        Ok(Some((i, read.await?)))
+                    }
+                    Unit::Job(i, parquet, job) => {
+                        let first_row = match &job {
+                            Job::Decode(part) => part.first_row,
+                            Job::Hash => 0,
+                        };
+                        let mut sink = sinks.sink(i, &ds.files[i], first_row);
+                        let done = tokio::task::spawn_blocking(move || {
+                            parquet.run(&job, &count, &mut sink)
+                        })
+                        .await
+                        .map_err(|e| Error::Internal(e.to_string()))??;
+                        Ok(done.map(|d| (i, d)))
+                    }
+                }
+            }
+        })
+        .try_buffer_unordered(concurrency)
+        .try_filter_map(|done| futures::future::ready(Ok(done)))
         .try_collect()
         .await?;
+    finished.sort_by_key(|(i, _)| *i);
+    let digests: Vec<FileDigest> = finished.into_iter().map(|(_, d)| d).collect();
+    drop(sinks);
 
     let spool = Arc::try_unwrap(spool)
         .map_err(|_| Error::Internal("spool still shared".into()))?

@@ -9,8 +9,9 @@
 //! their hash (releasing the arrival-order copy as they go) and the two sides are subtracted as
 //! multisets one group at a time (each group's hash tables stay near cache size, on two
 //! threads): what is left is the rows that differ (rows only on one side, and both versions of
-//! every changed or within-tolerance row), located as sorted positions per file. The second pass reads only the files that hold
-//! such rows, keeps only those rows, and hashes nothing else, so tier 3 works on the
+//! every changed or within-tolerance row), located as sorted positions per file. The second
+//! pass reads only the files that hold such rows (and of a local Parquet file, only the runs of
+//! row groups that do), keeps only those rows, and hashes nothing else, so tier 3 works on the
 //! differences instead of the whole table, without spilling.
 //!
 //! Duplicate keys are counted from the same groups (every duplicated key, including ones whose
@@ -199,8 +200,8 @@ pub struct HashIndex {
     null_rows: Vec<u32>,
     /// Where each batch's rows are: (first row number, file, first position in the file).
     runs: Vec<(u32, u32, u32)>,
-    /// Rows seen per file so far.
-    file_rows: Vec<u32>,
+    /// How many files the side has.
+    files: usize,
     /// The next row's number.
     next_row: u32,
     overflow: bool,
@@ -215,7 +216,7 @@ impl HashIndex {
             checks: Chunked::default(),
             null_rows: Vec::new(),
             runs: Vec::new(),
-            file_rows: vec![0; files],
+            files,
             next_row: 0,
             overflow: false,
         }
@@ -241,8 +242,9 @@ impl HashIndex {
         )
     }
 
-    /// Add the hashes of the next batch of file `file` (batches of one file arrive in order).
-    pub fn add(&mut self, file: usize, hashes: &RowHashes, keyed: bool) {
+    /// Add the hashes of a batch of file `file` whose first row is at `position` in the file.
+    /// Batches may arrive in any order, from any file.
+    pub fn add(&mut self, file: usize, position: u64, hashes: &RowHashes, keyed: bool) {
         if self.overflow {
             return;
         }
@@ -253,7 +255,7 @@ impl HashIndex {
         let per_row = if keyed { 16 } else { 12 };
         let fits = (first as usize + n) * per_row <= self.cap
             && u64::from(first) + n as u64 <= u64::from(NULL_FLAG)
-            && u64::from(self.file_rows[file]) + n as u64 <= u64::from(u32::MAX);
+            && position + n as u64 <= u64::from(u32::MAX);
         if !fits {
             self.overflow = true;
             self.hashes = Chunked::default();
@@ -262,8 +264,7 @@ impl HashIndex {
             self.runs = Vec::new();
             return;
         }
-        self.runs.push((first, file as u32, self.file_rows[file]));
-        self.file_rows[file] += n as u32;
+        self.runs.push((first, file as u32, position as u32));
         self.next_row += n as u32;
         if keyed {
             for (i, (k, r)) in halves(&hashes.key).zip(halves(&hashes.row)).enumerate() {
@@ -307,7 +308,7 @@ impl HashIndex {
 
     /// The file and position of each row number in `rows`, as sorted positions per file.
     fn locate(&self, rows: Vec<u32>) -> Selection {
-        let mut out: Selection = vec![Vec::new(); self.file_rows.len()];
+        let mut out: Selection = vec![Vec::new(); self.files];
         for row in rows {
             let run = self.runs.partition_point(|r| r.0 <= row) - 1;
             let (first, file, pos) = self.runs[run];
@@ -491,33 +492,48 @@ pub fn differences(mut left: HashIndex, mut right: HashIndex, keyed: bool) -> Di
     }
 }
 
-/// Keeps the selected rows of one file as its batches go by.
+/// Whether `selection` holds any row of file `file` from `first_row` on, among `rows` rows.
+pub fn selects(selection: &Selection, file: usize, first_row: u64, rows: u64) -> bool {
+    let positions = &selection[file];
+    let at = positions.partition_point(|&p| u64::from(p) < first_row);
+    positions
+        .get(at)
+        .is_some_and(|&p| u64::from(p) < first_row + rows)
+}
+
+/// Keeps the selected rows of one run of a file's rows as its batches go by, in order.
 #[derive(Debug)]
 pub struct RowPicker {
-    positions: std::sync::Arc<Vec<u32>>,
+    selection: std::sync::Arc<Selection>,
+    file: usize,
+    /// The next selected position to look at.
     next: usize,
-    offset: u32,
+    /// The file position of the next batch's first row.
+    offset: u64,
 }
 
 impl RowPicker {
-    /// A picker for one file's sorted positions.
-    pub fn new(positions: std::sync::Arc<Vec<u32>>) -> Self {
+    /// A picker for file `file`'s selected positions, for batches that start at `first_row`.
+    pub fn new(selection: std::sync::Arc<Selection>, file: usize, first_row: u64) -> Self {
+        let next = selection[file].partition_point(|&p| u64::from(p) < first_row);
         RowPicker {
-            positions,
-            next: 0,
-            offset: 0,
+            selection,
+            file,
+            next,
+            offset: first_row,
         }
     }
 
     /// The positions within the next batch of `len` rows that are selected.
     pub fn pick(&mut self, len: usize) -> Vec<u32> {
-        let end = self.offset + len as u32;
+        let end = self.offset + len as u64;
+        let positions = &self.selection[self.file];
         let mut out = Vec::new();
-        while let Some(&p) = self.positions.get(self.next) {
-            if p >= end {
+        while let Some(&p) = positions.get(self.next) {
+            if u64::from(p) >= end {
                 break;
             }
-            out.push(p - self.offset);
+            out.push((u64::from(p) - self.offset) as u32);
             self.next += 1;
         }
         self.offset = end;
@@ -548,7 +564,7 @@ mod tests {
         let mut idx = HashIndex::new(files.len(), usize::MAX);
         for (f, rows) in files.iter().enumerate() {
             let batch: Vec<_> = rows.iter().map(|&h| (h, h, false)).collect();
-            idx.add(f, &hashes(&batch), false);
+            idx.add(f, 0, &hashes(&batch), false);
         }
         idx
     }
@@ -575,6 +591,7 @@ mod tests {
         let mut left = HashIndex::new(1, usize::MAX);
         left.add(
             0,
+            0,
             &hashes(&[
                 (10, 1, false),
                 (10, 2, false),
@@ -586,6 +603,7 @@ mod tests {
         );
         let mut right = HashIndex::new(1, usize::MAX);
         right.add(
+            0,
             0,
             &hashes(&[
                 null_row,
@@ -618,24 +636,25 @@ mod tests {
         };
         let common: Vec<u128> = (0..200_000).map(|_| next()).collect();
         let (gone, added) = (common[123_456], next());
-        let add = |idx: &mut HashIndex, rows: &[u128], file: usize| {
-            for chunk in rows.chunks(8192) {
-                let batch: Vec<_> = chunk.iter().map(|&h| (h, h, false)).collect();
-                idx.add(file, &hashes(&batch), false);
-            }
+        let add = |idx: &mut HashIndex, rows: &[u128], file: usize, position: usize| {
+            let batch: Vec<_> = rows.iter().map(|&h| (h, h, false)).collect();
+            idx.add(file, position as u64, &hashes(&batch), false);
         };
+        // File 1's batches arrive last first, as parts of one file decoded on several
+        // threads may.
         let mut left = HashIndex::new(2, usize::MAX);
-        for (a, b) in common[..100_000]
-            .chunks(8192)
-            .zip(common[100_000..].chunks(8192))
-        {
-            add(&mut left, a, 0);
-            add(&mut left, b, 1);
+        let file0: Vec<_> = common[..100_000].chunks(8192).enumerate().collect();
+        let file1: Vec<_> = common[100_000..].chunks(8192).enumerate().rev().collect();
+        for ((i, a), (j, b)) in file0.into_iter().zip(file1) {
+            add(&mut left, a, 0, i * 8192);
+            add(&mut left, b, 1, j * 8192);
         }
         let mut right_rows: Vec<u128> = common.iter().copied().filter(|h| *h != gone).collect();
         right_rows.push(added);
         let mut right = HashIndex::new(1, usize::MAX);
-        add(&mut right, &right_rows, 0);
+        for (i, chunk) in right_rows.chunks(8192).enumerate() {
+            add(&mut right, chunk, 0, i * 8192);
+        }
         let d = differences(left, right, false);
         assert_eq!(d.left, vec![vec![], vec![23_456]]);
         assert_eq!(d.right, vec![vec![199_999]]);
@@ -643,11 +662,22 @@ mod tests {
 
     #[test]
     fn the_picker_maps_positions_into_batches() {
-        let mut p = RowPicker::new(std::sync::Arc::new(vec![0, 3, 4, 9]));
+        let selection = std::sync::Arc::new(vec![vec![7], vec![0, 3, 4, 9]]);
+        let mut p = RowPicker::new(selection.clone(), 1, 0);
         assert_eq!(p.pick(4), vec![0, 3]);
         assert_eq!(p.pick(4), vec![0]);
         assert_eq!(p.pick(10), vec![1]);
         assert_eq!(p.pick(10), Vec::<u32>::new());
+        // A run of the file that starts at row 4.
+        let mut p = RowPicker::new(selection.clone(), 1, 4);
+        assert_eq!(p.pick(2), vec![0]);
+        assert_eq!(p.pick(4), vec![3]);
+        assert_eq!(p.pick(4), Vec::<u32>::new());
+        assert!(selects(&selection, 1, 4, 1));
+        assert!(!selects(&selection, 1, 5, 4));
+        assert!(selects(&selection, 1, 5, 5));
+        assert!(!selects(&selection, 0, 0, 7));
+        assert!(selects(&selection, 0, 0, 8));
     }
 
     #[test]
@@ -664,7 +694,7 @@ mod tests {
             .unwrap(),
             null_key: arrow::array::BooleanArray::from(vec![false, false]),
         };
-        idx.add(0, &hashes, true);
+        idx.add(0, 0, &hashes, true);
         assert!(idx.overflowed());
     }
 }

@@ -6,9 +6,9 @@
 //!   `RecordBatch`es that go to a sink; a remote file's bytes are fetched once. Text formats
 //!   decode straight from the stream (through gzip/zstd when compressed). A Parquet file needs
 //!   random access to its footer: a remote file's bytes are gathered in memory (or in a
-//!   temporary file when large) while they are hashed, and decoded from there; a local file is
-//!   hashed in one sequential read and decoded page by page from the same open file, and is
-//!   refused if its length or modification time changed in between.
+//!   temporary file when large) while they are hashed, and decoded from there. A local
+//!   Parquet file is hashed and decoded as the jobs of [`super::parts`], here one after the
+//!   other (the engine spreads them over threads).
 //! * [`discover_schema`] reads the schema a side will be decoded with: the Parquet footer (two
 //!   range reads from the known size, never a suffix range, which Azure rejects) or the types
 //!   inferred from the first rows of the first text file.
@@ -68,7 +68,12 @@ pub type ByteCounter = Arc<dyn Fn(u64) + Send + Sync>;
 /// Receives the decoded batches of one file, on a blocking thread.
 pub type BatchSink = Box<dyn FnMut(RecordBatch) -> Result<()> + Send>;
 
-fn digest(file: &DataFile, size: u64, hash: blake3::Hash, rows: Option<u64>) -> FileDigest {
+pub(super) fn digest(
+    file: &DataFile,
+    size: u64,
+    hash: blake3::Hash,
+    rows: Option<u64>,
+) -> FileDigest {
     FileDigest {
         path: file.relative.clone(),
         url: file.url.clone(),
@@ -128,7 +133,7 @@ pub async fn hash_file(
     Ok(digest(file, size, hasher.finalize(), None))
 }
 
-fn check_size(file: &DataFile, size: u64) -> Result<()> {
+pub(super) fn check_size(file: &DataFile, size: u64) -> Result<()> {
     if size != file.size {
         return Err(Error::format(
             &file.url,
@@ -143,7 +148,7 @@ fn check_size(file: &DataFile, size: u64) -> Result<()> {
 
 /// The file-system path of a file on local disk (read without going through the store's
 /// chunked stream).
-fn local_path(loc: &Location, file: &DataFile) -> Option<std::path::PathBuf> {
+pub(super) fn local_path(loc: &Location, file: &DataFile) -> Option<std::path::PathBuf> {
     if loc.kind != StoreKind::Local {
         return None;
     }
@@ -502,7 +507,12 @@ pub async fn read_file(
     sink: BatchSink,
 ) -> Result<FileDigest> {
     if let Some(path) = local_path(loc, file) {
-        return read_local_file(file, path, schema, on_bytes, sink).await;
+        return match file.format.format {
+            FileFormat::Parquet => read_local_parquet(loc, file, on_bytes, sink).await,
+            FileFormat::Csv | FileFormat::JsonLines => {
+                read_local_text(file, path, schema, on_bytes, sink).await
+            }
+        };
     }
     let mut stream = byte_stream(loc, file).await?;
     let mut hasher = blake3::Hasher::new();
@@ -585,17 +595,16 @@ pub async fn read_file(
 }
 
 /// What a file written while it was being read is told.
-const CHANGED_WHILE_READ: &str =
+pub(super) const CHANGED_WHILE_READ: &str =
     "the file changed while it was being read; run the check again once its writer has finished";
 
 /// Whether two looks at one open file saw the same contents: same length and modification time.
-fn same_contents(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+pub(super) fn same_contents(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
     a.len() == b.len() && a.modified().ok() == b.modified().ok()
 }
 
-/// A file on local disk, hashed as it is read. Text is decoded from the same read; a Parquet
-/// file is decoded afterwards from the same open file.
-async fn read_local_file(
+/// A text file on local disk, hashed as it is read and decoded from the same read.
+async fn read_local_text(
     file: &DataFile,
     path: std::path::PathBuf,
     schema: SchemaRef,
@@ -607,54 +616,52 @@ async fn read_local_file(
     let count = on_bytes.clone();
     let (size, hash, rows) =
         tokio::task::spawn_blocking(move || -> Result<(u64, blake3::Hash, u64)> {
-            let cannot_read = |e: std::io::Error| Error::format(&url, format!("cannot read: {e}"));
-            match format.format {
-                FileFormat::Parquet => {
-                    // Hashed as one sequential read, then decoded page by page from the same
-                    // open file (the page cache serves the second read): the file is never
-                    // held in memory whole, and a file replaced meanwhile is not mixed in. A
-                    // file written in place between the two reads is an error, so the rows
-                    // decoded are always the bytes hashed.
-                    let f = std::fs::File::open(&path).map_err(cannot_read)?;
-                    let before = f.metadata().map_err(cannot_read)?;
-                    let mut hasher = blake3::Hasher::new();
-                    let size =
-                        std::io::copy(&mut BufReader::with_capacity(1 << 20, &f), &mut hasher)
-                            .map_err(cannot_read)?;
-                    count(size);
-                    let check = f.try_clone().map_err(cannot_read)?;
-                    let rows = decode_parquet(&url, Gathered::Disk(f, String::new()), sink)?;
-                    let after = check.metadata().map_err(cannot_read)?;
-                    if !same_contents(&before, &after) || after.len() != size {
-                        return Err(Error::format(&url, CHANGED_WHILE_READ));
-                    }
-                    Ok((size, hasher.finalize(), rows))
-                }
-                FileFormat::Csv | FileFormat::JsonLines => {
-                    let f = std::fs::File::open(&path).map_err(cannot_read)?;
-                    let mut reader = HashingReader {
-                        inner: f,
-                        hasher: blake3::Hasher::new(),
-                        count,
-                    };
-                    let rows = decode_text(
-                        &url,
-                        format.format,
-                        format.compression,
-                        &mut reader,
-                        schema,
-                        sink,
-                    )?;
-                    // Hash whatever the decoder did not need to read (trailing bytes).
-                    std::io::copy(&mut reader, &mut std::io::sink()).map_err(cannot_read)?;
-                    Ok((reader.hasher.count(), reader.hasher.finalize(), rows))
-                }
-            }
+            let f = std::fs::File::open(&path)
+                .map_err(|e| Error::format(&url, format!("cannot read: {e}")))?;
+            let mut reader = HashingReader {
+                inner: f,
+                hasher: blake3::Hasher::new(),
+                count,
+            };
+            let rows = decode_text(
+                &url,
+                format.format,
+                format.compression,
+                &mut reader,
+                schema,
+                sink,
+            )?;
+            // Hash whatever the decoder did not need to read (trailing bytes).
+            std::io::copy(&mut reader, &mut std::io::sink())
+                .map_err(|e| Error::format(&url, format!("cannot read: {e}")))?;
+            Ok((reader.hasher.count(), reader.hasher.finalize(), rows))
         })
         .await
         .map_err(|e| Error::Internal(e.to_string()))??;
     check_size(file, size)?;
     Ok(digest(file, size, hash, Some(rows)))
+}
+
+/// A local Parquet file: its jobs (see [`super::parts`]) one after the other on one thread.
+async fn read_local_parquet(
+    loc: &Location,
+    file: &DataFile,
+    on_bytes: &ByteCounter,
+    mut sink: BatchSink,
+) -> Result<FileDigest> {
+    let (parquet, jobs) = super::parts::open_local_parquet(loc, file, |_, _| true)
+        .await?
+        .ok_or_else(|| Error::Internal(format!("{} is not a local Parquet file", file.url)))?;
+    let count = on_bytes.clone();
+    tokio::task::spawn_blocking(move || -> Result<FileDigest> {
+        let mut finished = None;
+        for job in &jobs {
+            finished = parquet.run(job, &count, &mut sink)?;
+        }
+        finished.ok_or_else(|| Error::Internal("a file's last job gave no digest".into()))
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))?
 }
 
 fn decode_parquet(url: &str, gathered: Gathered, mut sink: BatchSink) -> Result<u64> {

@@ -1,0 +1,476 @@
+//! Local Parquet files decoded in parts: runs of row groups that several threads decode at once
+//! from one open file.
+//!
+//! A whole file is one unit of work elsewhere, so a side whose last file is large ends with one
+//! core decoding it while the other waits. Here a local Parquet file is opened once, its footer
+//! read, and its row groups grouped into [`Part`]s of at least [`PART_ROWS`] rows. The file
+//! becomes a list of [`Job`]s: one that streams all its bytes through blake3, and one per part
+//! to decode. They share the open file through positioned reads (no shared seek offset), so they
+//! may run on any threads in any order; the job that finishes last checks that the file did not
+//! change while it was read (same length and modification time on the same open file, and the
+//! byte count the listing gave) and returns the file's [`FileDigest`].
+//!
+//! A caller that needs only some rows (the second pass of the differing-rows subset) names the
+//! parts it wants; the others are not decoded, but the hash job still reads every byte, so the
+//! digest proves the same file was read both times.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::ops::Range;
+use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use arrow::record_batch::RecordBatch;
+use bytes::Bytes;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+use parquet::errors::ParquetError;
+use parquet::file::reader::{ChunkReader, Length};
+
+use super::format::FileFormat;
+use super::listing::DataFile;
+use super::reader::{
+    check_size, digest, local_path, same_contents, ByteCounter, FileDigest, BATCH_SIZE,
+    CHANGED_WHILE_READ,
+};
+use super::store::Location;
+use crate::error::{Error, Result};
+
+/// Consecutive row groups are joined into parts of at least this many rows, so a file of many
+/// small groups does not build a reader per group.
+pub const PART_ROWS: u64 = 128 * 1024;
+
+/// Bytes read at a time by the hash job.
+const HASH_CHUNK: usize = 1 << 20;
+
+/// One open file shared by the jobs, read with `pread` so that readers on several threads never
+/// move each other's position. Its length is the one seen when it was opened.
+#[derive(Clone)]
+struct SharedFile {
+    file: Arc<File>,
+    len: u64,
+}
+
+/// A sequential reader over a [`SharedFile`] from a given offset.
+struct PositionedRead {
+    file: Arc<File>,
+    pos: u64,
+    end: u64,
+}
+
+impl Read for PositionedRead {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.end.saturating_sub(self.pos);
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read_at(&mut buf[..want], self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Length for SharedFile {
+    fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+impl ChunkReader for SharedFile {
+    type T = BufReader<PositionedRead>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        Ok(BufReader::new(PositionedRead {
+            file: self.file.clone(),
+            pos: start,
+            end: self.len,
+        }))
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+        let end = start.checked_add(length as u64).filter(|&e| e <= self.len);
+        if end.is_none() {
+            return Err(ParquetError::EOF(format!(
+                "asked for {length} bytes at offset {start} of a {}-byte file",
+                self.len
+            )));
+        }
+        // Read into spare capacity: no zeroing of a buffer about to be overwritten.
+        let mut buf = Vec::with_capacity(length);
+        let mut read = PositionedRead {
+            file: self.file.clone(),
+            pos: start,
+            end: start + length as u64,
+        };
+        read.read_to_end(&mut buf)?;
+        if buf.len() != length {
+            return Err(ParquetError::EOF(format!(
+                "read {} of {length} bytes at offset {start}: the file is shorter than it was",
+                buf.len()
+            )));
+        }
+        Ok(buf.into())
+    }
+}
+
+/// A run of row groups of one file, decoded as one job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// The row groups, by number.
+    pub row_groups: Range<usize>,
+    /// The file position of the part's first row.
+    pub first_row: u64,
+    /// How many rows the footer says the part holds.
+    pub rows: u64,
+}
+
+/// One unit of work on a [`LocalParquet`] file.
+#[derive(Debug, Clone)]
+pub enum Job {
+    /// Stream every byte of the file through blake3.
+    Hash,
+    /// Decode one part.
+    Decode(Part),
+}
+
+/// A local Parquet file opened for its [`Job`]s.
+pub struct LocalParquet {
+    file: DataFile,
+    shared: SharedFile,
+    before: std::fs::Metadata,
+    metadata: ArrowReaderMetadata,
+    total_rows: u64,
+    /// The hash job's result: bytes read and their blake3.
+    hashed: Mutex<Option<(u64, blake3::Hash)>>,
+    /// Jobs not yet finished.
+    remaining: AtomicUsize,
+}
+
+/// Group row groups (given by their row counts) into parts of at least `min_rows` rows.
+fn group_parts(row_counts: &[u64], min_rows: u64) -> Vec<Part> {
+    let mut parts: Vec<Part> = Vec::new();
+    let mut first_row = 0;
+    for (g, &rows) in row_counts.iter().enumerate() {
+        match parts.last_mut() {
+            Some(p) if p.rows < min_rows => {
+                p.row_groups.end = g + 1;
+                p.rows += rows;
+            }
+            _ => parts.push(Part {
+                row_groups: g..g + 1,
+                first_row,
+                rows,
+            }),
+        }
+        first_row += rows;
+    }
+    parts
+}
+
+/// Open a Parquet file on local disk and read its footer; `None` for any other file (remote,
+/// or another format). `wanted` says, from a part's first row and row count, whether it is to
+/// be decoded. The jobs returned are the hash job and a decode job per wanted part.
+pub async fn open_local_parquet(
+    loc: &Location,
+    file: &DataFile,
+    wanted: impl Fn(u64, u64) -> bool,
+) -> Result<Option<(Arc<LocalParquet>, Vec<Job>)>> {
+    if file.format.format != FileFormat::Parquet {
+        return Ok(None);
+    }
+    let Some(path) = local_path(loc, file) else {
+        return Ok(None);
+    };
+    let data_file = file.clone();
+    let opened = tokio::task::spawn_blocking(move || -> Result<LocalParquet> {
+        let url = &data_file.url;
+        let cannot_read = |e: std::io::Error| Error::format(url, format!("cannot read: {e}"));
+        let f = File::open(&path).map_err(cannot_read)?;
+        let before = f.metadata().map_err(cannot_read)?;
+        let shared = SharedFile {
+            file: Arc::new(f),
+            len: before.len(),
+        };
+        let metadata = ArrowReaderMetadata::load(&shared, ArrowReaderOptions::new())
+            .map_err(|e| Error::format(url, format!("not a readable Parquet file: {e}")))?;
+        let total_rows = metadata
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| g.num_rows().max(0) as u64)
+            .sum();
+        Ok(LocalParquet {
+            file: data_file,
+            shared,
+            before,
+            metadata,
+            total_rows,
+            hashed: Mutex::new(None),
+            remaining: AtomicUsize::new(0),
+        })
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))??;
+    let jobs: Vec<Job> = std::iter::once(Job::Hash)
+        .chain(
+            opened
+                .parts()
+                .into_iter()
+                .filter(|p| wanted(p.first_row, p.rows))
+                .map(Job::Decode),
+        )
+        .collect();
+    opened.remaining.store(jobs.len(), Ordering::SeqCst);
+    Ok(Some((Arc::new(opened), jobs)))
+}
+
+impl LocalParquet {
+    /// The file's parts, from its footer.
+    pub fn parts(&self) -> Vec<Part> {
+        let counts: Vec<u64> = self
+            .metadata
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| g.num_rows().max(0) as u64)
+            .collect();
+        group_parts(&counts, PART_ROWS)
+    }
+
+    /// Run one job on this thread (a blocking one), passing decoded batches to `sink`. The job
+    /// that completes the file returns its digest; the others return `None`.
+    pub fn run(
+        &self,
+        job: &Job,
+        on_bytes: &ByteCounter,
+        sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
+    ) -> Result<Option<FileDigest>> {
+        match job {
+            Job::Hash => {
+                let hashed = self.hash(on_bytes)?;
+                *self.hashed.lock().expect("hash lock") = Some(hashed);
+            }
+            Job::Decode(part) => self.decode(part, sink)?,
+        }
+        if self.remaining.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return Ok(None);
+        }
+        self.finish().map(Some)
+    }
+
+    fn hash(&self, on_bytes: &ByteCounter) -> Result<(u64, blake3::Hash)> {
+        let mut hasher = blake3::Hasher::new();
+        let mut buf = vec![0u8; HASH_CHUNK];
+        let mut pos = 0u64;
+        loop {
+            let n = self
+                .shared
+                .file
+                .read_at(&mut buf, pos)
+                .map_err(|e| Error::format(&self.file.url, format!("cannot read: {e}")))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            pos += n as u64;
+        }
+        on_bytes(pos);
+        Ok((pos, hasher.finalize()))
+    }
+
+    fn decode(&self, part: &Part, sink: &mut dyn FnMut(RecordBatch) -> Result<()>) -> Result<()> {
+        let url = &self.file.url;
+        let bad = |e: &dyn std::fmt::Display| {
+            Error::format(url, format!("not a readable Parquet file: {e}"))
+        };
+        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
+            self.shared.clone(),
+            self.metadata.clone(),
+        )
+        .with_row_groups(part.row_groups.clone().collect())
+        .with_batch_size(BATCH_SIZE)
+        .build()
+        .map_err(|e| bad(&e))?;
+        let mut rows = 0u64;
+        for batch in reader {
+            let batch = batch.map_err(|e| bad(&e))?;
+            rows += batch.num_rows() as u64;
+            sink(batch)?;
+        }
+        if rows != part.rows {
+            return Err(Error::format(
+                url,
+                format!(
+                    "not a readable Parquet file: its footer gives row groups {}..{} {} rows but {rows} were decoded",
+                    part.row_groups.start, part.row_groups.end, part.rows
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// After the last job: the file must be the one that was opened, unchanged.
+    fn finish(&self) -> Result<FileDigest> {
+        let url = &self.file.url;
+        let (size, hash) = self
+            .hashed
+            .lock()
+            .expect("hash lock")
+            .ok_or_else(|| Error::Internal(format!("{url}: finished before it was hashed")))?;
+        let after = self
+            .shared
+            .file
+            .metadata()
+            .map_err(|e| Error::format(url, format!("cannot read: {e}")))?;
+        if !same_contents(&self.before, &after) || after.len() != size {
+            return Err(Error::format(url, CHANGED_WHILE_READ));
+        }
+        check_size(&self.file, size)?;
+        Ok(digest(&self.file, size, hash, Some(self.total_rows)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Array, Int64Array};
+
+    /// A Parquet file of `rows` ids in row groups of `group` rows, listed as a one-file side.
+    async fn parquet_side(dir: &std::path::Path, rows: i64, group: usize) -> (Location, DataFile) {
+        let path = dir.join("data.parquet");
+        let ids = Int64Array::from_iter_values(0..rows);
+        let batch = RecordBatch::try_from_iter([("id", Arc::new(ids) as _)]).unwrap();
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_max_row_group_row_count(Some(group))
+            .build();
+        let mut w = parquet::arrow::ArrowWriter::try_new(
+            File::create(&path).unwrap(),
+            batch.schema(),
+            Some(props),
+        )
+        .unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let loc = crate::source::open(path.to_str().unwrap()).unwrap();
+        let ds = crate::source::list(&loc, None).await.unwrap();
+        (loc, ds.files[0].clone())
+    }
+
+    fn no_count() -> ByteCounter {
+        Arc::new(|_| {})
+    }
+
+    #[tokio::test]
+    async fn jobs_in_any_order_decode_every_row_once_and_the_last_gives_the_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        // 300,000 rows in groups of 50,000 join into parts of at least PART_ROWS (131,072)
+        // rows: groups 0..3 and 3..6.
+        let (loc, file) = parquet_side(dir.path(), 300_000, 50_000).await;
+        let (parquet, jobs) = open_local_parquet(&loc, &file, |_, _| true)
+            .await
+            .unwrap()
+            .unwrap();
+        let parts: Vec<(Range<usize>, u64)> = parquet
+            .parts()
+            .into_iter()
+            .map(|p| (p.row_groups, p.first_row))
+            .collect();
+        assert_eq!(parts, vec![(0..3, 0), (3..6, 150_000)]);
+        assert_eq!(jobs.len(), 3);
+        // Last part first, the hash last of all: every id arrives once, at its position.
+        let mut seen = vec![0u8; 300_000];
+        let mut digests = Vec::new();
+        for job in jobs.iter().rev() {
+            let first = match job {
+                Job::Decode(p) => p.first_row as i64,
+                Job::Hash => 0,
+            };
+            let mut position = first;
+            let mut sink = |b: RecordBatch| -> Result<()> {
+                let ids = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+                for (i, id) in ids.values().iter().enumerate() {
+                    assert_eq!(*id, position + i as i64, "a row out of place");
+                    seen[*id as usize] += 1;
+                }
+                position += ids.len() as i64;
+                Ok(())
+            };
+            digests.push(parquet.run(job, &no_count(), &mut sink).unwrap());
+        }
+        assert!(seen.iter().all(|&n| n == 1));
+        assert!(digests[..2].iter().all(Option::is_none));
+        let digest = digests[2].clone().expect("the last job gives the digest");
+        let bytes = std::fs::read(dir.path().join("data.parquet")).unwrap();
+        assert_eq!(digest.blake3, blake3::hash(&bytes).to_hex().to_string());
+        assert_eq!(
+            (digest.size, digest.rows),
+            (bytes.len() as u64, Some(300_000))
+        );
+    }
+
+    #[tokio::test]
+    async fn only_wanted_parts_are_decoded_but_the_file_is_still_hashed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (loc, file) = parquet_side(dir.path(), 300_000, 50_000).await;
+        let (parquet, jobs) = open_local_parquet(&loc, &file, |first, rows| {
+            (first..first + rows).contains(&200_000)
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(jobs.len(), 2);
+        let mut decoded = 0usize;
+        let mut last = None;
+        for job in &jobs {
+            let mut sink = |b: RecordBatch| -> Result<()> {
+                decoded += b.num_rows();
+                Ok(())
+            };
+            last = parquet.run(job, &no_count(), &mut sink).unwrap();
+        }
+        assert_eq!(decoded, 150_000);
+        assert_eq!(last.unwrap().rows, Some(300_000));
+    }
+
+    #[tokio::test]
+    async fn a_file_rewritten_between_jobs_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let (loc, file) = parquet_side(dir.path(), 1000, 100).await;
+        let (parquet, jobs) = open_local_parquet(&loc, &file, |_, _| true)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut sink = |_: RecordBatch| -> Result<()> { Ok(()) };
+        parquet.run(&jobs[0], &no_count(), &mut sink).unwrap();
+        // Written in place: the modification time moves on.
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(dir.path().join("data.parquet"))
+            .unwrap();
+        f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
+            .unwrap();
+        let err = parquet.run(&jobs[1], &no_count(), &mut sink).unwrap_err();
+        assert!(
+            err.to_string().contains("changed while it was being read"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn row_groups_join_into_parts_of_the_minimum_size() {
+        let parts = group_parts(&[100, 50, 10, 200, 5, 5], 150);
+        let summary: Vec<(Range<usize>, u64, u64)> = parts
+            .into_iter()
+            .map(|p| (p.row_groups, p.first_row, p.rows))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![(0..2, 0, 150), (2..4, 150, 210), (4..6, 360, 10)]
+        );
+        assert!(group_parts(&[], 150).is_empty());
+        assert_eq!(group_parts(&[7, 7], 1).len(), 2);
+    }
+}
