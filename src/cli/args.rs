@@ -137,7 +137,7 @@ pub struct RunArgs {
     /// Sample rows kept per kind of difference in each record.
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub samples: usize,
-    /// Files read at once per side of a unit.
+    /// Files, or parts of local Parquet files, read at once per side of a unit.
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub concurrency: usize,
     /// Show values of confidential pipelines (restricted values are never shown).
@@ -249,7 +249,7 @@ pub struct DiffArgs {
     /// Replace every value shown with a short keyed hash (equal values look equal).
     #[arg(long)]
     pub redact: bool,
-    /// Files read at once per side.
+    /// Files, or parts of local Parquet files (runs of row groups), read at once per side.
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub concurrency: usize,
     /// Folder for spill files (default: the system temporary folder).
