@@ -10,6 +10,9 @@
 //! change while it was read (same length and modification time on the same open file, and the
 //! byte count the listing gave) and returns the file's [`FileDigest`].
 //!
+//! Dictionary-encoded columns are decoded straight into their values
+//! ([`values_of_dictionaries`], also used for remote files): the engine compares them as values.
+//!
 //! A caller that needs only some rows (the second pass of the differing-rows subset) names the
 //! parts it wants; the others are not decoded, but the hash job still reads every byte, so the
 //! digest proves the same file was read both times.
@@ -21,6 +24,7 @@ use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::{
@@ -170,6 +174,36 @@ fn group_parts(row_counts: &[u64], min_rows: u64) -> Vec<Part> {
     parts
 }
 
+/// The reader metadata with every top-level dictionary column read as its values. The engine
+/// compares and spills a dictionary column as its values anyway (`schema::decoded_type`);
+/// decoding the pages straight into values costs less than building the dictionary array and
+/// casting it afterwards. Where the Parquet reader cannot do that, the metadata is kept as is.
+pub(super) fn values_of_dictionaries(metadata: ArrowReaderMetadata) -> ArrowReaderMetadata {
+    let schema = metadata.schema();
+    if !schema
+        .fields()
+        .iter()
+        .any(|f| matches!(f.data_type(), DataType::Dictionary(_, _)))
+    {
+        return metadata;
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Dictionary(_, value) => {
+                f.as_ref().clone().with_data_type(value.as_ref().clone())
+            }
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    let options = ArrowReaderOptions::new().with_schema(Arc::new(Schema::new_with_metadata(
+        fields,
+        schema.metadata().clone(),
+    )));
+    ArrowReaderMetadata::try_new(metadata.metadata().clone(), options).unwrap_or(metadata)
+}
+
 /// Open a Parquet file on local disk and read its footer; `None` for any other file (remote,
 /// or another format). `wanted` says, from a part's first row and row count, whether it is to
 /// be decoded. The jobs returned are the hash job and a decode job per wanted part.
@@ -196,6 +230,7 @@ pub async fn open_local_parquet(
         };
         let metadata = ArrowReaderMetadata::load(&shared, ArrowReaderOptions::new())
             .map_err(|e| Error::format(url, format!("not a readable Parquet file: {e}")))?;
+        let metadata = values_of_dictionaries(metadata);
         let total_rows = metadata
             .metadata()
             .row_groups()
@@ -433,6 +468,58 @@ mod tests {
         }
         assert_eq!(decoded, 150_000);
         assert_eq!(last.unwrap().rows, Some(300_000));
+    }
+
+    #[test]
+    fn dictionary_columns_decode_as_their_values() {
+        use arrow::array::{DictionaryArray, StringArray};
+        use arrow::datatypes::Int32Type;
+        let names: DictionaryArray<Int32Type> =
+            vec![Some("paid"), None, Some("open"), Some("paid")]
+                .into_iter()
+                .collect();
+        let amounts = DictionaryArray::<Int32Type>::new(
+            arrow::array::Int32Array::from(vec![1, 0, 1, 1]),
+            Arc::new(Int64Array::from(vec![-5, 70])),
+        );
+        let batch = RecordBatch::try_from_iter([
+            ("status", Arc::new(names) as _),
+            ("amount", Arc::new(amounts) as _),
+        ])
+        .unwrap();
+        let mut buf = Vec::new();
+        let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, batch.schema(), None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let bytes = Bytes::from(buf);
+        let metadata = ArrowReaderMetadata::load(&bytes, ArrowReaderOptions::new()).unwrap();
+        assert!(matches!(
+            metadata.schema().field(0).data_type(),
+            DataType::Dictionary(_, _)
+        ));
+        let metadata = values_of_dictionaries(metadata);
+        let types: Vec<DataType> = metadata
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
+        assert_eq!(types, vec![DataType::Utf8, DataType::Int64]);
+        let mut reader = ParquetRecordBatchReaderBuilder::new_with_metadata(bytes, metadata)
+            .build()
+            .unwrap();
+        let got = reader.next().unwrap().unwrap();
+        assert_eq!(
+            got.column(0)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .unwrap(),
+            &StringArray::from(vec![Some("paid"), None, Some("open"), Some("paid")])
+        );
+        assert_eq!(
+            got.column(1).as_any().downcast_ref::<Int64Array>().unwrap(),
+            &Int64Array::from(vec![70, -5, 70, 70])
+        );
     }
 
     #[tokio::test]

@@ -23,7 +23,9 @@ use bytes::{Bytes, BytesMut};
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use object_store::{ObjectStore, ObjectStoreExt};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 use parquet::arrow::async_reader::MetadataFetch;
 use parquet::file::metadata::ParquetMetaDataReader;
 use serde::Serialize;
@@ -668,17 +670,19 @@ fn decode_parquet(url: &str, gathered: Gathered, mut sink: BatchSink) -> Result<
     let bad = |e: parquet::errors::ParquetError| {
         Error::format(url, format!("not a readable Parquet file: {e}"))
     };
+    fn builder<T: parquet::file::reader::ChunkReader + 'static>(
+        input: T,
+    ) -> parquet::errors::Result<ParquetRecordBatchReaderBuilder<T>> {
+        let metadata = ArrowReaderMetadata::load(&input, ArrowReaderOptions::new())?;
+        let metadata = super::parts::values_of_dictionaries(metadata);
+        Ok(
+            ParquetRecordBatchReaderBuilder::new_with_metadata(input, metadata)
+                .with_batch_size(BATCH_SIZE),
+        )
+    }
     let reader = match gathered {
-        Gathered::Memory(buf) => ParquetRecordBatchReaderBuilder::try_new(buf.freeze())
-            .map_err(bad)?
-            .with_batch_size(BATCH_SIZE)
-            .build()
-            .map_err(bad)?,
-        Gathered::Disk(f, _) => ParquetRecordBatchReaderBuilder::try_new(f)
-            .map_err(bad)?
-            .with_batch_size(BATCH_SIZE)
-            .build()
-            .map_err(bad)?,
+        Gathered::Memory(buf) => builder(buf.freeze()).map_err(bad)?.build().map_err(bad)?,
+        Gathered::Disk(f, _) => builder(f).map_err(bad)?.build().map_err(bad)?,
     };
     let mut rows = 0u64;
     for batch in reader {
