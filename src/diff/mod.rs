@@ -28,7 +28,7 @@ use crate::error::{Error, Result};
 use crate::fingerprint::{hash_batch, Family, Fingerprint, FingerprintRecord, ENCODING_VERSION};
 use crate::progress::Progress;
 use crate::schema::{plan, with_partition_columns, Plan, Side};
-use crate::source::parts::{self, Job, LocalParquet};
+use crate::source::parts::{self, Gathering, Job, ParquetFile};
 use crate::source::reader::{self, ByteCounter, FileDigest};
 use crate::source::{self, Dataset, FileFormat};
 use matcher::{Matcher, Tally};
@@ -548,10 +548,10 @@ struct Reading<'a> {
     column_sums: bool,
 }
 
-/// One unit of a side's pass: a whole file, or one job of a local Parquet file.
+/// One unit of a side's pass: a whole text file, or one job of a Parquet file.
 enum Unit {
     Whole(usize),
-    Job(usize, Arc<LocalParquet>, Job),
+    Job(usize, Arc<ParquetFile>, Job),
 }
 
 /// What one side's decoded batches feed: the state shared by the sinks of all its units.
@@ -695,12 +695,17 @@ async fn read_side(
     })));
     let count = counter(progress, side);
     // Up to `concurrency` units a side run at once, each on its own blocking thread. A unit is
-    // a whole file, or one job of a local Parquet file (its hash, or a run of its row groups),
+    // a whole text file, or one job of a Parquet file (its hash, or a run of its row groups),
     // so that a side's last large file is still decoded on every core.
     let concurrency = cfg.concurrency.max(1);
-    // Remote Parquet files gathered in memory may take a quarter of the budget across both
-    // sides' files in flight; a larger file is gathered in a temporary file instead.
-    let spill_over = cfg.memory_limit / (concurrency as u64).saturating_mul(8);
+    // Parquet files fetched from a store and gathered in memory may take a quarter of the
+    // budget across both sides. A side holds at most the files of its running units, the file
+    // being split into units and the two opened ahead; a larger file is gathered in a
+    // temporary file instead.
+    let gathering = Gathering {
+        spill_over: cfg.memory_limit / (concurrency as u64 + 3).saturating_mul(8),
+        tmp_dir: spill_dir,
+    };
     let sinks = SideSinks {
         side,
         plan: plan.clone(),
@@ -716,8 +721,8 @@ async fn read_side(
         keyed,
     };
 
-    // With a selection, only the files holding selected rows are read, and of a local Parquet
-    // file only the parts holding some.
+    // With a selection, only the files holding selected rows are read, and of a Parquet file
+    // only the parts holding some.
     let files = ds
         .files
         .iter()
@@ -727,6 +732,7 @@ async fn read_side(
     let units = futures::stream::iter(files)
         .map(|(i, file)| {
             let selection = selection.clone();
+            let count = &count;
             async move {
                 let wanted = |first: u64, rows: u64| {
                     selection
@@ -734,7 +740,7 @@ async fn read_side(
                         .is_none_or(|sel| subset::selects(sel, i, first, rows))
                 };
                 Ok::<_, Error>(
-                    match parts::open_local_parquet(location, file, wanted).await? {
+                    match parts::open_parquet(location, file, gathering, count, wanted).await? {
                         Some((parquet, jobs)) => jobs
                             .into_iter()
                             .map(|job| Unit::Job(i, parquet.clone(), job))
@@ -744,7 +750,8 @@ async fn read_side(
                 )
             }
         })
-        // The next file's footer is read while the current file's units run.
+        // The next files are opened (a fetched file gathered, its footer read) while the
+        // current file's units run.
         .buffered(2)
         .map_ok(|units| futures::stream::iter(units.into_iter().map(Ok::<_, Error>)))
         .try_flatten();
@@ -762,8 +769,7 @@ async fn read_side(
                             location,
                             file,
                             decode_schema,
-                            spill_over,
-                            spill_dir,
+                            gathering,
                             &count,
                             sink,
                         );

@@ -13,19 +13,16 @@
 //!   range reads from the known size, never a suffix range, which Azure rejects) or the types
 //!   inferred from the first rows of the first text file.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::ops::Range;
 use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use object_store::{ObjectStore, ObjectStoreExt};
-use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
-};
 use parquet::arrow::async_reader::MetadataFetch;
 use parquet::file::metadata::ParquetMetaDataReader;
 use serde::Serialize;
@@ -33,6 +30,7 @@ use tokio::sync::mpsc;
 
 use super::format::{Compression, FileFormat};
 use super::listing::{DataFile, Dataset};
+use super::parts::{open_parquet, Gathering};
 use super::store::{Location, StoreKind};
 use crate::error::{Error, Result};
 
@@ -88,7 +86,7 @@ pub(super) fn digest(
 }
 
 /// The bytes of a file from its store, as a stream of chunks.
-async fn byte_stream(
+pub(super) async fn byte_stream(
     loc: &Location,
     file: &DataFile,
 ) -> Result<futures::stream::BoxStream<'static, object_store::Result<Bytes>>> {
@@ -488,112 +486,74 @@ impl Read for ChannelReader {
     }
 }
 
-/// Where a Parquet file's bytes are gathered before decoding.
-enum Gathered {
-    Memory(BytesMut),
-    Disk(std::fs::File, String),
-}
-
 /// Stream a file once: hash its bytes and decode its rows into `sink`.
 ///
 /// `schema` is the side's schema for text formats (from [`discover_schema`]); Parquet files
-/// decode with their own schema. `spill_over` is the size above which a Parquet file is
-/// gathered in a temporary file under `tmp_dir` rather than in memory.
+/// decode with their own schema, through the jobs of [`super::parts`] run here one after the
+/// other (`gathering` says where a Parquet file from an object store is kept while it is
+/// decoded).
 pub async fn read_file(
     loc: &Location,
     file: &DataFile,
     schema: SchemaRef,
-    spill_over: u64,
-    tmp_dir: &std::path::Path,
+    gathering: Gathering<'_>,
     on_bytes: &ByteCounter,
     sink: BatchSink,
 ) -> Result<FileDigest> {
+    if file.format.format == FileFormat::Parquet {
+        return read_parquet(loc, file, gathering, on_bytes, sink).await;
+    }
     if let Some(path) = local_path(loc, file) {
-        return match file.format.format {
-            FileFormat::Parquet => read_local_parquet(loc, file, on_bytes, sink).await,
-            FileFormat::Csv | FileFormat::JsonLines => {
-                read_local_text(file, path, schema, on_bytes, sink).await
-            }
-        };
+        return read_local_text(file, path, schema, on_bytes, sink).await;
     }
     let mut stream = byte_stream(loc, file).await?;
     let mut hasher = blake3::Hasher::new();
     let mut size = 0u64;
 
-    match file.format.format {
-        FileFormat::Parquet => {
-            let mut gathered = if file.size > spill_over {
-                let f =
-                    tempfile::tempfile_in(tmp_dir).map_err(|e| Error::io(tmp_dir.display(), e))?;
-                Gathered::Disk(f, tmp_dir.display().to_string())
-            } else {
-                Gathered::Memory(BytesMut::with_capacity(file.size as usize))
-            };
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| Error::store(&file.url, "get", &e))?;
+    // A text file from an object store: decoded from the stream as it arrives.
+    let (tx, rx) = mpsc::channel::<Bytes>(16);
+    let url = file.url.clone();
+    let format = file.format;
+    let decoder = tokio::task::spawn_blocking(move || {
+        let reader = ChannelReader {
+            rx,
+            current: Bytes::new(),
+        };
+        decode_text(
+            &url,
+            format.format,
+            format.compression,
+            reader,
+            schema,
+            sink,
+        )
+    });
+    let mut store_error = None;
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(chunk) => {
                 size += chunk.len() as u64;
                 on_bytes(chunk.len() as u64);
                 hasher.update(&chunk);
-                match &mut gathered {
-                    Gathered::Memory(buf) => buf.extend_from_slice(&chunk),
-                    Gathered::Disk(f, dir) => {
-                        f.write_all(&chunk).map_err(|e| Error::io(&*dir, e))?
-                    }
+                if tx.send(chunk).await.is_err() {
+                    // The decoder stopped (bad input); its error is the one to report.
+                    break;
                 }
             }
-            check_size(file, size)?;
-            let url = file.url.clone();
-            let rows = tokio::task::spawn_blocking(move || decode_parquet(&url, gathered, sink))
-                .await
-                .map_err(|e| Error::Internal(e.to_string()))??;
-            Ok(digest(file, size, hasher.finalize(), Some(rows)))
-        }
-        FileFormat::Csv | FileFormat::JsonLines => {
-            let (tx, rx) = mpsc::channel::<Bytes>(16);
-            let url = file.url.clone();
-            let format = file.format;
-            let decoder = tokio::task::spawn_blocking(move || {
-                let reader = ChannelReader {
-                    rx,
-                    current: Bytes::new(),
-                };
-                decode_text(
-                    &url,
-                    format.format,
-                    format.compression,
-                    reader,
-                    schema,
-                    sink,
-                )
-            });
-            let mut store_error = None;
-            while let Some(chunk) = stream.next().await {
-                match chunk {
-                    Ok(chunk) => {
-                        size += chunk.len() as u64;
-                        on_bytes(chunk.len() as u64);
-                        hasher.update(&chunk);
-                        if tx.send(chunk).await.is_err() {
-                            // The decoder stopped (bad input); its error is the one to report.
-                            break;
-                        }
-                    }
-                    Err(e) => {
-                        store_error = Some(Error::store(&file.url, "get", &e));
-                        break;
-                    }
-                }
+            Err(e) => {
+                store_error = Some(Error::store(&file.url, "get", &e));
+                break;
             }
-            drop(tx);
-            let decoded = decoder.await.map_err(|e| Error::Internal(e.to_string()))?;
-            if let Some(e) = store_error {
-                return Err(e);
-            }
-            let rows = decoded?;
-            check_size(file, size)?;
-            Ok(digest(file, size, hasher.finalize(), Some(rows)))
         }
     }
+    drop(tx);
+    let decoded = decoder.await.map_err(|e| Error::Internal(e.to_string()))?;
+    if let Some(e) = store_error {
+        return Err(e);
+    }
+    let rows = decoded?;
+    check_size(file, size)?;
+    Ok(digest(file, size, hasher.finalize(), Some(rows)))
 }
 
 /// What a file written while it was being read is told.
@@ -644,16 +604,17 @@ async fn read_local_text(
     Ok(digest(file, size, hash, Some(rows)))
 }
 
-/// A local Parquet file: its jobs (see [`super::parts`]) one after the other on one thread.
-async fn read_local_parquet(
+/// A Parquet file: its jobs (see [`super::parts`]) one after the other on one thread.
+async fn read_parquet(
     loc: &Location,
     file: &DataFile,
+    gathering: Gathering<'_>,
     on_bytes: &ByteCounter,
     mut sink: BatchSink,
 ) -> Result<FileDigest> {
-    let (parquet, jobs) = super::parts::open_local_parquet(loc, file, |_, _| true)
+    let (parquet, jobs) = open_parquet(loc, file, gathering, on_bytes, |_, _| true)
         .await?
-        .ok_or_else(|| Error::Internal(format!("{} is not a local Parquet file", file.url)))?;
+        .ok_or_else(|| Error::Internal(format!("{} is not a Parquet file", file.url)))?;
     let count = on_bytes.clone();
     tokio::task::spawn_blocking(move || -> Result<FileDigest> {
         let mut finished = None;
@@ -664,34 +625,6 @@ async fn read_local_parquet(
     })
     .await
     .map_err(|e| Error::Internal(e.to_string()))?
-}
-
-fn decode_parquet(url: &str, gathered: Gathered, mut sink: BatchSink) -> Result<u64> {
-    let bad = |e: parquet::errors::ParquetError| {
-        Error::format(url, format!("not a readable Parquet file: {e}"))
-    };
-    fn builder<T: parquet::file::reader::ChunkReader + 'static>(
-        input: T,
-    ) -> parquet::errors::Result<ParquetRecordBatchReaderBuilder<T>> {
-        let metadata = ArrowReaderMetadata::load(&input, ArrowReaderOptions::new())?;
-        let metadata = super::parts::values_of_dictionaries(metadata);
-        Ok(
-            ParquetRecordBatchReaderBuilder::new_with_metadata(input, metadata)
-                .with_batch_size(BATCH_SIZE),
-        )
-    }
-    let reader = match gathered {
-        Gathered::Memory(buf) => builder(buf.freeze()).map_err(bad)?.build().map_err(bad)?,
-        Gathered::Disk(f, _) => builder(f).map_err(bad)?.build().map_err(bad)?,
-    };
-    let mut rows = 0u64;
-    for batch in reader {
-        let batch =
-            batch.map_err(|e| Error::format(url, format!("not a readable Parquet file: {e}")))?;
-        rows += batch.num_rows() as u64;
-        sink(batch)?;
-    }
-    Ok(rows)
 }
 
 /// The schema to read one CSV file with: the dataset's types, in the order of this file's
@@ -964,7 +897,7 @@ fn decode_text(
             }
             flush(&mut decoder, &mut rows)?;
         }
-        FileFormat::Parquet => unreachable!("parquet decodes from gathered bytes"),
+        FileFormat::Parquet => unreachable!("Parquet files are decoded in parts"),
     }
     Ok(rows)
 }
