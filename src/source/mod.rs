@@ -3,8 +3,8 @@
 //! [`store`] opens the object store for a URL, [`listing`] lists and sorts its data files,
 //! [`format`] says how each file is encoded, and [`reader`] streams a file's bytes exactly once,
 //! hashing them with blake3 as they pass and decoding them into `RecordBatch`es off the I/O
-//! threads; [`parts`] splits a local Parquet file into jobs (its hash, and runs of row groups)
-//! that several threads share. Nothing here knows about fingerprints or diffs.
+//! threads; [`parts`] splits a Parquet file into jobs (its hash, and runs of row groups) that
+//! several threads share. Nothing here knows about fingerprints or diffs.
 
 pub mod format;
 pub mod listing;

@@ -5,10 +5,9 @@
 //! * [`read_file`] streams the bytes, hashes them as they pass and decodes them into
 //!   `RecordBatch`es that go to a sink; a remote file's bytes are fetched once. Text formats
 //!   decode straight from the stream (through gzip/zstd when compressed). A Parquet file needs
-//!   random access to its footer: a remote file's bytes are gathered in memory (or in a
-//!   temporary file when large) while they are hashed, and decoded from there. A local
-//!   Parquet file is hashed and decoded as the jobs of [`super::parts`], here one after the
-//!   other (the engine spreads them over threads).
+//!   random access to its footer, so it is read as the jobs of [`super::parts`] (gathered
+//!   first when remote), here one after the other; the engine spreads those jobs over threads
+//!   itself.
 //! * [`discover_schema`] reads the schema a side will be decoded with: the Parquet footer (two
 //!   range reads from the known size, never a suffix range, which Azure rejects) or the types
 //!   inferred from the first rows of the first text file.
