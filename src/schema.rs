@@ -475,7 +475,12 @@ impl Plan {
                     }
                 },
             };
-            let array = if array.data_type() == field.data_type() {
+            let array = if array.data_type() == field.data_type()
+                || (array.data_type() == &DataType::Utf8View
+                    && matches!(field.data_type(), DataType::Utf8 | DataType::LargeUtf8))
+            {
+                // Strings read as views stay views: they hash the same, and only the rows kept
+                // for tier 3 are ever copied out (see `spool::attach`).
                 array
             } else if array.data_type() == &DataType::Null {
                 new_null_array(field.data_type(), n)
@@ -507,8 +512,24 @@ impl Plan {
             };
             arrays.push(array);
         }
+        let kept_views = target
+            .fields()
+            .iter()
+            .zip(&arrays)
+            .any(|(f, a)| f.data_type() != a.data_type());
+        let schema = if kept_views {
+            let fields: Vec<Field> = target
+                .fields()
+                .iter()
+                .zip(&arrays)
+                .map(|(f, a)| f.as_ref().clone().with_data_type(a.data_type().clone()))
+                .collect();
+            Arc::new(Schema::new_with_metadata(fields, target.metadata().clone()))
+        } else {
+            target.clone()
+        };
         RecordBatch::try_new_with_options(
-            target.clone(),
+            schema,
             arrays,
             &RecordBatchOptions::new().with_row_count(Some(n)),
         )

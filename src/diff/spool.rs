@@ -45,7 +45,21 @@ pub fn spooled_schema(projected: &SchemaRef) -> SchemaRef {
 
 /// Attach row hashes to a projected batch.
 pub fn attach(schema: &SchemaRef, batch: &RecordBatch, hashes: RowHashes) -> Result<RecordBatch> {
-    let mut cols = batch.columns().to_vec();
+    // Strings read as views are copied out into the spooled layout here, so a kept row never
+    // holds its whole page alive.
+    let mut cols = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(c, f)| {
+            if c.data_type() == f.data_type() {
+                Ok(c.clone())
+            } else {
+                arrow::compute::cast(c, f.data_type())
+                    .map_err(|e| Error::Internal(format!("spooling column `{}`: {e}", f.name())))
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
     cols.push(Arc::new(hashes.row));
     cols.push(Arc::new(hashes.key));
     cols.push(Arc::new(hashes.null_key));

@@ -603,15 +603,34 @@ impl<O: OffsetSizeTrait> HashStrings for GenericStringArray<O> {
 }
 
 impl HashStrings for StringViewArray {
+    /// Straight from the views: a value of up to 12 bytes is inside its view (after the 4-byte
+    /// length, little-endian), a longer one in the data buffer and at the offset the view names.
     fn hash_strings(&self, len: usize, out: &mut Vec<u64>) {
-        let null = null_hash();
-        out.extend((0..len).map(|i| {
-            if self.is_null(i) {
-                null
+        let buffers = self.data_buffers();
+        let hash = |view: &u128| -> u64 {
+            let n = *view as u32 as usize;
+            if n <= 12 {
+                hash_payload(tag::UTF8, &view.to_le_bytes()[4..4 + n])
             } else {
-                hash_payload(tag::UTF8, self.value(i).as_bytes())
+                let buffer = (*view >> 64) as u32 as usize;
+                let offset = (*view >> 96) as u32 as usize;
+                hash_payload(tag::UTF8, &buffers[buffer][offset..offset + n])
             }
-        }));
+        };
+        let views = &self.views()[..len];
+        match self.nulls().filter(|n| n.null_count() > 0) {
+            None => out.extend(views.iter().map(hash)),
+            Some(nulls) => {
+                let null = null_hash();
+                out.extend(views.iter().enumerate().map(|(i, v)| {
+                    if nulls.is_null(i) {
+                        null
+                    } else {
+                        hash(v)
+                    }
+                }));
+            }
+        }
     }
 }
 

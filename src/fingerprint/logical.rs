@@ -246,6 +246,17 @@ mod tests {
                 None,
                 Some("x"),
             ])),
+            // A slice of views around the 12-byte inline limit, with an empty value.
+            Arc::new(
+                StringViewArray::from(vec![
+                    Some("ignored"),
+                    Some("twelve bytes"),
+                    Some("thirteen byte"),
+                    Some(""),
+                    None,
+                ])
+                .slice(1, 4),
+            ),
             Arc::new(
                 TimestampMillisecondArray::from(vec![Some(1), None, Some(-1)]).with_timezone("UTC"),
             ),

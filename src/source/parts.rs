@@ -15,8 +15,9 @@
 //!   in a temporary file when large) while it is opened; its jobs decode from there, and its
 //!   hash job has nothing left to do.
 //!
-//! Dictionary-encoded columns are decoded straight into their values
-//! ([`values_of_dictionaries`]): the engine compares them as values.
+//! Strings are decoded as views and dictionary-encoded columns straight into their values
+//! ([`reading_metadata`]): the engine hashes views as it hashes strings, and compares
+//! dictionaries as values.
 //!
 //! A caller that needs only some rows (the second pass of the differing-rows subset) names the
 //! parts it wants; the others are not decoded, but the hash job still covers every byte, so the
@@ -231,27 +232,36 @@ fn group_parts(row_counts: &[u64], min_rows: u64) -> Vec<Part> {
     parts
 }
 
-/// The reader metadata with every top-level dictionary column read as its values. The engine
-/// compares and spills a dictionary column as its values anyway (`schema::decoded_type`);
-/// decoding the pages straight into values costs less than building the dictionary array and
-/// casting it afterwards. Where the Parquet reader cannot do that, the metadata is kept as is.
-pub(super) fn values_of_dictionaries(metadata: ArrowReaderMetadata) -> ArrowReaderMetadata {
+/// The type a top-level column is decoded as: strings as views (plain-encoded values are then
+/// not copied out of their pages) and dictionaries as their values (the engine compares and
+/// spills a dictionary column as its values anyway, see `schema::decoded_type`, and decoding the
+/// pages straight into values costs less than a dictionary array cast afterwards).
+fn reading_type(dt: &DataType) -> DataType {
+    match dt {
+        DataType::Utf8 | DataType::LargeUtf8 => DataType::Utf8View,
+        DataType::Dictionary(_, value) => reading_type(value),
+        other => other.clone(),
+    }
+}
+
+/// The reader metadata with every top-level column read as [`reading_type`] says. Where the
+/// Parquet reader cannot do that, the metadata is kept as is.
+pub(super) fn reading_metadata(metadata: ArrowReaderMetadata) -> ArrowReaderMetadata {
     let schema = metadata.schema();
-    if !schema
+    if schema
         .fields()
         .iter()
-        .any(|f| matches!(f.data_type(), DataType::Dictionary(_, _)))
+        .all(|f| reading_type(f.data_type()) == *f.data_type())
     {
         return metadata;
     }
     let fields: Vec<Field> = schema
         .fields()
         .iter()
-        .map(|f| match f.data_type() {
-            DataType::Dictionary(_, value) => {
-                f.as_ref().clone().with_data_type(value.as_ref().clone())
-            }
-            _ => f.as_ref().clone(),
+        .map(|f| {
+            f.as_ref()
+                .clone()
+                .with_data_type(reading_type(f.data_type()))
         })
         .collect();
     let options = ArrowReaderOptions::new().with_schema(Arc::new(Schema::new_with_metadata(
@@ -376,7 +386,7 @@ impl ParquetFile {
     ) -> Result<ParquetFile> {
         let metadata = ArrowReaderMetadata::load(&source, ArrowReaderOptions::new())
             .map_err(|e| Error::format(&file.url, format!("not a readable Parquet file: {e}")))?;
-        let metadata = values_of_dictionaries(metadata);
+        let metadata = reading_metadata(metadata);
         let total_rows = metadata
             .metadata()
             .row_groups()
@@ -660,8 +670,8 @@ mod tests {
     }
 
     #[test]
-    fn dictionary_columns_decode_as_their_values() {
-        use arrow::array::{DictionaryArray, StringArray};
+    fn strings_decode_as_views_and_dictionaries_as_their_values() {
+        use arrow::array::{DictionaryArray, StringArray, StringViewArray};
         use arrow::datatypes::Int32Type;
         let names: DictionaryArray<Int32Type> =
             vec![Some("paid"), None, Some("open"), Some("paid")]
@@ -671,9 +681,16 @@ mod tests {
             arrow::array::Int32Array::from(vec![1, 0, 1, 1]),
             Arc::new(Int64Array::from(vec![-5, 70])),
         );
+        let notes = StringArray::from(vec![
+            Some("a note longer than twelve bytes"),
+            Some(""),
+            None,
+            Some("x"),
+        ]);
         let batch = RecordBatch::try_from_iter([
             ("status", Arc::new(names) as _),
             ("amount", Arc::new(amounts) as _),
+            ("note", Arc::new(notes) as _),
         ])
         .unwrap();
         let mut buf = Vec::new();
@@ -686,14 +703,17 @@ mod tests {
             metadata.schema().field(0).data_type(),
             DataType::Dictionary(_, _)
         ));
-        let metadata = values_of_dictionaries(metadata);
+        let metadata = reading_metadata(metadata);
         let types: Vec<DataType> = metadata
             .schema()
             .fields()
             .iter()
             .map(|f| f.data_type().clone())
             .collect();
-        assert_eq!(types, vec![DataType::Utf8, DataType::Int64]);
+        assert_eq!(
+            types,
+            vec![DataType::Utf8View, DataType::Int64, DataType::Utf8View]
+        );
         let mut reader = ParquetRecordBatchReaderBuilder::new_with_metadata(bytes, metadata)
             .build()
             .unwrap();
@@ -701,13 +721,25 @@ mod tests {
         assert_eq!(
             got.column(0)
                 .as_any()
-                .downcast_ref::<StringArray>()
+                .downcast_ref::<StringViewArray>()
                 .unwrap(),
-            &StringArray::from(vec![Some("paid"), None, Some("open"), Some("paid")])
+            &StringViewArray::from(vec![Some("paid"), None, Some("open"), Some("paid")])
         );
         assert_eq!(
             got.column(1).as_any().downcast_ref::<Int64Array>().unwrap(),
             &Int64Array::from(vec![70, -5, 70, 70])
+        );
+        assert_eq!(
+            got.column(2)
+                .as_any()
+                .downcast_ref::<StringViewArray>()
+                .unwrap(),
+            &StringViewArray::from(vec![
+                Some("a note longer than twelve bytes"),
+                Some(""),
+                None,
+                Some("x")
+            ])
         );
     }
 

@@ -97,3 +97,133 @@ fn differences_in_some_parts_only_are_found_exactly_in_every_row_strategy() {
         );
     }
 }
+
+/// Strings that Parquet decodes as views (plain, large and dictionary-encoded columns) compare
+/// equal to the same strings read from CSV, differences are found cell by cell in every row
+/// strategy, and the diff file holds plain strings.
+#[test]
+fn strings_read_as_views_match_text_and_reach_the_diff_file_as_plain_strings() {
+    use arrow::array::{DictionaryArray, LargeStringArray};
+    use arrow::datatypes::Int32Type;
+
+    let d = tempfile::tempdir().unwrap();
+    let n = 20_000i64;
+    let name = |i: i64| format!("customer number {i} with a name past twelve bytes");
+    let short = |i: i64| format!("s{}", i % 97);
+    let status = |i: i64| ["paid", "open", "void"][(i % 3) as usize].to_string();
+
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("name", DataType::LargeUtf8, true),
+        Field::new("short", DataType::Utf8, true),
+        Field::new(
+            "status",
+            DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+            true,
+        ),
+    ]));
+    let ids: Vec<i64> = (0..n).collect();
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from(ids.clone())),
+        Arc::new(LargeStringArray::from_iter_values(
+            ids.iter().map(|&i| name(i)),
+        )),
+        // Every 1000th value is null.
+        Arc::new(StringArray::from_iter(
+            ids.iter().map(|&i| (i % 1000 != 7).then(|| short(i))),
+        )),
+        Arc::new(
+            ids.iter()
+                .map(|&i| status(i))
+                .collect::<Vec<_>>()
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<DictionaryArray<Int32Type>>(),
+        ),
+    ];
+    let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(3_000))
+        .build();
+    let parquet_path = d.path().join("left.parquet");
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&parquet_path).unwrap(),
+        schema,
+        Some(props),
+    )
+    .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+
+    // The same rows as CSV, in reverse order; `changed` alters the name of ids 100..105 and
+    // the short value of id 9 (a row with a value on both sides).
+    let csv = |path: &std::path::Path, changed: bool| {
+        let mut body = String::from("id,name,short,status\n");
+        for i in (0..n).rev() {
+            let mut nm = name(i);
+            let mut sh = if i % 1000 == 7 {
+                String::new()
+            } else {
+                short(i)
+            };
+            if changed && (100..105).contains(&i) {
+                nm.push_str(" (renamed)");
+            }
+            if changed && i == 9 {
+                sh = "changed".into();
+            }
+            body.push_str(&format!("{i},{nm},{sh},{}\n", status(i)));
+        }
+        std::fs::write(path, body).unwrap();
+    };
+    let same = d.path().join("same.csv");
+    let changed = d.path().join("changed.csv");
+    csv(&same, false);
+    csv(&changed, true);
+
+    let (run, v) = diff_json(&parquet_path, &same, &["--key", "id"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(v["verdict"], "equivalent", "{}", v["schema_changes"]);
+
+    for strategy in ["memory", "subset"] {
+        let out = d.path().join(format!("diff-{strategy}.parquet"));
+        let (run, v) = diff_json(
+            &parquet_path,
+            &changed,
+            &[
+                "--key",
+                "id",
+                "--row-strategy",
+                strategy,
+                "--diff-out",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(run.code, 1, "{strategy}: {}", run.stderr);
+        assert_eq!(v["changed_rows"].as_u64(), Some(6), "{strategy}");
+        assert_eq!(
+            v["changed_cells"],
+            serde_json::json!({"name": 5, "short": 1}),
+            "{strategy}"
+        );
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+            std::fs::File::open(&out).unwrap(),
+        )
+        .unwrap();
+        let types: Vec<(String, DataType)> = reader
+            .schema()
+            .fields()
+            .iter()
+            .filter(|f| f.name().ends_with("name"))
+            .map(|f| (f.name().clone(), f.data_type().clone()))
+            .collect();
+        assert_eq!(
+            types,
+            vec![
+                ("left_name".to_string(), DataType::LargeUtf8),
+                ("right_name".to_string(), DataType::Utf8)
+            ],
+            "{strategy}"
+        );
+    }
+}
