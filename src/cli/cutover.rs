@@ -16,7 +16,7 @@ use parity::report::{cutover, OutputFormat};
 use parity::run::RunOptions;
 
 use super::args::{HistoryArgs, InventoryArgs, LineageArgs, ReportArgs, RunArgs};
-use super::{runtime, write_stdout};
+use super::{run_interruptible, runtime, write_stdout};
 
 fn load(path: &Path) -> anyhow::Result<Inventory> {
     Ok(Inventory::load(path)?)
@@ -182,7 +182,7 @@ pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<u8> {
         sinks.push(b);
     }
     let tee = Tee(sinks);
-    let summary = runtime()?.block_on(parity::run::run(&inv, &ledger, &opts, &tee))?;
+    let summary = run_interruptible(parity::run::run(&inv, &ledger, &opts, &tee))??;
     for (sink, name) in [(&file_sink, "--events"), (&stdout_sink, "--events -")] {
         if let Some(e) = sink.as_ref().and_then(|s| s.take_error()) {
             anyhow::bail!("{name}: writing events failed: {e}");

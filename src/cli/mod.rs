@@ -93,6 +93,43 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
+/// Run `work` on a fresh [`runtime`] to its end, or until SIGINT or SIGTERM arrives. Then
+/// `work` is dropped, which removes the spill folder it made, the runtime is left without
+/// waiting for decoders still busy on blocking threads, and the command ends as a check that
+/// could not be done (exit 2).
+fn run_interruptible<T>(work: impl std::future::Future<Output = T>) -> anyhow::Result<T> {
+    let rt = runtime()?;
+    let outcome = rt.block_on(async {
+        tokio::select! {
+            done = work => Ok(done),
+            signal = interrupted() => Err(signal),
+        }
+    });
+    match outcome {
+        Ok(done) => Ok(done),
+        Err(signal) => {
+            rt.shutdown_background();
+            anyhow::bail!("interrupted by {signal}; its temporary files were removed")
+        }
+    }
+}
+
+/// Completes with the name of the first SIGINT or SIGTERM received.
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        // Without handlers the default (end the process) stands.
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+    }
+}
+
 /// The runtime for the engine. Idle blocking threads exit after 100 ms instead of tokio's 10 s:
 /// each decoding thread's allocator heap keeps the pages it freed while the thread lives, so
 /// between the fingerprint pass and the row index work a keyed diff of 10M rows held ~50 MiB
@@ -116,9 +153,9 @@ fn diff(args: DiffArgs, quiet: bool) -> anyhow::Result<u8> {
     } else {
         Arc::new(parity::NoProgress)
     };
-    let summary = runtime()?.block_on(parity::compare(&left, &right, &cfg, progress.clone()));
+    let outcome = run_interruptible(parity::compare(&left, &right, &cfg, progress.clone()));
     progress.finished();
-    let summary = match summary {
+    let summary = match outcome? {
         Ok(s) => s,
         // Decoders quote offending values in their messages: under --redact only the file and
         // the kind of failure are shown.

@@ -192,3 +192,57 @@ fn a_pair_larger_than_the_memory_limit_diffs_exactly() {
         "spill files are removed"
     );
 }
+
+/// SIGTERM (what Kubernetes sends before it kills a pod) or Ctrl-C in the middle of a diff
+/// that spills: the run stops with exit 2 and one line, and its spill folder is gone.
+#[test]
+fn an_interrupted_diff_removes_its_spill_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let (left, right) = (
+        dir.path().join("left.parquet"),
+        dir.path().join("right.parquet"),
+    );
+    let ids: Vec<i64> = (0..ROWS).collect();
+    let row = |i: i64| (format!("customer-{i:08}"), i as f64);
+    write(&left, &ids, false, row);
+    write(&right, &ids[1..], false, row);
+    let spill = tempfile::tempdir().unwrap();
+    for signal in [libc::SIGTERM, libc::SIGINT] {
+        let child = crate::harness::parity()
+            .arg("diff")
+            .arg(&left)
+            .arg(&right)
+            .args([
+                "--key",
+                "id",
+                "--row-strategy",
+                "spill",
+                "--memory-limit",
+                "16MiB",
+            ])
+            .arg("--spill-dir")
+            .arg(spill.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait until the run has made its spill folder, then signal it.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::fs::read_dir(spill.path()).unwrap().next().is_none() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no spill folder appeared"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        // SAFETY: kill(2) on the pid of a child this test spawned and has not yet waited for.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("interrupted by SIG"), "{stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        let left_behind: Vec<_> = std::fs::read_dir(spill.path()).unwrap().collect();
+        assert!(left_behind.is_empty(), "{left_behind:?}");
+    }
+}
