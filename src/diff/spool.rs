@@ -13,7 +13,7 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{AsArray, FixedSizeBinaryArray, UInt32Array};
+use arrow::array::{ArrayRef, AsArray, FixedSizeBinaryArray, UInt32Array};
 use arrow::compute::{concat_batches, take_record_batch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::ipc::reader::FileReader;
@@ -45,15 +45,19 @@ pub fn spooled_schema(projected: &SchemaRef) -> SchemaRef {
 
 /// Attach row hashes to a projected batch.
 pub fn attach(schema: &SchemaRef, batch: &RecordBatch, hashes: RowHashes) -> Result<RecordBatch> {
-    // Strings read as views are copied out into the spooled layout here, so a kept row never
-    // holds its whole page alive.
+    // Strings read as views are copied out into the spooled layout here (or compacted, when
+    // views are the spooled layout), so a kept row never holds its whole page alive.
     let mut cols = batch
         .columns()
         .iter()
         .zip(schema.fields())
         .map(|(c, f)| {
             if c.data_type() == f.data_type() {
-                Ok(c.clone())
+                Ok(match c.data_type() {
+                    DataType::Utf8View => Arc::new(c.as_string_view().gc()) as ArrayRef,
+                    DataType::BinaryView => Arc::new(c.as_binary_view().gc()) as ArrayRef,
+                    _ => c.clone(),
+                })
             } else {
                 arrow::compute::cast(c, f.data_type())
                     .map_err(|e| Error::Internal(format!("spooling column `{}`: {e}", f.name())))
@@ -286,4 +290,66 @@ pub fn read_partition(path: &Path) -> Result<Vec<RecordBatch>> {
     reader
         .map(|b| b.map_err(|e| Error::io(path.display(), std::io::Error::other(e))))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{StringArray, StringViewArray};
+
+    /// Two kept rows out of many long strings, as a view column still pointing at all of them.
+    fn kept_views() -> RecordBatch {
+        let long: Vec<String> = (0..1000).map(|i| format!("{i:0>40}")).collect();
+        let all = StringViewArray::from_iter_values(long.iter());
+        let kept = arrow::compute::take(&all, &UInt32Array::from(vec![3, 998]), None).unwrap();
+        RecordBatch::try_from_iter([("s", kept)]).unwrap()
+    }
+
+    fn hashes(n: usize) -> RowHashes {
+        let fixed =
+            || FixedSizeBinaryArray::try_from_iter(std::iter::repeat_n([7u8; 16], n)).unwrap();
+        RowHashes {
+            row: fixed(),
+            key: fixed(),
+            null_key: arrow::array::BooleanArray::from(vec![false; n]),
+        }
+    }
+
+    #[test]
+    fn kept_views_are_copied_out_and_never_hold_their_pages() {
+        let batch = kept_views();
+        let held: usize = batch
+            .column(0)
+            .as_string_view()
+            .data_buffers()
+            .iter()
+            .map(|b| b.len())
+            .sum();
+        assert_eq!(held, 40_000, "the taken views still point at every value");
+        let want = StringArray::from(vec![format!("{:0>40}", 3), format!("{:0>40}", 998)]);
+
+        // Spooled as plain strings: cast.
+        let plain = spooled_schema(&Arc::new(Schema::new(vec![Field::new(
+            "s",
+            DataType::Utf8,
+            true,
+        )])));
+        let spooled = attach(&plain, &batch, hashes(2)).unwrap();
+        assert_eq!(spooled.column(0).as_string::<i32>(), &want);
+
+        // Spooled as views: compacted to the two values kept.
+        let views = spooled_schema(&Arc::new(Schema::new(vec![Field::new(
+            "s",
+            DataType::Utf8View,
+            true,
+        )])));
+        let spooled = attach(&views, &batch, hashes(2)).unwrap();
+        let column = spooled.column(0).as_string_view();
+        let held: usize = column.data_buffers().iter().map(|b| b.len()).sum();
+        assert_eq!(held, 80);
+        assert_eq!(
+            column.iter().map(Option::unwrap).collect::<Vec<_>>(),
+            want.iter().map(Option::unwrap).collect::<Vec<_>>()
+        );
+    }
 }
