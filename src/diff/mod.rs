@@ -700,10 +700,10 @@ async fn read_side(
     let concurrency = cfg.concurrency.max(1);
     // Parquet files fetched from a store and gathered in memory may take a quarter of the
     // budget across both sides. A side holds at most the files of its running units, the file
-    // being split into units and the two opened ahead; a larger file is gathered in a
-    // temporary file instead.
+    // being split into units and the `concurrency` files opened ahead; a larger file is
+    // gathered in a temporary file instead.
     let gathering = Gathering {
-        spill_over: cfg.memory_limit / (concurrency as u64 + 3).saturating_mul(8),
+        spill_over: cfg.memory_limit / (2 * concurrency as u64 + 1).saturating_mul(8),
         tmp_dir: spill_dir,
     };
     let sinks = SideSinks {
@@ -750,9 +750,10 @@ async fn read_side(
                 )
             }
         })
-        // The next files are opened (a fetched file gathered, its footer read) while the
-        // current file's units run.
-        .buffered(2)
+        // Up to `concurrency` next files are opened (fetched and gathered when remote, their
+        // footers read) while the current units run: fetching small remote files one or two
+        // at a time would leave a side waiting on the store's latency.
+        .buffered(concurrency)
         .map_ok(|units| futures::stream::iter(units.into_iter().map(Ok::<_, Error>)))
         .try_flatten();
     let mut finished: Vec<(usize, FileDigest)> = units
