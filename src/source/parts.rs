@@ -33,7 +33,6 @@ use std::sync::{Arc, Mutex};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use bytes::{Bytes, BytesMut};
-use futures::StreamExt;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
@@ -43,7 +42,7 @@ use parquet::file::reader::{ChunkReader, Length};
 use super::format::FileFormat;
 use super::listing::DataFile;
 use super::reader::{
-    byte_stream, check_size, digest, local_path, same_contents, ByteCounter, FileDigest,
+    check_size, digest, fetch_hashed, local_path, same_contents, ByteCounter, FileDigest,
     BATCH_SIZE, CHANGED_WHILE_READ,
 };
 use super::store::Location;
@@ -350,22 +349,16 @@ async fn gather(
     } else {
         Into::Memory(BytesMut::with_capacity(file.size as usize))
     };
-    let mut stream = byte_stream(loc, file).await?;
-    let mut hasher = blake3::Hasher::new();
-    let mut size = 0u64;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| Error::store(&file.url, "get", &e))?;
-        size += chunk.len() as u64;
-        on_bytes(chunk.len() as u64);
-        hasher.update(&chunk);
+    let (size, hash) = fetch_hashed(loc, file, on_bytes, |chunk| {
         match &mut into {
-            Into::Memory(buf) => buf.extend_from_slice(&chunk),
+            Into::Memory(buf) => buf.extend_from_slice(chunk),
             Into::Disk(f) => {
-                std::io::Write::write_all(f, &chunk).map_err(|e| Error::io(dir.display(), e))?
+                std::io::Write::write_all(f, chunk).map_err(|e| Error::io(dir.display(), e))?
             }
         }
-    }
-    check_size(file, size)?;
+        Ok(())
+    })
+    .await?;
     let source = match into {
         Into::Memory(buf) => Source::Memory(buf.freeze()),
         Into::Disk(f) => Source::File(SharedFile {
@@ -373,7 +366,7 @@ async fn gather(
             len: size,
         }),
     };
-    Ok((source, (size, hasher.finalize())))
+    Ok((source, (size, hash)))
 }
 
 impl ParquetFile {

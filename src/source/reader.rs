@@ -85,7 +85,7 @@ pub(super) fn digest(
 }
 
 /// The bytes of a file from its store, as a stream of chunks.
-pub(super) async fn byte_stream(
+async fn byte_stream(
     loc: &Location,
     file: &DataFile,
 ) -> Result<futures::stream::BoxStream<'static, object_store::Result<Bytes>>> {
@@ -119,6 +119,18 @@ pub async fn hash_file(
         check_size(file, size)?;
         return Ok(digest(file, size, hash, None));
     }
+    let (size, hash) = fetch_hashed(loc, file, on_bytes, |_| Ok(())).await?;
+    Ok(digest(file, size, hash, None))
+}
+
+/// Fetch a file from its store once: each chunk is counted, hashed and handed to `each`. The
+/// byte count is checked against the listing; returns it with the blake3 hash.
+pub(super) async fn fetch_hashed(
+    loc: &Location,
+    file: &DataFile,
+    on_bytes: &ByteCounter,
+    mut each: impl FnMut(&Bytes) -> Result<()>,
+) -> Result<(u64, blake3::Hash)> {
     let mut stream = byte_stream(loc, file).await?;
     let mut hasher = blake3::Hasher::new();
     let mut size = 0u64;
@@ -127,9 +139,10 @@ pub async fn hash_file(
         size += chunk.len() as u64;
         on_bytes(chunk.len() as u64);
         hasher.update(&chunk);
+        each(&chunk)?;
     }
     check_size(file, size)?;
-    Ok(digest(file, size, hasher.finalize(), None))
+    Ok((size, hasher.finalize()))
 }
 
 pub(super) fn check_size(file: &DataFile, size: u64) -> Result<()> {
