@@ -46,7 +46,14 @@ struct SideRead {
     /// The compact row index, when only that was kept.
     index: Option<HashIndex>,
     spilled: u64,
+    /// Local Parquet files kept open for a later pass, by file number (see [`MAX_KEPT_OPEN`]).
+    open: Vec<Option<Arc<ParquetFile>>>,
 }
+
+/// A first pass that may be followed by a second keeps a side's local Parquet files open, so
+/// the second reads the same files without hashing them again; a side with more files than
+/// this opens and hashes them again instead (open files are a limited resource).
+const MAX_KEPT_OPEN: usize = 256;
 
 fn side_summary(ds: &Dataset, inputs: Vec<FileDigest>) -> SideSummary {
     SideSummary {
@@ -190,8 +197,8 @@ pub async fn compare_datasets(
     };
     stage("fingerprinting");
     let (lread, rread) = futures::try_join!(
-        read_side(lds, Side::Left, lschema.clone(), &reading),
-        read_side(rds, Side::Right, rschema.clone(), &reading)
+        read_side(lds, Side::Left, lschema.clone(), &reading, &[]),
+        read_side(rds, Side::Right, rschema.clone(), &reading, &[])
     )?;
 
     let fp_equal = lread.fingerprint == rread.fingerprint;
@@ -239,7 +246,8 @@ pub async fn compare_datasets(
                     column_sums: false,
                     ..reading.clone()
                 };
-                let (lb, rb) = (&lread.digests, &rread.digests);
+                let lb = (&lread.digests[..], &lread.open[..]);
+                let rb = (&rread.digests[..], &rread.open[..]);
                 let (mut l2, mut r2) =
                     second_read(lds, rds, &lschema, &rschema, &again, lb, rb).await?;
                 // Every row left out of the subset has its equal on the other side, so the
@@ -480,19 +488,25 @@ async fn second_read(
     lschema: &arrow::datatypes::SchemaRef,
     rschema: &arrow::datatypes::SchemaRef,
     reading: &Reading<'_>,
-    left_before: &[FileDigest],
-    right_before: &[FileDigest],
+    left_before: FirstPass<'_>,
+    right_before: FirstPass<'_>,
 ) -> Result<(SideRead, SideRead)> {
     let (l, r) = futures::try_join!(
-        read_side(lds, Side::Left, lschema.clone(), reading),
-        read_side(rds, Side::Right, rschema.clone(), reading)
+        read_side(lds, Side::Left, lschema.clone(), reading, left_before.1),
+        read_side(rds, Side::Right, rschema.clone(), reading, right_before.1)
     )?;
-    unchanged(left_before, &l.digests)?;
-    unchanged(right_before, &r.digests)?;
+    unchanged(left_before.0, &l.digests)?;
+    unchanged(right_before.0, &r.digests)?;
     Ok((l, r))
 }
 
-/// A second read must see the same bytes as the first, or the comparison means nothing.
+/// What a second read needs of a side's first pass: its file digests, and the files it kept
+/// open.
+type FirstPass<'a> = (&'a [FileDigest], &'a [Option<Arc<ParquetFile>>]);
+
+/// A second read must see the same bytes as the first, or the comparison means nothing. A file
+/// opened again must hash the same; a file read again through the first pass's open file
+/// carries that pass's hash, and its last job checked that it did not change since.
 fn unchanged(first: &[FileDigest], second: &[FileDigest]) -> Result<()> {
     for b in second {
         let same = first
@@ -641,11 +655,14 @@ impl SideSinks {
     }
 }
 
+/// One pass over a side. `reuse` holds the local Parquet files a first pass kept open (empty
+/// for a first pass).
 async fn read_side(
     ds: &Dataset,
     side: Side,
     decode_schema: arrow::datatypes::SchemaRef,
     reading: &Reading<'_>,
+    reuse: &[Option<Arc<ParquetFile>>],
 ) -> Result<SideRead> {
     let Reading {
         plan,
@@ -729,25 +746,43 @@ async fn read_side(
         .enumerate()
         .filter(|(i, _)| selection.as_ref().is_none_or(|sel| !sel[*i].is_empty()));
     let location = &ds.location;
+    // A first pass that another may follow keeps its local Parquet files open for it.
+    let keep_open = reuse.is_empty()
+        && matches!(reading.keep, Keep::Index | Keep::Nothing)
+        && ds.files.len() <= MAX_KEPT_OPEN;
+    let kept: Mutex<Vec<Option<Arc<ParquetFile>>>> = Mutex::new(if keep_open {
+        vec![None; ds.files.len()]
+    } else {
+        Vec::new()
+    });
     let units = futures::stream::iter(files)
         .map(|(i, file)| {
             let selection = selection.clone();
-            let count = &count;
+            let (count, kept) = (&count, &kept);
             async move {
                 let wanted = |first: u64, rows: u64| {
                     selection
                         .as_ref()
                         .is_none_or(|sel| subset::selects(sel, i, first, rows))
                 };
-                Ok::<_, Error>(
-                    match parts::open_parquet(location, file, gathering, count, wanted).await? {
-                        Some((parquet, jobs)) => jobs
-                            .into_iter()
+                let opened = match reuse.get(i).cloned().flatten() {
+                    Some(parquet) => {
+                        let jobs = parquet.jobs_again(wanted);
+                        Some((parquet, jobs))
+                    }
+                    None => parts::open_parquet(location, file, gathering, count, wanted).await?,
+                };
+                Ok::<_, Error>(match opened {
+                    Some((parquet, jobs)) => {
+                        if let Some(slot) = kept.lock().expect("kept lock").get_mut(i) {
+                            *slot = parquet.is_local().then(|| parquet.clone());
+                        }
+                        jobs.into_iter()
                             .map(|job| Unit::Job(i, parquet.clone(), job))
-                            .collect(),
-                        None => vec![Unit::Whole(i)],
-                    },
-                )
+                            .collect()
+                    }
+                    None => vec![Unit::Whole(i)],
+                })
             }
         })
         // Up to `concurrency` next files are opened (fetched and gathered when remote, their
@@ -829,6 +864,7 @@ async fn read_side(
         spooled,
         index,
         spilled,
+        open: kept.into_inner().expect("kept lock"),
     })
 }
 

@@ -20,8 +20,11 @@
 //! dictionaries as values.
 //!
 //! A caller that needs only some rows (the second pass of the differing-rows subset) names the
-//! parts it wants; the others are not decoded, but the hash job still covers every byte, so the
-//! digest proves the same file was read both times.
+//! parts it wants; the others are not decoded. A local file kept open from the first pass is
+//! read again through the same open file ([`ParquetFile::jobs_again`]): its bytes are not hashed
+//! again, and the last job's check of length and modification time covers the time since it
+//! was opened. A file opened anew (fetched again, or a side with too many files to keep open)
+//! is hashed again, and the engine compares the two hashes.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -189,8 +192,9 @@ pub struct Part {
 /// One unit of work on a [`ParquetFile`].
 #[derive(Debug, Clone)]
 pub enum Job {
-    /// Stream every byte of a local file through blake3 (a gathered file was hashed as it
-    /// arrived: the job only counts as done).
+    /// Stream every byte of a local file through blake3. A gathered file was hashed as it
+    /// arrived, and a local file read again in a later pass was hashed in the first: then the
+    /// job only counts as done.
     Hash,
     /// Decode one part.
     Decode(Part),
@@ -318,16 +322,7 @@ pub async fn open_parquet(
             .map_err(|e| Error::Internal(e.to_string()))??
         }
     };
-    let jobs: Vec<Job> = std::iter::once(Job::Hash)
-        .chain(
-            opened
-                .parts()
-                .into_iter()
-                .filter(|p| wanted(p.first_row, p.rows))
-                .map(Job::Decode),
-        )
-        .collect();
-    opened.remaining.store(jobs.len(), Ordering::SeqCst);
+    let jobs = opened.schedule(wanted);
     Ok(Some((Arc::new(opened), jobs)))
 }
 
@@ -397,6 +392,33 @@ impl ParquetFile {
         })
     }
 
+    /// The jobs of a pass: the hash job and a decode job per wanted part.
+    fn schedule(&self, wanted: impl Fn(u64, u64) -> bool) -> Vec<Job> {
+        let jobs: Vec<Job> = std::iter::once(Job::Hash)
+            .chain(
+                self.parts()
+                    .into_iter()
+                    .filter(|p| wanted(p.first_row, p.rows))
+                    .map(Job::Decode),
+            )
+            .collect();
+        self.remaining.store(jobs.len(), Ordering::SeqCst);
+        jobs
+    }
+
+    /// Whether this is a file on local disk, opened in place.
+    pub fn is_local(&self) -> bool {
+        self.before.is_some()
+    }
+
+    /// The jobs of another pass over a local file, on the file opened for the first pass (call
+    /// it only once every job of that pass has finished). The bytes are not hashed again: the
+    /// last job checks, as within a pass, that the open file kept its length and modification
+    /// time since it was opened, so the rows decoded now come from the bytes hashed then.
+    pub fn jobs_again(&self, wanted: impl Fn(u64, u64) -> bool) -> Vec<Job> {
+        self.schedule(wanted)
+    }
+
     /// The file's parts, from its footer.
     pub fn parts(&self) -> Vec<Part> {
         let counts: Vec<u64> = self
@@ -418,9 +440,11 @@ impl ParquetFile {
         sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
     ) -> Result<Option<FileDigest>> {
         match job {
-            // A local file: its bytes now. A gathered file was hashed as it arrived.
+            // A local file's bytes, the first time. A gathered file was hashed as it arrived;
+            // a local file read again was hashed in the first pass.
             Job::Hash => {
-                if let (Source::File(f), Some(_)) = (&self.source, &self.before) {
+                let pending = self.hashed.lock().expect("hash lock").is_none();
+                if let (true, Source::File(f)) = (pending, &self.source) {
                     let hashed = self.hash(f, on_bytes)?;
                     *self.hashed.lock().expect("hash lock") = Some(hashed);
                 }
@@ -733,6 +757,64 @@ mod tests {
                 None,
                 Some("x")
             ])
+        );
+    }
+
+    #[tokio::test]
+    async fn a_second_pass_reads_the_open_file_without_hashing_it_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let (loc, file) = parquet_side(dir.path(), 300_000, 50_000).await;
+        let counted = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let count: ByteCounter = {
+            let counted = counted.clone();
+            Arc::new(move |n| {
+                counted.fetch_add(n, Ordering::Relaxed);
+            })
+        };
+        let rows = std::sync::atomic::AtomicUsize::new(0);
+        let mut sink = |b: RecordBatch| -> Result<()> {
+            rows.fetch_add(b.num_rows(), Ordering::Relaxed);
+            Ok(())
+        };
+        let (parquet, jobs) = open_parquet(&loc, &file, gathering(dir.path()), &count, |_, _| true)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut first = None;
+        for job in &jobs {
+            first = parquet.run(job, &count, &mut sink).unwrap();
+        }
+        let first = first.unwrap();
+        assert!(parquet.is_local());
+        assert_eq!(counted.load(Ordering::Relaxed), first.size);
+
+        // Only the second part, on the same open file: the same digest, no byte hashed again.
+        let again = parquet.jobs_again(|first_row, _| first_row > 0);
+        assert_eq!(again.len(), 2);
+        let mut second = None;
+        for job in &again {
+            second = parquet.run(job, &count, &mut sink).unwrap();
+        }
+        assert_eq!(second.unwrap(), first);
+        assert_eq!(counted.load(Ordering::Relaxed), first.size);
+        assert_eq!(rows.load(Ordering::Relaxed), 300_000 + 150_000);
+
+        // Written in place since: the next pass refuses it.
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(dir.path().join("data.parquet"))
+            .unwrap();
+        f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
+            .unwrap();
+        let again = parquet.jobs_again(|_, _| true);
+        let results: Vec<_> = again
+            .iter()
+            .map(|job| parquet.run(job, &count, &mut sink))
+            .collect();
+        let err = results.into_iter().last().unwrap().unwrap_err();
+        assert!(
+            err.to_string().contains("changed while it was being read"),
+            "{err}"
         );
     }
 
