@@ -34,6 +34,21 @@ ALIASES = {
 }
 
 
+def round_ratios(runs, case, peer, metric):
+    """Wall ratios of the rounds in which both tools ran (they take turns), and their median:
+    steadier than best against best when the machine's speed drifts. RSS is not per round."""
+    if metric != "wall":
+        return "-"
+    mine = {r["run"]: r["wall"] for r in runs.get((case, "parity"), [])}
+    theirs = {r["run"]: r["wall"] for r in runs.get((case, peer), [])}
+    rs = [mine[n] / theirs[n] for n in sorted(mine) if n in theirs and theirs[n] > 0]
+    if not rs:
+        return "-"
+    mid = sorted(rs)
+    median = mid[len(mid) // 2] if len(mid) % 2 else (mid[len(mid) // 2 - 1] + mid[len(mid) // 2]) / 2
+    return ", ".join(f"{r:.2f}" for r in rs) + f" ({median:.2f}x)"
+
+
 def load_runs(path):
     runs = OrderedDict()
     with open(path) as f:
@@ -215,20 +230,22 @@ def main() -> int:
         if not q:
             continue
         if not p:
-            ratios.append([case, f"{metric} parity/{peer}", "n/a", f"<= {limit}x", "skipped"])
+            ratios.append([case, f"{metric} parity/{peer}", "n/a", f"<= {limit}x", "skipped", "-"])
             continue
         if q[metric] <= 0:
-            ratios.append([case, f"{metric} parity/{peer}", "n/a (peer 0)", f"<= {limit}x", "-"])
+            ratios.append([case, f"{metric} parity/{peer}", "n/a (peer 0)", f"<= {limit}x", "-", "-"])
             continue
         r = p[metric] / q[metric]
         status = "PASS" if r <= limit else "MISS"
         if parity_wrong(case):
             status = "INVALID (wrong answer)"
-        ratios.append([case, f"{metric} parity/{peer}", f"{r:.2f}x", f"<= {limit}x", status])
+        ratios.append([case, f"{metric} parity/{peer}", f"{r:.2f}x", f"<= {limit}x", status,
+                       round_ratios(runs, case, peer, metric)])
     for case, metric in (("diff", "wall"), ("diff", "rss")):  # informative, no target
         p, q = agg.get((case, "parity")), agg.get((case, "polars"))
         if p and q and q[metric] > 0:
-            ratios.append([case, f"{metric} parity/polars", f"{p[metric] / q[metric]:.2f}x", "-", "info"])
+            ratios.append([case, f"{metric} parity/polars", f"{p[metric] / q[metric]:.2f}x", "-", "info",
+                           round_ratios(runs, case, "polars", metric)])
 
     def table(header, body, md):
         widths = [max(len(str(x)) for x in col) for col in zip(header, *body)]
@@ -243,7 +260,7 @@ def main() -> int:
 
     nruns = max((m["n"] for m in agg.values()), default=0)
     h1 = ["case", "tool", f"wall s (best of {nruns})", "cpu s", "peak RSS MiB (max)", "exit"]
-    h2 = ["case", "ratio", "value", "target", "status"]
+    h2 = ["case", "ratio", "value", "target", "status", "round by round (median)"]
     ok_all = all(ok is not False for ok, _ in checks)
     check_lines = [("ok      " if ok else "MISMATCH" if ok is False else "info    ") + "  " + t
                    for ok, t in checks]
