@@ -46,14 +46,24 @@ struct SideRead {
     /// The compact row index, when only that was kept.
     index: Option<HashIndex>,
     spilled: u64,
-    /// Local Parquet files kept open for a later pass, by file number (see [`MAX_KEPT_OPEN`]).
+    /// Local Parquet files kept open for a later pass, by file number (see [`max_kept_open`]).
     open: Vec<Option<Arc<ParquetFile>>>,
 }
 
-/// A first pass that may be followed by a second keeps a side's local Parquet files open, so
-/// the second reads the same files without hashing them again; a side with more files than
-/// this opens and hashes them again instead (open files are a limited resource).
-const MAX_KEPT_OPEN: usize = 256;
+/// How many local Parquet files a side may keep open between passes, so the second reads the
+/// same files without hashing them again; a side with more opens and hashes them again. At
+/// most 256, and at most a 32nd of the process's open-file limit: several diffs may run at once
+/// (`parity run --jobs`), each with two sides.
+fn max_kept_open() -> usize {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit(2) only writes the struct it is given, which lives for the call.
+    let known = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0;
+    let soft = if known { limit.rlim_cur } else { 1024 };
+    usize::try_from(soft / 32).unwrap_or(usize::MAX).min(256)
+}
 
 fn side_summary(ds: &Dataset, inputs: Vec<FileDigest>) -> SideSummary {
     SideSummary {
@@ -749,7 +759,7 @@ async fn read_side(
     // A first pass that another may follow keeps its local Parquet files open for it.
     let keep_open = reuse.is_empty()
         && matches!(reading.keep, Keep::Index | Keep::Nothing)
-        && ds.files.len() <= MAX_KEPT_OPEN;
+        && ds.files.len() <= max_kept_open();
     let kept: Mutex<Vec<Option<Arc<ParquetFile>>>> = Mutex::new(if keep_open {
         vec![None; ds.files.len()]
     } else {

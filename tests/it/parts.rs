@@ -227,3 +227,66 @@ fn strings_read_as_views_match_text_and_reach_the_diff_file_as_plain_strings() {
         );
     }
 }
+
+/// Under a low open-file limit a side does not keep its files open between the passes: the
+/// second pass opens and hashes them again, and the answer is the same.
+#[test]
+fn the_second_pass_without_kept_files_gives_the_same_answer() {
+    let d = tempfile::tempdir().unwrap();
+    let value = |i: i64| format!("value-{}", i * 31 % 1009);
+    let rows: Vec<(i64, String)> = (0..40_000).map(|i| (i, value(i))).collect();
+    let left = d.path().join("left");
+    std::fs::create_dir_all(&left).unwrap();
+    for (n, chunk) in rows.chunks(10_000).enumerate() {
+        write(&left.join(format!("part-{n}.parquet")), chunk, 2_000);
+    }
+    let right: Vec<(i64, String)> = rows
+        .iter()
+        .filter(|(i, _)| i % 5_000 != 1)
+        .map(|(i, v)| {
+            (
+                *i,
+                if i % 7_000 == 3 {
+                    format!("{v}!")
+                } else {
+                    v.clone()
+                },
+            )
+        })
+        .collect();
+    write(&d.path().join("right.parquet"), &right, 2_000);
+
+    let args = "--key id --row-strategy subset --format json";
+    let run = |limit: &str| {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{limit} exec \"$0\" diff \"$1\" \"$2\" {args}",))
+            .arg(env!("CARGO_BIN_EXE_parity"))
+            .arg(&left)
+            .arg(d.path().join("right.parquet"))
+            .env("CI", "1")
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    // 64 open files allow 2 kept a side: the left side's 4 files are opened again.
+    let (kept, reopened) = (run(""), run("ulimit -n 64 &&"));
+    for v in [&kept, &reopened] {
+        assert_eq!(
+            (
+                v["only_left"].as_u64(),
+                v["only_right"].as_u64(),
+                v["changed_rows"].as_u64()
+            ),
+            (Some(8), Some(0), Some(6))
+        );
+    }
+    assert_eq!(kept["left"]["inputs"], reopened["left"]["inputs"]);
+    assert_eq!(kept["fingerprints"], reopened["fingerprints"]);
+}
