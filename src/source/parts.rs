@@ -555,6 +555,13 @@ mod tests {
         (loc, ds.files[0].clone())
     }
 
+    /// What a writer rewriting a file in place leaves: the same file, a later modification time.
+    fn touch_in_place(path: &std::path::Path) {
+        let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+        f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
+            .unwrap();
+    }
+
     fn no_count() -> ByteCounter {
         Arc::new(|_| {})
     }
@@ -800,12 +807,7 @@ mod tests {
         assert_eq!(rows.load(Ordering::Relaxed), 300_000 + 150_000);
 
         // Written in place since: the next pass refuses it.
-        let f = std::fs::OpenOptions::new()
-            .write(true)
-            .open(dir.path().join("data.parquet"))
-            .unwrap();
-        f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
-            .unwrap();
+        touch_in_place(&dir.path().join("data.parquet"));
         let again = parquet.jobs_again(|_, _| true);
         let results: Vec<_> = again
             .iter()
@@ -830,12 +832,7 @@ mod tests {
         let mut sink = |_: RecordBatch| -> Result<()> { Ok(()) };
         parquet.run(&jobs[0], &no_count(), &mut sink).unwrap();
         // Written in place: the modification time moves on.
-        let f = std::fs::OpenOptions::new()
-            .write(true)
-            .open(dir.path().join("data.parquet"))
-            .unwrap();
-        f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
-            .unwrap();
+        touch_in_place(&dir.path().join("data.parquet"));
         let err = parquet.run(&jobs[1], &no_count(), &mut sink).unwrap_err();
         assert!(
             err.to_string().contains("changed while it was being read"),
