@@ -811,14 +811,8 @@ async fn read_side(
                     Unit::Whole(i) => {
                         let file = &ds.files[i];
                         let sink = sinks.sink(i, file, 0);
-                        let read = reader::read_file(
-                            location,
-                            file,
-                            decode_schema,
-                            gathering,
-                            &count,
-                            sink,
-                        );
+                        let read =
+                            reader::read_text_file(location, file, decode_schema, &count, sink);
                         Ok(Some((i, read.await?)))
                     }
                     Unit::Job(i, parquet, job) => {

@@ -10,8 +10,8 @@
 //! multisets one group at a time (each group's hash tables stay near cache size, on two
 //! threads): what is left is the rows that differ (rows only on one side, and both versions of
 //! every changed or within-tolerance row), located as sorted positions per file. The second
-//! pass reads only the files that hold such rows (and of a local Parquet file, only the runs of
-//! row groups that do), keeps only those rows, and hashes nothing else, so tier 3 works on the
+//! pass reads only the files that hold such rows (and of a Parquet file, only the runs of row
+//! groups that do), keeps only those rows, and hashes nothing else, so tier 3 works on the
 //! differences instead of the whole table, without spilling.
 //!
 //! Duplicate keys are counted from the same groups (every duplicated key, including ones whose

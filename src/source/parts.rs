@@ -207,7 +207,8 @@ pub struct ParquetFile {
     /// A local file's metadata when it was opened, to tell a file changed while it was read.
     before: Option<std::fs::Metadata>,
     metadata: ArrowReaderMetadata,
-    total_rows: u64,
+    /// The row groups in parts, from the footer.
+    parts: Vec<Part>,
     /// The hash job's result: bytes read and their blake3.
     hashed: Mutex<Option<(u64, blake3::Hash)>>,
     /// Jobs not yet finished.
@@ -375,18 +376,18 @@ impl ParquetFile {
         let metadata = ArrowReaderMetadata::load(&source, ArrowReaderOptions::new())
             .map_err(|e| Error::format(&file.url, format!("not a readable Parquet file: {e}")))?;
         let metadata = reading_metadata(metadata);
-        let total_rows = metadata
+        let counts: Vec<u64> = metadata
             .metadata()
             .row_groups()
             .iter()
             .map(|g| g.num_rows().max(0) as u64)
-            .sum();
+            .collect();
         Ok(ParquetFile {
             file,
             source,
             before,
             metadata,
-            total_rows,
+            parts: group_parts(&counts, PART_ROWS),
             hashed: Mutex::new(hashed),
             remaining: AtomicUsize::new(0),
         })
@@ -396,9 +397,10 @@ impl ParquetFile {
     fn schedule(&self, wanted: impl Fn(u64, u64) -> bool) -> Vec<Job> {
         let jobs: Vec<Job> = std::iter::once(Job::Hash)
             .chain(
-                self.parts()
-                    .into_iter()
+                self.parts
+                    .iter()
                     .filter(|p| wanted(p.first_row, p.rows))
+                    .cloned()
                     .map(Job::Decode),
             )
             .collect();
@@ -419,16 +421,9 @@ impl ParquetFile {
         self.schedule(wanted)
     }
 
-    /// The file's parts, from its footer.
-    pub fn parts(&self) -> Vec<Part> {
-        let counts: Vec<u64> = self
-            .metadata
-            .metadata()
-            .row_groups()
-            .iter()
-            .map(|g| g.num_rows().max(0) as u64)
-            .collect();
-        group_parts(&counts, PART_ROWS)
+    /// The rows the footer gives the file.
+    fn total_rows(&self) -> u64 {
+        self.parts.last().map_or(0, |p| p.first_row + p.rows)
     }
 
     /// Run one job on this thread (a blocking one), passing decoded batches to `sink`. The job
@@ -525,7 +520,7 @@ impl ParquetFile {
             }
         }
         check_size(&self.file, size)?;
-        Ok(digest(&self.file, size, hash, Some(self.total_rows)))
+        Ok(digest(&self.file, size, hash, Some(self.total_rows())))
     }
 }
 
@@ -613,9 +608,9 @@ mod tests {
         // 300,000 rows in groups of 50,000 join into parts of at least PART_ROWS (131,072)
         // rows: groups 0..3 and 3..6.
         let parts: Vec<(Range<usize>, u64)> = parquet
-            .parts()
-            .into_iter()
-            .map(|p| (p.row_groups, p.first_row))
+            .parts
+            .iter()
+            .map(|p| (p.row_groups.clone(), p.first_row))
             .collect();
         assert_eq!(parts, vec![(0..3, 0), (3..6, 150_000)]);
         assert_eq!(jobs.len(), 3);

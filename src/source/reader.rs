@@ -2,12 +2,10 @@
 //! decoder on a blocking thread.
 //!
 //! * [`hash_file`] is tier 1: the bytes are hashed and nothing is parsed.
-//! * [`read_file`] streams the bytes, hashes them as they pass and decodes them into
-//!   `RecordBatch`es that go to a sink; a remote file's bytes are fetched once. Text formats
-//!   decode straight from the stream (through gzip/zstd when compressed). A Parquet file needs
-//!   random access to its footer, so it is read as the jobs of [`super::parts`] (gathered
-//!   first when remote), here one after the other; the engine spreads those jobs over threads
-//!   itself.
+//! * [`read_text_file`] streams a CSV or JSON-lines file's bytes, hashes them as they pass and
+//!   decodes them (through gzip/zstd when compressed) into `RecordBatch`es that go to a sink; a
+//!   remote file's bytes are fetched once. A Parquet file needs random access to its footer:
+//!   it is read as the jobs of [`super::parts`], which the engine spreads over threads.
 //! * [`discover_schema`] reads the schema a side will be decoded with: the Parquet footer (two
 //!   range reads from the known size, never a suffix range, which Azure rejects) or the types
 //!   inferred from the first rows of the first text file.
@@ -29,7 +27,6 @@ use tokio::sync::mpsc;
 
 use super::format::{Compression, FileFormat};
 use super::listing::{DataFile, Dataset};
-use super::parts::{open_parquet, Gathering};
 use super::store::{Location, StoreKind};
 use crate::error::{Error, Result};
 
@@ -498,22 +495,21 @@ impl Read for ChannelReader {
     }
 }
 
-/// Stream a file once: hash its bytes and decode its rows into `sink`.
-///
-/// `schema` is the side's schema for text formats (from [`discover_schema`]); Parquet files
-/// decode with their own schema, through the jobs of [`super::parts`] run here one after the
-/// other (`gathering` says where a Parquet file from an object store is kept while it is
-/// decoded).
-pub async fn read_file(
+/// Stream a text file once: hash its bytes and decode its rows into `sink`, with `schema`, the
+/// side's schema (from [`discover_schema`]). A Parquet file is an error here: it is read in
+/// parts ([`super::parts`]).
+pub async fn read_text_file(
     loc: &Location,
     file: &DataFile,
     schema: SchemaRef,
-    gathering: Gathering<'_>,
     on_bytes: &ByteCounter,
     sink: BatchSink,
 ) -> Result<FileDigest> {
     if file.format.format == FileFormat::Parquet {
-        return read_parquet(loc, file, gathering, on_bytes, sink).await;
+        return Err(Error::Internal(format!(
+            "{} is a Parquet file: it is read in parts, not as text",
+            file.url
+        )));
     }
     if let Some(path) = local_path(loc, file) {
         return read_local_text(file, path, schema, on_bytes, sink).await;
@@ -614,29 +610,6 @@ async fn read_local_text(
         .map_err(|e| Error::Internal(e.to_string()))??;
     check_size(file, size)?;
     Ok(digest(file, size, hash, Some(rows)))
-}
-
-/// A Parquet file: its jobs (see [`super::parts`]) one after the other on one thread.
-async fn read_parquet(
-    loc: &Location,
-    file: &DataFile,
-    gathering: Gathering<'_>,
-    on_bytes: &ByteCounter,
-    mut sink: BatchSink,
-) -> Result<FileDigest> {
-    let (parquet, jobs) = open_parquet(loc, file, gathering, on_bytes, |_, _| true)
-        .await?
-        .ok_or_else(|| Error::Internal(format!("{} is not a Parquet file", file.url)))?;
-    let count = on_bytes.clone();
-    tokio::task::spawn_blocking(move || -> Result<FileDigest> {
-        let mut finished = None;
-        for job in &jobs {
-            finished = parquet.run(job, &count, &mut sink)?;
-        }
-        finished.ok_or_else(|| Error::Internal("a file's last job gave no digest".into()))
-    })
-    .await
-    .map_err(|e| Error::Internal(e.to_string()))?
 }
 
 /// The schema to read one CSV file with: the dataset's types, in the order of this file's
