@@ -22,7 +22,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::inventory::template::{partitions_between, Captures};
 use crate::inventory::{Cadence, Gap, Inventory, Partition, Pipeline, Template};
-use crate::ledger::{Entry, Ledger, ShardId, UnitVerdict, DIGEST_PREFIX};
+use crate::ledger::{files_digest, Entry, Ledger, ShardId, UnitVerdict, DIGEST_PREFIX};
 use crate::source::{self, StoreOptions};
 
 /// Which partitions a run looks at.
@@ -50,7 +50,8 @@ pub struct PlanOptions {
     /// The time planning treats as now.
     pub now: DateTime<Utc>,
     /// Check settled partitions whose files were written after their check. Off when replaying
-    /// a past run (`--now`): the files' real times cannot be compared with replayed ones.
+    /// a past run (`--now`): the files' real times cannot be compared with replayed ones. A
+    /// file added or deleted since the check is noticed either way (the files digest).
     pub detect_rewrites: bool,
 }
 
@@ -182,7 +183,7 @@ fn settled_by_ledger(
     entries: &[Entry],
     digest: &str,
     min_age: chrono::Duration,
-) -> BTreeMap<Partition, (UnitVerdict, DateTime<Utc>)> {
+) -> BTreeMap<Partition, (UnitVerdict, DateTime<Utc>, Option<String>)> {
     let prefix = &digest[..DIGEST_PREFIX.min(digest.len())];
     let mut newest: BTreeMap<Partition, &Entry> = BTreeMap::new();
     for e in entries
@@ -196,18 +197,41 @@ fn settled_by_ledger(
     }
     newest
         .into_iter()
-        .filter_map(|(p, e)| Some((p, (e.verdict, e.time()?))))
+        .filter_map(|(p, e)| Some((p, (e.verdict, e.time()?, e.files.clone()))))
         .collect()
 }
 
-/// When each partition's files were last written, from one recursive listing of the
-/// template's base (a request per thousand files). Every file under a partition counts, marker
-/// files included: a partition rewritten after its check is checked again.
+/// What one side's listing says of a partition: when its files were last written, and which
+/// data files it holds.
+#[derive(Debug, Default)]
+pub struct Written {
+    /// The newest last-modified time of any file under the partition, marker files included.
+    pub newest: Option<DateTime<Utc>>,
+    /// The data files, as the engine would list the partition's location: path relative to
+    /// it, and size (hidden files and marker files left out, as `source::listing` does).
+    pub files: Vec<(String, u64)>,
+}
+
+impl Written {
+    /// A partition's data files in a side's listing, `None` when it has none.
+    fn listed<'a>(
+        w: &'a BTreeMap<Partition, Written>,
+        q: &Partition,
+    ) -> Option<Vec<(&'a str, u64)>> {
+        w.get(q)
+            .filter(|w| !w.files.is_empty())
+            .map(|w| w.files.iter().map(|(p, s)| (p.as_str(), *s)).collect())
+    }
+}
+
+/// Each partition's [`Written`], from one recursive listing of the template's base (a request
+/// per thousand files): a partition rewritten after its check, or one that gained or lost a
+/// file, is checked again.
 pub async fn last_written(
     template: &Template,
     cadence: Cadence,
     stores: &StoreOptions,
-) -> Result<BTreeMap<Partition, DateTime<Utc>>> {
+) -> Result<BTreeMap<Partition, Written>> {
     let Some(loc) = open_base(template, stores)? else {
         return Ok(BTreeMap::new());
     };
@@ -219,7 +243,7 @@ pub async fn last_written(
         .map_err(|e| Error::store(&loc.url, "list", &e))?;
     let skip = loc.prefix.parts().count();
     let depth = template.depth();
-    let mut out: BTreeMap<Partition, DateTime<Utc>> = BTreeMap::new();
+    let mut out: BTreeMap<Partition, Written> = BTreeMap::new();
     for m in metas {
         let rel: Vec<String> = m
             .location
@@ -235,8 +259,19 @@ pub async fn last_written(
             continue;
         }
         if let Some(p) = caps.partition(cadence) {
-            let t = out.entry(p).or_insert(m.last_modified);
-            *t = (*t).max(m.last_modified);
+            let w = out.entry(p).or_default();
+            w.newest = w.newest.max(Some(m.last_modified));
+            // An object at the partition's own path is a one-file dataset named by its file
+            // name; below it, the path under the partition, without hidden entries.
+            let relative = if rel.len() == depth {
+                Some(rel[depth - 1].clone())
+            } else {
+                let below = &rel[depth..];
+                (!below.iter().any(|s| source::listing::hidden(s))).then(|| below.join("/"))
+            };
+            if let Some(r) = relative {
+                w.files.push((r, m.size));
+            }
         }
     }
     Ok(out)
@@ -288,7 +323,7 @@ async fn plan_pipeline(
     let ledger_says = settled_by_ledger(&entries, &p.config_digest, p.min_age);
     // A settled partition whose files were written after its check is checked again: a
     // backfill or a rerun on either platform must not keep an old verdict.
-    let (written_legacy, written_target) = if ledger_says.is_empty() || !opts.detect_rewrites {
+    let (written_legacy, written_target) = if ledger_says.is_empty() {
         (BTreeMap::new(), BTreeMap::new())
     } else {
         futures::try_join!(
@@ -296,10 +331,20 @@ async fn plan_pipeline(
             last_written(target, p.cadence, &inv.stores)
         )?
     };
-    let rewritten = |q: &Partition, checked: DateTime<Utc>| {
-        [&written_legacy, &written_target]
-            .iter()
-            .any(|w| w.get(q).is_some_and(|t| *t > checked))
+    // Files added or deleted since the check change the files digest (this needs no clock, so
+    // a replay with `--now` compares it too); files written after the check are newer than it.
+    let files_now = |q: &Partition| {
+        files_digest(
+            Written::listed(&written_legacy, q),
+            Written::listed(&written_target, q),
+        )
+    };
+    let rewritten = |q: &Partition, checked: DateTime<Utc>, files: &Option<String>| {
+        files.as_ref().is_some_and(|f| *f != files_now(q))
+            || (opts.detect_rewrites
+                && [&written_legacy, &written_target]
+                    .iter()
+                    .any(|w| w.get(q).and_then(|w| w.newest).is_some_and(|t| t > checked)))
     };
 
     let present: BTreeSet<Partition> = found_legacy.union(&found_target).copied().collect();
@@ -309,11 +354,11 @@ async fn plan_pipeline(
         let has_legacy = found_legacy.contains(q);
         let has_target = found_target.contains(q);
         let done = match ledger_says.get(q) {
-            Some((v, checked)) if v.is_parity() || *v == UnitVerdict::Diverged => {
-                !rewritten(q, *checked)
+            Some((v, checked, files)) if v.is_parity() || *v == UnitVerdict::Diverged => {
+                !rewritten(q, *checked, files)
             }
-            Some((UnitVerdict::MissingLegacy, _)) => !has_legacy,
-            Some((UnitVerdict::MissingTarget, _)) => !has_target,
+            Some((UnitVerdict::MissingLegacy, _, _)) => !has_legacy,
+            Some((UnitVerdict::MissingTarget, _, _)) => !has_target,
             _ => false,
         };
         if done {

@@ -3,14 +3,16 @@
 //! Every check of a unit becomes one JSON [`Record`], written once with a create-only put at
 //!
 //! ```text
-//! <ledger>/v1/pipeline=<id>/partition=<partition>/<checked_at>_<run id>_<digest>_<verdict>.json
+//! <ledger>/v1/pipeline=<id>/partition=<partition>/<checked_at>_<run id>_<digest>-<files>_<verdict>.json
 //! ```
 //!
 //! so nothing is ever overwritten: concurrent runs and shards write different names, and a
 //! crash leaves either the whole record or none (a put is atomic in every store; the local
 //! store writes a staging file and links it into place). The file name repeats what planning
-//! needs — when, which run, the first 12 hex digits of the config digest, the verdict — so a
-//! run decides what is left to check from one listing per pipeline, without reading records.
+//! needs — when, which run, the first 12 hex digits of the config digest, which files were
+//! checked ([`record::files_digest`]; absent when nothing was listed, and in records written
+//! before it existed), the verdict — so a run decides what is left to check from one listing
+//! per pipeline, without reading records.
 //! `docs/ledger.md` documents the layout and the record.
 
 pub mod record;
@@ -26,7 +28,7 @@ use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
 use crate::error::{Error, Result};
 use crate::inventory::Partition;
 use crate::source::{self, Location, StoreOptions};
-pub use record::{Record, ShardId, UnitVerdict, LEDGER_SCHEMA_VERSION};
+pub use record::{files_digest, Record, ShardId, UnitVerdict, LEDGER_SCHEMA_VERSION};
 
 /// Hex digits of the config digest kept in a record's name.
 pub const DIGEST_PREFIX: usize = 12;
@@ -51,8 +53,15 @@ pub struct Entry {
     pub run_id: String,
     /// The first [`DIGEST_PREFIX`] hex digits of the config digest.
     pub digest: String,
+    /// The [`files_digest`] of the files checked, when the name has one.
+    pub files: Option<String>,
     /// The verdict.
     pub verdict: UnitVerdict,
+}
+
+/// A [`files_digest`] as a name holds it: [`record::FILES_DIGEST_LEN`] lower-case hex digits.
+fn is_files_digest(s: &str) -> bool {
+    s.len() == record::FILES_DIGEST_LEN && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The time in a record's name (`20261125T120301.123Z`).
@@ -184,8 +193,13 @@ impl Ledger {
 
     /// Where a record goes.
     pub fn record_path(&self, r: &Record) -> Path {
+        let files = r
+            .inputs
+            .files_digest()
+            .map(|f| format!("-{f}"))
+            .unwrap_or_default();
         let name = format!(
-            "{}_{}_{}_{}.json",
+            "{}_{}_{}{files}_{}.json",
             r.checked_at.format(NAME_TIME),
             r.run_id,
             &r.config_digest[..DIGEST_PREFIX.min(r.config_digest.len())],
@@ -315,11 +329,16 @@ impl Ledger {
             let checked_at = fields.next()?.to_string();
             name_time(&checked_at)?;
             let run_id = fields.next()?.to_string();
-            let digest = fields.next()?.to_string();
+            let field = fields.next()?;
+            let (digest, files) = match field.split_once('-') {
+                Some((d, f)) if is_files_digest(f) => (d.to_string(), Some(f.to_string())),
+                Some(_) => return None,
+                None => (field.to_string(), None),
+            };
             let verdict = fields.next()?.parse().ok()?;
-            Some((partition, checked_at, run_id, digest, verdict))
+            Some((partition, checked_at, run_id, digest, files, verdict))
         })();
-        let (partition, checked_at, run_id, digest, verdict) =
+        let (partition, checked_at, run_id, digest, files, verdict) =
             parsed.ok_or_else(|| self.not_a_record(&path))?;
         Ok(Entry {
             url: self.loc.object_url(&path),
@@ -329,6 +348,7 @@ impl Ledger {
             checked_at,
             run_id,
             digest,
+            files,
             verdict,
         })
     }
@@ -336,7 +356,7 @@ impl Ledger {
     fn not_a_record(&self, path: &Path) -> Error {
         Error::format(
             self.loc.object_url(path),
-            "not a ledger record name (expected pipeline=ID/partition=P/TIME_RUN_DIGEST_VERDICT.json); move it out of the ledger",
+            "not a ledger record name (expected pipeline=ID/partition=P/TIME_RUN_DIGEST[-FILES]_VERDICT.json); move it out of the ledger",
         )
     }
 

@@ -184,6 +184,52 @@ pub struct Inputs {
     pub target: Option<SideInputs>,
 }
 
+impl Inputs {
+    /// The [`files_digest`] of the files checked, or `None` when neither side was listed (a
+    /// check that failed before reading).
+    pub fn files_digest(&self) -> Option<String> {
+        if self.legacy.is_none() && self.target.is_none() {
+            return None;
+        }
+        fn listed(s: &Option<SideInputs>) -> Option<Vec<(&str, u64)>> {
+            s.as_ref()
+                .map(|s| s.files.iter().map(|f| (f.path.as_str(), f.size)).collect())
+        }
+        Some(files_digest(listed(&self.legacy), listed(&self.target)))
+    }
+}
+
+/// Hex digits of a [`files_digest`].
+pub const FILES_DIGEST_LEN: usize = 16;
+
+/// Which data files each side of a partition holds, and their sizes, as 16 hex digits: a
+/// record's name carries it, so that planning notices a file added to or deleted from a
+/// partition after its check without reading the record. Paths are relative to the side's
+/// partition location, as the engine lists them; `None` is a side without data files. The
+/// order of `files` does not matter.
+pub fn files_digest(legacy: Option<Vec<(&str, u64)>>, target: Option<Vec<(&str, u64)>>) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(b"parity files digest v1\n");
+    for side in [legacy, target] {
+        match side {
+            None => {
+                h.update(&[0]);
+            }
+            Some(mut files) => {
+                files.sort_unstable();
+                h.update(&[1]);
+                h.update(&(files.len() as u64).to_le_bytes());
+                for (path, size) in files {
+                    h.update(&(path.len() as u64).to_le_bytes());
+                    h.update(path.as_bytes());
+                    h.update(&size.to_le_bytes());
+                }
+            }
+        }
+    }
+    h.finalize().to_hex()[..FILES_DIGEST_LEN].to_string()
+}
+
 /// When the check ran.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Timings {

@@ -61,7 +61,7 @@ impl Dataset {
 
 /// Not data: `_SUCCESS`, `.crc`, `_delta_log/`, and the `…_$folder$` markers Hadoop and EMR
 /// leave in object stores.
-fn hidden(segment: &str) -> bool {
+pub fn hidden(segment: &str) -> bool {
     segment.starts_with('.') || segment.starts_with('_') || segment.ends_with("_$folder$")
 }
 

@@ -756,3 +756,95 @@ fn a_partition_rewritten_after_its_check_is_checked_again() {
     );
     assert_eq!(s["already_checked"], 9);
 }
+
+/// Names of the ledger records of one partition of `fx_rates`.
+fn record_names(ledger: &Path, partition: &str) -> Vec<String> {
+    let dir = ledger
+        .join("v1/pipeline=fx_rates")
+        .join(format!("partition={partition}"));
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_partition_that_gains_or_loses_a_file_after_its_check_is_checked_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("data");
+    for side in ["legacy", "target"] {
+        copy_dir(
+            &fixture("cutover").join(side).join("fx_rates"),
+            &base.join(side).join("fx_rates"),
+        );
+    }
+    let ledger = dir.path().join("ledger");
+    let config = demo_inventory(
+        dir.path(),
+        base.to_str().unwrap(),
+        ledger.to_str().unwrap(),
+        "",
+    );
+    let args = ["--pipeline", "fx_rates", "--until", "2026-11-10"];
+    let (run, s) = run_json(&config, &args, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(s["verdicts"]["within_tolerance"], 10);
+    // The record's name carries the files digest after the config digest.
+    let names = record_names(&ledger, "2026-11-04");
+    assert_eq!(names.len(), 1, "{names:?}");
+    let fields: Vec<&str> = names[0].splitn(4, '_').collect();
+    let (digest, files) = fields[2]
+        .split_once('-')
+        .expect("a files digest in the name");
+    assert_eq!((digest.len(), files.len()), (12, 16), "{names:?}");
+    assert_eq!(fields[3], "within_tolerance.json");
+
+    // None of the changes below leaves a file newer than the checks: only the files digest
+    // can notice them.
+    let long_ago =
+        std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+    let age = |path: &Path| {
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+    };
+    // The legacy platform's 11-04 gains a second file (a rerun that appended instead of
+    // replacing): every rate is there twice.
+    let p04 = base.join("legacy/fx_rates/dt=2026-11-04");
+    std::fs::copy(p04.join("part-00000.csv"), p04.join("part-00001.csv")).unwrap();
+    age(&p04.join("part-00001.csv"));
+    // The target platform's 11-06 loses its only file (and, as in an object store, its folder).
+    std::fs::remove_dir_all(base.join("target/fx_rates/dt=2026-11-06")).unwrap();
+    // A marker file is not data: 11-07 stays settled.
+    let marker = base.join("target/fx_rates/dt=2026-11-07/_SUCCESS");
+    std::fs::write(&marker, "").unwrap();
+    age(&marker);
+
+    let (run, s) = run_json(&config, &args, &[]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let again: Vec<_> = checked(&s).into_iter().collect();
+    assert_eq!(
+        again,
+        [
+            (
+                ("fx_rates".to_string(), "2026-11-04".to_string()),
+                "diverged".to_string()
+            ),
+            (
+                ("fx_rates".to_string(), "2026-11-06".to_string()),
+                "missing_target".to_string()
+            )
+        ]
+    );
+    assert_eq!(s["already_checked"], 8);
+    // The new checks settle the partitions as they are now.
+    let (run, s) = run_json(&config, &args, &[]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(s["already_checked"], 10);
+    assert_eq!(record_names(&ledger, "2026-11-04").len(), 2);
+}

@@ -783,6 +783,10 @@ fn anything_in_the_ledger_that_is_not_a_record_stops_the_report() {
         "pipeline=orders_daily/partition=2026-11-20/20261121T030000.000Z_r-1_0123456789ab_Diverged.json",
         "pipeline=orders_daily/partition=+262142-12-31/20261121T030000.000Z_r-1_0123456789ab_diverged.json",
         "pipeline=orders_daily/quarantine/partition=2026-11-20/20261121T030000.000Z_r-1_0123456789ab_diverged.json",
+        // A files digest is 16 lower-case hex digits after a `-`.
+        "pipeline=orders_daily/partition=2026-11-20/20261121T030000.000Z_r-1_0123456789ab-0123_diverged.json",
+        "pipeline=orders_daily/partition=2026-11-20/20261121T030000.000Z_r-1_0123456789ab-0123456789ABCDEF_diverged.json",
+        "pipeline=orders_daily/partition=2026-11-20/20261121T030000.000Z_r-1_0123456789ab-_diverged.json",
     ] {
         let dir = fixed_ledger();
         let path = dir.path().join("v1").join(bad);
