@@ -120,32 +120,49 @@ const GROUPS: usize = 256;
 /// Flag in an entry's row number: the row has a null key component.
 const NULL_FLAG: u32 = 1 << 31;
 
-/// Values in fixed-size chunks: growing never copies, and at most one chunk is partly empty
+/// Values in chunks of `CAP`: growing never copies, and at most one chunk is partly empty
 /// (a doubling `Vec` per group would leave up to half of each allocation unused and copy
 /// everything at every doubling).
 #[derive(Debug, Clone)]
-struct Chunked<T> {
+struct Chunked<T, const CAP: usize = CHUNK> {
     chunks: Vec<Vec<T>>,
 }
 
-/// Values a chunk holds.
+/// Values an arrival-order chunk holds: the hashes' and the checks' chunks line up.
 const CHUNK: usize = 4096;
 
-impl<T> Default for Chunked<T> {
+/// Entries a group's chunk holds: 32 KiB, the size of an arrival-order chunk of hashes, so the
+/// chunks the index frees while it is split into groups are the ones the groups take.
+const GROUP_CHUNK: usize = 2048;
+
+impl<T, const CAP: usize> Default for Chunked<T, CAP> {
     fn default() -> Self {
         Chunked { chunks: Vec::new() }
     }
 }
 
-impl<T: Copy> Chunked<T> {
+impl<T: Copy, const CAP: usize> Chunked<T, CAP> {
     #[inline]
     fn push(&mut self, v: T) {
         match self.chunks.last_mut() {
-            Some(c) if c.len() < CHUNK => c.push(v),
+            Some(c) if c.len() < CAP => c.push(v),
             _ => {
-                let mut c = Vec::with_capacity(CHUNK);
+                let mut c = Vec::with_capacity(CAP);
                 c.push(v);
                 self.chunks.push(c);
+            }
+        }
+    }
+
+    fn extend_from_slice(&mut self, mut values: &[T]) {
+        while !values.is_empty() {
+            match self.chunks.last_mut() {
+                Some(c) if c.len() < CAP => {
+                    let n = (CAP - c.len()).min(values.len());
+                    c.extend_from_slice(&values[..n]);
+                    values = &values[n..];
+                }
+                _ => self.chunks.push(Vec::with_capacity(CAP)),
             }
         }
     }
@@ -155,23 +172,67 @@ impl<T: Copy> Chunked<T> {
     }
 }
 
-/// The entries of one group, column by column.
+/// One row's entry once grouped: the low 64 bits of its key hash (of its row hash without a
+/// key), with a key 32 more bits of its row hash (else 0), and its row number on its side in
+/// arrival order with [`NULL_FLAG`].
+#[derive(Debug, Clone, Copy, Default)]
+struct Entry {
+    hash: u64,
+    check: u32,
+    row: u32,
+}
+
+/// The entries of one group.
 #[derive(Debug, Default, Clone)]
 struct Group {
-    /// Low 64 bits of the key hash (of the row hash without a key).
-    hashes: Chunked<u64>,
-    /// With a key: 32 more bits of the row hash, so a changed row differs from its old version.
-    checks: Chunked<u32>,
-    /// The row's number on its side, in arrival order, with [`NULL_FLAG`].
-    rows: Chunked<u32>,
+    entries: Chunked<Entry, GROUP_CHUNK>,
 }
 
 impl Group {
-    /// Each entry as ((hash, check), row number with its flag). Without a key there are no
-    /// checks and every check reads 0.
+    /// Each entry as ((hash, check), row number with its flag).
     fn entries(&self) -> impl Iterator<Item = ((u64, u32), u32)> + '_ {
-        let checks = self.checks.iter().chain(std::iter::repeat(0));
-        self.hashes.iter().zip(checks).zip(self.rows.iter())
+        self.entries.iter().map(|e| ((e.hash, e.check), e.row))
+    }
+}
+
+/// Entries staged per group before they are copied into their group a few at a time: writing
+/// each entry straight to one of 256 far-apart places misses the cache and the TLB nearly
+/// every time; the staging area (32 KiB) stays in the cache, and the copies are whole lines.
+struct Staging {
+    slots: Vec<[Entry; STAGED]>,
+    len: [u8; GROUPS],
+}
+
+/// Entries staged per group.
+const STAGED: usize = 8;
+
+impl Staging {
+    fn new() -> Self {
+        Staging {
+            slots: vec![[Entry::default(); STAGED]; GROUPS],
+            len: [0; GROUPS],
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, groups: &mut [Group], e: Entry) {
+        let g = group_of(e.hash);
+        let n = usize::from(self.len[g]);
+        self.slots[g][n] = e;
+        if n + 1 == STAGED {
+            groups[g].entries.extend_from_slice(&self.slots[g]);
+            self.len[g] = 0;
+        } else {
+            self.len[g] = (n + 1) as u8;
+        }
+    }
+
+    fn flush(&mut self, groups: &mut [Group]) {
+        for (g, group) in groups.iter_mut().enumerate() {
+            let n = usize::from(self.len[g]);
+            group.entries.extend_from_slice(&self.slots[g][..n]);
+            self.len[g] = 0;
+        }
     }
 }
 
@@ -191,7 +252,7 @@ impl<'a> NullRows<'a> {
 
 /// One side's compact row index from the fingerprint pass: 8 bytes a row without a key, 12
 /// with one, in arrival order (a row's number is its place in it).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct HashIndex {
     cap: usize,
     hashes: Chunked<u64>,
@@ -250,9 +311,9 @@ impl HashIndex {
         }
         let n = hashes.row.len();
         let first = self.next_row;
-        // Counted at the size the entries take once grouped for the subtraction (a row number
-        // more than in arrival order), the index's peak.
-        let per_row = if keyed { 16 } else { 12 };
+        // Counted at the size the entries take once grouped for the subtraction (16 bytes
+        // with or without a key), the index's peak.
+        let per_row = std::mem::size_of::<Entry>();
         let fits = (first as usize + n) * per_row <= self.cap
             && u64::from(first) + n as u64 <= u64::from(NULL_FLAG)
             && position + n as u64 <= u64::from(u32::MAX);
@@ -282,9 +343,10 @@ impl HashIndex {
     }
 
     /// Split the entries into [`GROUPS`] groups, releasing the arrival-order copy a chunk at a
-    /// time as it goes.
+    /// time as it goes (the groups' chunks take their place).
     fn take_groups(&mut self) -> Vec<Group> {
         let mut groups = vec![Group::default(); GROUPS];
+        let mut staging = Staging::new();
         let hashes = std::mem::take(&mut self.hashes.chunks);
         let mut checks = std::mem::take(&mut self.checks.chunks).into_iter();
         let mut nulls = NullRows::new(&self.null_rows);
@@ -293,16 +355,20 @@ impl HashIndex {
             // Without a key there are no check chunks.
             let check_chunk = checks.next();
             for (i, h) in chunk.into_iter().enumerate() {
-                let g = &mut groups[group_of(h)];
-                g.hashes.push(h);
-                if let Some(c) = &check_chunk {
-                    g.checks.push(c[i]);
-                }
                 let flag = if nulls.next_is(row) { NULL_FLAG } else { 0 };
-                g.rows.push(row | flag);
+                let check = check_chunk.as_ref().map_or(0, |c| c[i]);
+                staging.push(
+                    &mut groups,
+                    Entry {
+                        hash: h,
+                        check,
+                        row: row | flag,
+                    },
+                );
                 row += 1;
             }
         }
+        staging.flush(&mut groups);
         groups
     }
 
@@ -330,11 +396,10 @@ fn group_of(h: u64) -> usize {
 /// `into`.
 fn duplicated_in(g: &Group, seen: &mut HashSet64, into: &mut HashSet64) -> u64 {
     let keys = g
-        .hashes
+        .entries
         .iter()
-        .zip(g.rows.iter())
-        .filter(|(_, row)| row & NULL_FLAG == 0)
-        .map(|(h, _)| h);
+        .filter(|e| e.row & NULL_FLAG == 0)
+        .map(|e| e.hash);
     repeated(keys, seen, into)
 }
 
@@ -459,6 +524,7 @@ fn subtract_group(l: &Group, r: &Group, keyed: bool, scratch: &mut Scratch, foun
 /// Subtract the two row multisets, locate the differing rows and find the duplicated keys, one
 /// group at a time on two threads.
 pub fn differences(mut left: HashIndex, mut right: HashIndex, keyed: bool) -> Differences {
+    let t0 = std::time::Instant::now();
     let (lg, rg) = std::thread::scope(|scope| {
         let l = scope.spawn(|| left.take_groups());
         let r = right.take_groups();
@@ -472,10 +538,13 @@ pub fn differences(mut left: HashIndex, mut right: HashIndex, keyed: bool) -> Di
         }
         found
     };
+    let t1 = t0.elapsed();
     let (mut a, b) = std::thread::scope(|scope| {
         let other = scope.spawn(|| share(1));
         (share(0), other.join().expect("index thread"))
     });
+    let t2 = t0.elapsed();
+    eprintln!("TIMING take_groups {t1:?} subtract {t2:?}");
     a.left.extend(b.left);
     a.right.extend(b.right);
     a.left_dups.extend(b.left_dups);
