@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use arrow_buffer::i256;
+use num_bigint::BigInt;
+use num_traits::{Signed, Zero};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -47,24 +49,51 @@ impl Tolerance {
     }
 
     /// Whether two decimals `(unscaled, scale)` are equal within this tolerance, computed
-    /// exactly (so `1.10` against `1.00` with `abs:0.1` is equal). `None` when a step would
-    /// overflow 256 bits; the caller then falls back to floating point.
-    pub fn accepts_decimal(&self, a: (i256, i32), b: (i256, i32)) -> Option<bool> {
+    /// exactly (so `1.10` against `1.00` with `abs:0.1` is equal), in 256 bits and, where a
+    /// step would overflow them (a tiny tolerance on a large value), in arbitrary precision.
+    pub fn accepts_decimal(&self, a: (i256, i32), b: (i256, i32)) -> bool {
+        self.accepts_decimal_256(a, b)
+            .unwrap_or_else(|| self.accepts_decimal_big(a, b))
+    }
+
+    /// [`Tolerance::accepts_decimal`] in 256 bits; `None` when a step would overflow.
+    fn accepts_decimal_256(&self, a: (i256, i32), b: (i256, i32)) -> Option<bool> {
         let scale = a.1.max(b.1);
         let (x, y) = (rescale(a.0, scale - a.1)?, rescale(b.0, scale - b.1)?);
         let diff = x.checked_sub(y)?.checked_abs()?;
         if diff == i256::ZERO {
             return Some(true);
         }
-        let (tol, tol_scale) = exact(self.abs)?;
+        let (tol, tol_scale) = exact_256(self.abs)?;
         let common = scale.max(tol_scale);
         if rescale(diff, common - scale)? <= rescale(tol, common - tol_scale)? {
             return Some(true);
         }
-        let (rel, rel_scale) = exact(self.rel)?;
+        let (rel, rel_scale) = exact_256(self.rel)?;
         let largest = x.checked_abs()?.max(y.checked_abs()?);
         // diff <= rel * largest, both sides at scale `scale + rel_scale`.
         Some(rescale(diff, rel_scale)? <= rel.checked_mul(largest)?)
+    }
+
+    /// [`Tolerance::accepts_decimal`] in arbitrary precision: never overflows.
+    fn accepts_decimal_big(&self, a: (i256, i32), b: (i256, i32)) -> bool {
+        let big = |v: i256| BigInt::from_signed_bytes_le(&v.to_le_bytes());
+        // `v` at scale `from` written at scale `to` (`to >= from`).
+        let at = |v: &BigInt, from: i32, to: i32| v * BigInt::from(10u8).pow((to - from) as u32);
+        let scale = a.1.max(b.1);
+        let (x, y) = (at(&big(a.0), a.1, scale), at(&big(b.0), b.1, scale));
+        let diff = (&x - &y).abs();
+        if diff.is_zero() {
+            return true;
+        }
+        let (tol, tol_scale) = exact_big(self.abs);
+        let common = scale.max(tol_scale);
+        if at(&diff, scale, common) <= at(&tol, tol_scale, common) {
+            return true;
+        }
+        let (rel, rel_scale) = exact_big(self.rel);
+        let largest = x.abs().max(y.abs());
+        at(&diff, scale, scale + rel_scale) <= rel * largest
     }
 
     /// Parse `abs:1e-9`, `rel:1e-6` or `abs:1e-9,rel:1e-6`.
@@ -97,13 +126,27 @@ fn rescale(v: i256, by: i32) -> Option<i256> {
     v.checked_mul(i256::from_i128(10).checked_pow(by as u32)?)
 }
 
-/// A non-negative float as the exact decimal its shortest printed form denotes: `0.1` is
-/// `(1, 1)`, which is what a person typing `--tol x=abs:0.1` means.
-fn exact(v: f64) -> Option<(i256, i32)> {
+/// A non-negative float as the exact decimal its shortest printed form denotes, as digits
+/// and scale: `0.1` is `("1", 1)`, which is what a person typing `--tol x=abs:0.1` means.
+/// (Rust prints floats without an exponent, so the digits are all there.)
+fn exact_digits(v: f64) -> (String, i32) {
     let text = format!("{v}");
     let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
-    let digits = i256::from_string(&format!("{int}{frac}"))?;
-    Some((digits, frac.len() as i32))
+    (format!("{int}{frac}"), frac.len() as i32)
+}
+
+/// [`exact_digits`] in 256 bits, `None` when it does not fit.
+fn exact_256(v: f64) -> Option<(i256, i32)> {
+    let (digits, scale) = exact_digits(v);
+    Some((i256::from_string(&digits)?, scale))
+}
+
+/// [`exact_digits`] in arbitrary precision.
+fn exact_big(v: f64) -> (BigInt, i32) {
+    let (digits, scale) = exact_digits(v);
+    // A tolerance is parsed finite, so its digits always parse; were one not to, zero is the
+    // safe reading (nothing more is accepted).
+    (digits.parse().unwrap_or_default(), scale)
 }
 
 /// Parse a non-negative finite number.
@@ -296,30 +339,87 @@ mod tests {
     fn decimal_tolerance_is_exact() {
         let t = Tolerance { abs: 0.1, rel: 0.0 };
         let d = |v: i128, s: i32| (i256::from_i128(v), s);
-        assert_eq!(
+        assert!(
             t.accepts_decimal(d(110, 2), d(100, 2)),
-            Some(true),
             "a difference equal to the tolerance"
         );
-        assert_eq!(t.accepts_decimal(d(111, 2), d(100, 2)), Some(false));
-        assert_eq!(
-            t.accepts_decimal(d(11, 1), d(1000, 3)),
-            Some(true),
-            "across scales"
-        );
+        assert!(!t.accepts_decimal(d(111, 2), d(100, 2)));
+        assert!(t.accepts_decimal(d(11, 1), d(1000, 3)), "across scales");
         let r = Tolerance {
             abs: 0.0,
             rel: 0.01,
         };
-        assert_eq!(r.accepts_decimal(d(10100, 2), d(10000, 2)), Some(true));
+        assert!(r.accepts_decimal(d(10100, 2), d(10000, 2)));
         // 1.03 > 0.01 × 101.03
-        assert_eq!(r.accepts_decimal(d(10103, 2), d(10000, 2)), Some(false));
+        assert!(!r.accepts_decimal(d(10103, 2), d(10000, 2)));
         let tiny = Tolerance {
             abs: 1e-9,
             rel: 0.0,
         };
-        assert_eq!(tiny.accepts_decimal(d(1, 9), d(0, 0)), Some(true));
-        assert_eq!(tiny.accepts_decimal(d(2, 9), d(0, 0)), Some(false));
+        assert!(tiny.accepts_decimal(d(1, 9), d(0, 0)));
+        assert!(!tiny.accepts_decimal(d(2, 9), d(0, 0)));
+        // Where 256 bits overflow, the answer stays exact: 10^37 and 10^37 + 1 differ by 1,
+        // far beyond a tolerance of 1e-80 (in floating point they are the same number).
+        let big = |v: &str| (i256::from_string(v).unwrap(), 0);
+        let (a, b) = (
+            big("10000000000000000000000000000000000000"),
+            big("10000000000000000000000000000000000001"),
+        );
+        for t in [
+            Tolerance {
+                abs: 1e-80,
+                rel: 0.0,
+            },
+            Tolerance {
+                abs: 0.0,
+                rel: 1e-80,
+            },
+        ] {
+            assert_eq!(
+                t.accepts_decimal_256(a, b),
+                None,
+                "{t:?} overflows 256 bits"
+            );
+            assert!(!t.accepts_decimal(a, b), "{t:?}");
+        }
+        let both = Tolerance {
+            abs: 1e-76,
+            rel: 1e-76,
+        };
+        assert!(!both.accepts_decimal(a, b));
+        assert!(Tolerance { abs: 1.0, rel: 0.0 }.accepts_decimal(a, b));
+        assert!(Tolerance {
+            abs: 1e300,
+            rel: 0.0
+        }
+        .accepts_decimal(a, b));
+        assert!(Tolerance {
+            abs: 0.0,
+            rel: 1e-37
+        }
+        .accepts_decimal(a, b));
+        assert!(!Tolerance {
+            abs: 0.0,
+            rel: 1e-38
+        }
+        .accepts_decimal(a, b));
+        // Both ways agree wherever 256 bits suffice.
+        for t in [t, r, tiny] {
+            for (x, y) in [
+                (d(110, 2), d(100, 2)),
+                (d(111, 2), d(100, 2)),
+                (d(11, 1), d(1000, 3)),
+                (d(10103, 2), d(10000, 2)),
+                (d(1, 9), d(0, 0)),
+                (d(-5, 1), d(5, 1)),
+            ] {
+                assert_eq!(
+                    t.accepts_decimal_256(x, y),
+                    Some(t.accepts_decimal_big(x, y)),
+                    "{t:?} {x:?} {y:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -477,7 +477,7 @@ impl<'p> Matcher<'p> {
             }
             // Decimals are held to their tolerance exactly; floats in floating point.
             let exact = match (col.tolerance, l.decimal(lr, c), r.decimal(rr, c)) {
-                (Some(t), Some(x), Some(y)) => t.accepts_decimal(x, y),
+                (Some(t), Some(x), Some(y)) => Some(t.accepts_decimal(x, y)),
                 _ => None,
             };
             match (l.float(lr, c), r.float(rr, c)) {
