@@ -212,16 +212,36 @@ pub async fn compare_datasets(
     )?;
 
     let fp_equal = lread.fingerprint == rread.fingerprint;
-    // When tier 2 decides, duplicate and null keys are still counted, from what pass 1 kept.
+    let mut spilled = lread.spilled + rread.spilled;
+    // When tier 2 decides, duplicate and null keys are still counted, from what pass 1 kept;
+    // when it kept nothing to count from (the index outgrew its budget, or the spill
+    // strategy), from a pass that keeps every row, spilled by key partition past the budget.
     let tier2_key_counts = if fp_equal && !plan.key.is_empty() {
-        Some((key_counts(&lread), key_counts(&rread)))
+        match (key_counts(&lread)?, key_counts(&rread)?) {
+            (Some(l), Some(r)) => Some((l, r)),
+            _ => {
+                stage("counting keys");
+                let all = Reading {
+                    keep: Keep::All,
+                    column_sums: false,
+                    ..reading.clone()
+                };
+                let lb = (&lread.digests[..], &lread.open[..]);
+                let rb = (&rread.digests[..], &rread.open[..]);
+                let (l2, r2) = second_read(lds, rds, &lschema, &rschema, &all, lb, rb).await?;
+                spilled += l2.spilled + r2.spilled;
+                Some((
+                    key_counts(&l2)?.ok_or_else(no_rows)?,
+                    key_counts(&r2)?.ok_or_else(no_rows)?,
+                ))
+            }
+        }
     } else {
         None
     };
     let mut tally = Tally::new(plan.columns.len(), cfg.samples);
     let mut tier = Tier::Fingerprint;
     let mut diff_out = None;
-    let mut spilled = lread.spilled + rread.spilled;
     if !fp_equal {
         tier = Tier::Rows;
         let mut known = None;
@@ -461,29 +481,41 @@ fn decoded_estimate(ds: &Dataset) -> u64 {
     ds.total_bytes().saturating_mul(factor)
 }
 
-/// Duplicated keys and null-key rows of one side, from its index or its kept rows.
-fn key_counts(read: &SideRead) -> (u64, u64) {
+/// Duplicated keys and null-key rows of one side, from its index, its kept rows or its spilled
+/// partitions (a key's rows all spill to the same partition, so each is counted alone); `None`
+/// when the pass kept none of them.
+fn key_counts(read: &SideRead) -> Result<Option<(u64, u64)>> {
     if let Some(index) = read.index.as_ref().filter(|i| !i.overflowed()) {
-        return index.key_counts();
+        return Ok(Some(index.key_counts()));
     }
-    let mut keys = subset::HashGroups::default();
-    let mut nulls = 0u64;
-    let batches: &[arrow::record_batch::RecordBatch] = match &read.spooled {
-        Some(Spooled::Memory(b)) => b,
-        // Spilled rows are not read back just to count: both sides hold the same rows anyway.
-        _ => &[],
-    };
-    for b in batches {
-        let (hashes, null) = (spool::key_hashes(b), spool::null_keys(b));
-        for i in 0..b.num_rows() {
-            if null.value(i) {
-                nulls += 1;
-            } else {
-                keys.push(crate::fingerprint::logical::hash_at(hashes, i) as u64);
+    let count = |batches: &[arrow::record_batch::RecordBatch]| {
+        let mut keys = subset::HashGroups::default();
+        let mut nulls = 0u64;
+        for b in batches {
+            let (hashes, null) = (spool::key_hashes(b), spool::null_keys(b));
+            for i in 0..b.num_rows() {
+                if null.value(i) {
+                    nulls += 1;
+                } else {
+                    keys.push(crate::fingerprint::logical::hash_at(hashes, i) as u64);
+                }
             }
         }
+        (keys.duplicated(&mut Default::default()), nulls)
+    };
+    match &read.spooled {
+        Some(Spooled::Memory(batches)) => Ok(Some(count(batches))),
+        Some(Spooled::Disk { files, .. }) => {
+            let (mut dups, mut nulls) = (0, 0);
+            for path in files.iter().flatten() {
+                let (d, n) = count(&spool::read_partition(path)?);
+                dups += d;
+                nulls += n;
+            }
+            Ok(Some((dups, nulls)))
+        }
+        None => Ok(None),
     }
-    (keys.duplicated(&mut Default::default()), nulls)
 }
 
 fn no_rows() -> Error {

@@ -246,3 +246,85 @@ fn an_interrupted_diff_removes_its_spill_folder() {
         assert!(left_behind.is_empty(), "{left_behind:?}");
     }
 }
+
+/// Write `ids` (with nulls) and a value column derived from each row's place, as Parquet with
+/// row groups of `group` rows.
+fn write_nullable_keys(path: &std::path::Path, ids: &[(Option<i64>, i64)], group: usize) {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, true),
+        Field::new("v", DataType::Int64, false),
+    ]));
+    let file = std::fs::File::create(path).unwrap();
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(group))
+        .build();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), Some(props)).unwrap();
+    for chunk in ids.chunks(50_000) {
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from(
+                chunk.iter().map(|r| r.0).collect::<Vec<_>>(),
+            )),
+            Arc::new(Int64Array::from(
+                chunk.iter().map(|r| r.1).collect::<Vec<_>>(),
+            )),
+        ];
+        w.write(&RecordBatch::try_new(schema.clone(), cols).unwrap())
+            .unwrap();
+    }
+    w.close().unwrap();
+}
+
+#[test]
+fn duplicate_and_null_keys_are_counted_when_equivalent_sides_outgrow_the_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    // 400k rows: key 0 twice, key 5 three times (two duplicated keys), three null keys.
+    let rows: Vec<(Option<i64>, i64)> = (0..400_000i64)
+        .map(|i| {
+            let id = match i {
+                1 => Some(0),
+                6 | 7 => Some(5),
+                2 | 200_000 | 399_999 => None,
+                _ => Some(i),
+            };
+            (id, i)
+        })
+        .collect();
+    let left = dir.path().join("left.parquet");
+    write_nullable_keys(&left, &rows, 65_536);
+    // The same rows in the other order, in two files with other row groups.
+    let right = dir.path().join("right");
+    std::fs::create_dir(&right).unwrap();
+    let mut reversed = rows.clone();
+    reversed.reverse();
+    write_nullable_keys(&right.join("a.parquet"), &reversed[..150_000], 100_000);
+    write_nullable_keys(&right.join("b.parquet"), &reversed[150_000..], 100_000);
+    let spill = dir.path().join("spill");
+    std::fs::create_dir(&spill).unwrap();
+    let spill = spill.to_str().unwrap();
+    let (left, right) = (left.to_str().unwrap(), right.to_str().unwrap());
+    for extra in [
+        // The budget holds everything.
+        &[][..],
+        // The row index outgrows a third of 16 MiB (16 bytes a row): nothing kept to count from.
+        &["--memory-limit", "16MiB"][..],
+        // Nothing kept in the first pass.
+        &["--row-strategy", "spill"][..],
+        // Every row kept, spilled by key partition past the budget.
+        &["--row-strategy", "memory", "--memory-limit", "16MiB"][..],
+    ] {
+        let mut args = vec!["--key", "id", "--spill-dir", spill];
+        args.extend_from_slice(extra);
+        let (run, s) = diff_json(
+            std::path::Path::new(left),
+            std::path::Path::new(right),
+            &args,
+        );
+        assert_eq!(run.code, 0, "{extra:?}: {}", run.stderr);
+        assert_eq!(s["verdict"], "equivalent", "{extra:?}");
+        assert_eq!(s["left_rows"], 400_000, "{extra:?}");
+        assert_eq!(s["duplicate_keys"]["left"], 2, "{extra:?}");
+        assert_eq!(s["duplicate_keys"]["right"], 2, "{extra:?}");
+        assert_eq!(s["null_keys"]["left"], 3, "{extra:?}");
+        assert_eq!(s["null_keys"]["right"], 3, "{extra:?}");
+    }
+}
