@@ -364,12 +364,57 @@ fn canonical_integer(v: &str) -> bool {
         && (digits == "0" && !negative || !digits.starts_with('0'))
 }
 
-/// A float without a plus sign or leading zeros (`007.5`).
+/// A float without a plus sign or leading zeros (`007.5`) whose value a 64-bit float holds
+/// exactly as written: `1234567890123.4567` and `1234567890123.4568` parse to the same float, so
+/// parsed they would compare equal. (`1.50` is fine: it is the value of `1.5`.)
 fn canonical_float(v: &str) -> bool {
     let body = v.strip_prefix('-').unwrap_or(v);
     let leading_zero =
         body.len() > 1 && body.starts_with('0') && body.as_bytes()[1].is_ascii_digit();
-    !(body.starts_with('+') || leading_zero)
+    if body.starts_with('+') || leading_zero {
+        return false;
+    }
+    match (v.parse::<f64>(), decimal_value(v)) {
+        // Digits: the float must hold their value (not infinity for `1e400`, not 0 for
+        // `1e-400`).
+        (Ok(f), Some(value)) => {
+            f.is_finite() && decimal_value(&format!("{f:e}")).is_some_and(|f| f == value)
+        }
+        // `inf`, `NaN` and their spellings are words, left to the parse; what does not parse
+        // is refused there.
+        _ => true,
+    }
+}
+
+/// A decimal number's value as (negative, significant digits without leading or trailing
+/// zeros, exponent of the last digit); `None` when `v` is not plain digits with an optional
+/// sign, point and exponent. Zero is `(false, "", 0)` whatever its sign.
+fn decimal_value(v: &str) -> Option<(bool, String, i64)> {
+    let (negative, v) = match v.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, v),
+    };
+    let (mantissa, exponent) = match v.find(['e', 'E']) {
+        Some(at) => (&v[..at], v[at + 1..].parse::<i64>().ok()?),
+        None => (v, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int.is_empty() && frac.is_empty()
+        || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let digits = format!("{int}{frac}");
+    let significant = digits.trim_start_matches('0');
+    let trimmed = significant.trim_end_matches('0');
+    if trimmed.is_empty() {
+        return Some((false, String::new(), 0));
+    }
+    let zeros = (significant.len() - trimmed.len()) as i64;
+    let last = exponent
+        .checked_sub(frac.len() as i64)?
+        .checked_add(zeros)?;
+    Some((negative, trimmed.to_string(), last))
 }
 
 /// `true` or `false`, lower case.
@@ -664,7 +709,7 @@ fn parse_exactly(url: &str, schema: &SchemaRef, batch: RecordBatch) -> Result<Re
             Error::format(
                 url,
                 format!(
-                    "column `{}` holds a value that is not a plain {} (its type was inferred from the first {INFER_ROWS} rows); values written another way would compare equal to their plain form",
+                    "column `{}` holds a value that is not a plain {} (its type was inferred from the first {INFER_ROWS} rows); values written another way, or with more digits than the type holds, would compare equal to their plain form",
                     f.name(),
                     f.data_type()
                 ),
@@ -889,7 +934,7 @@ fn decode_text(
 
 #[cfg(test)]
 mod tests {
-    use super::same_contents;
+    use super::{canonical_float, decimal_value, same_contents};
     use std::io::Write;
 
     #[test]
@@ -906,5 +951,47 @@ mod tests {
         f.write_all(b" and more").unwrap();
         f.set_modified(before.modified().unwrap()).unwrap();
         assert!(!same_contents(&before, &f.metadata().unwrap()));
+    }
+
+    #[test]
+    fn decimal_values() {
+        let v = |s: &str| decimal_value(s);
+        assert_eq!(v("1.50"), Some((false, "15".into(), -1)));
+        assert_eq!(v("1.50"), v("1.5e0"));
+        assert_eq!(v("-2500"), v("-2.5e3"));
+        assert_eq!(v("0.000"), Some((false, String::new(), 0)));
+        assert_eq!(v("-0.0"), v("0"));
+        assert_eq!(v(".5"), v("5e-1"));
+        assert_eq!(v("5."), v("5"));
+        assert_eq!(v("inf"), None);
+        assert_eq!(v("1e"), None);
+        assert_eq!(v("."), None);
+    }
+
+    #[test]
+    fn floats_must_hold_their_text() {
+        for ok in [
+            "0.1",
+            "1.50",
+            "-2.5e3",
+            "1e300",
+            "-0.0",
+            "123456789012.25",
+            "inf",
+            "NaN",
+        ] {
+            assert!(canonical_float(ok), "{ok}");
+        }
+        for refused in [
+            "1234567890123.4567",
+            "0.30000000000000001",
+            "9007199254740993",
+            "1e400",
+            "1e-400",
+            "+1.5",
+            "007.5",
+        ] {
+            assert!(!canonical_float(refused), "{refused}");
+        }
     }
 }

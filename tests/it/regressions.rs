@@ -640,3 +640,34 @@ fn a_decimal_difference_equal_to_the_tolerance_is_within_it() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(v["changed_cells"], serde_json::json!({"d": 1}));
 }
+
+#[test]
+fn csv_decimals_beyond_a_float_are_not_rounded_to_equal() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |name: &str| d.path().join(name);
+    // Both parse to the same 64-bit float.
+    text(&p("l.csv"), "id,amount\n1,1234567890123.4567\n2,1.50\n");
+    text(&p("r.csv"), "id,amount\n1,1234567890123.4568\n2,1.5\n");
+    let (run, v) = diff_json(&p("l.csv"), &p("r.csv"), &["--key", "id"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(v["verdict"], "diverged");
+    // Values a float holds exactly still compare as numbers: 0.10 is 0.1, 1.50 is 1.5.
+    text(&p("l2.csv"), "id,amount\n1,0.1\n2,1.50\n3,-2.5e3\n");
+    text(&p("r2.csv"), "id,amount\n1,0.10\n2,1.5\n3,-2500\n");
+    let (run, v) = diff_json(&p("l2.csv"), &p("r2.csv"), &["--key", "id"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(v["verdict"], "equivalent");
+    // Past the rows the type was inferred from, such a value is an error, never equal.
+    for side in ["l3", "r3"] {
+        text(&p(side).join("a.csv"), "id,v\n1,0.5\n");
+    }
+    text(&p("l3/b.csv"), "id,v\n2,0.30000000000000001\n");
+    text(&p("r3/b.csv"), "id,v\n2,0.3\n");
+    let run = diff(&p("l3"), &p("r3"), &["--key", "id"]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("b.csv") && run.stderr.contains("more digits than the type holds"),
+        "{}",
+        run.stderr
+    );
+}
