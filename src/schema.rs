@@ -299,11 +299,43 @@ pub fn plan(left: &SchemaRef, right: &SchemaRef, cfg: &DiffConfig) -> Result<Pla
         }
     }
 
+    // JSON columns read as the text of their numbers (see `source::reader`) against plain
+    // text: a number and a string with the same characters are not the same value.
+    let number_text = |schema: &SchemaRef, name: &str| {
+        schema
+            .field_with_name(name)
+            .is_ok_and(crate::source::reader::is_number_text)
+    };
+
     let mut columns = Vec::new();
     let mut changes = Vec::new();
     let all: BTreeSet<&String> = lefts.keys().chain(rights.keys()).collect();
     for name in all {
         match (lefts.get(name), rights.get(name)) {
+            (Some((left_name, lt)), Some(rt))
+                if number_text(left, left_name) != number_text(right, name) =>
+            {
+                if cfg.key.contains(name) {
+                    return Err(Error::Schema(format!(
+                        "key column `{name}` cannot be compared: JSON numbers on one side, text on the other"
+                    )));
+                }
+                let described = |t: &DataType, numbers: bool| {
+                    let t = type_name(t);
+                    if numbers {
+                        format!("{t} (JSON numbers)")
+                    } else {
+                        t
+                    }
+                };
+                changes.push(SchemaChange {
+                    column: name.clone(),
+                    kind: SchemaChangeKind::TypeChanged,
+                    left_type: Some(described(lt, number_text(left, left_name))),
+                    right_type: Some(described(rt, number_text(right, name))),
+                    divergent: true,
+                });
+            }
             (Some((left_name, lt)), Some(rt)) => {
                 let (lf, rf) = (family(lt), family(rt));
                 let compatible = crate::fingerprint::encoding::compatible(lt, rt);

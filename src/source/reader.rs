@@ -323,7 +323,7 @@ fn infer_text_schema(
             let (schema, _) =
                 arrow::json::reader::infer_json_schema(BufReader::new(&text[..]), Some(INFER_ROWS))
                     .map_err(|e| Error::format(url, e))?;
-            big_integers_as_text(url, schema, &text)?
+            inexact_numbers_as_text(url, schema, &text)?
         }
         FileFormat::Parquet => unreachable!("parquet schemas come from the footer"),
     };
@@ -374,6 +374,12 @@ fn canonical_float(v: &str) -> bool {
     if body.starts_with('+') || leading_zero {
         return false;
     }
+    float_holds(v)
+}
+
+/// Whether a 64-bit float holds the value of the number `v` exactly as written (words such as
+/// `inf` and `NaN`, and what is not a number, are left to the parse).
+fn float_holds(v: &str) -> bool {
     match (v.parse::<f64>(), decimal_value(v)) {
         // Digits: the float must hold their value (not infinity for `1e400`, not 0 for
         // `1e-400`).
@@ -462,15 +468,25 @@ fn keep_non_canonical_as_text(
     Ok(text_typed(&schema, |i, _| text_columns[i]))
 }
 
-/// JSON columns inferred as float64 only because an integer overflowed i64 (every sampled value
-/// is an integer literal) are read as their text: as floats, 18446744073709551615 and
-/// 18446744073709551614 would be the same number.
-fn big_integers_as_text(
+/// Field metadata that marks a JSON column read as the text of its numbers (see
+/// [`inexact_numbers_as_text`]): its values must be numbers, never strings, so `5` and `"5"`
+/// cannot meet as the same text.
+const NUMBER_TEXT: &str = "parity.number_text";
+
+/// Whether a field is a JSON column read as the text of its numbers.
+pub fn is_number_text(field: &arrow::datatypes::Field) -> bool {
+    field.metadata().contains_key(NUMBER_TEXT)
+}
+
+/// JSON float64 columns whose sampled values a 64-bit float cannot hold as written are read as
+/// the text of their numbers: an integer beyond 64 bits (as floats, 18446744073709551615 and
+/// 18446744073709551614 would be the same number) or a decimal with more digits than a float
+/// holds (`1234567890123.4567`). Such columns are marked [`NUMBER_TEXT`].
+fn inexact_numbers_as_text(
     url: &str,
     schema: arrow::datatypes::Schema,
     sample: &[u8],
 ) -> Result<arrow::datatypes::Schema> {
-    use arrow::array::Array;
     use arrow::datatypes::DataType;
     let floats: Vec<usize> = schema
         .fields()
@@ -488,7 +504,7 @@ fn big_integers_as_text(
         .with_batch_size(INFER_ROWS)
         .build(BufReader::new(sample))
         .map_err(|e| Error::format(url, e))?;
-    let mut integer_only = vec![true; schema.fields().len()];
+    let mut as_text = vec![false; schema.fields().len()];
     for batch in reader.take(1) {
         let batch = batch.map_err(|e| Error::format(url, e))?;
         for &i in &floats {
@@ -497,18 +513,29 @@ fn big_integers_as_text(
                 .as_any()
                 .downcast_ref::<arrow::array::StringArray>()
             {
-                let integer = |v: &str| {
-                    let digits = v.strip_prefix('-').unwrap_or(v);
-                    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
-                };
-                integer_only[i] =
-                    values.iter().flatten().all(integer) && values.null_count() < values.len();
+                as_text[i] = values.iter().flatten().any(|v| !float_holds(v));
             }
         }
     }
-    Ok(text_typed(&schema, |i, _| {
-        floats.contains(&i) && integer_only[i]
-    }))
+    let fields: Vec<arrow::datatypes::Field> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let f = f.as_ref().clone();
+            if as_text[i] {
+                let mut metadata = f.metadata().clone();
+                metadata.insert(NUMBER_TEXT.to_string(), "true".to_string());
+                f.with_data_type(DataType::Utf8).with_metadata(metadata)
+            } else {
+                f
+            }
+        })
+        .collect();
+    Ok(arrow::datatypes::Schema::new_with_metadata(
+        fields,
+        schema.metadata().clone(),
+    ))
 }
 
 /// Columns whose inferred type is Null (no value in the inference window, or a header-only
@@ -750,19 +777,37 @@ fn parse_exactly(url: &str, schema: &SchemaRef, batch: RecordBatch) -> Result<Re
 /// integers beyond 64 bits), booleans only in boolean columns. Nested values are left to the
 /// decoder.
 fn check_json_types(url: &str, line_number: u64, line: &[u8], schema: &SchemaRef) -> Result<()> {
+    use serde_json::value::RawValue;
     use serde_json::Value;
-    let object: serde_json::Map<String, Value> = serde_json::from_slice(line)
-        .map_err(|e| Error::format(url, format!("line {line_number}: not a JSON object: {e}")))?;
-    for (key, value) in &object {
+    let not_an_object = |e: serde_json::Error| {
+        Error::format(url, format!("line {line_number}: not a JSON object: {e}"))
+    };
+    let object: std::collections::BTreeMap<String, &RawValue> =
+        serde_json::from_slice(line).map_err(not_an_object)?;
+    for (key, raw) in &object {
         let Ok(field) = schema.field_with_name(key) else {
             continue; // the decoder's strict mode reports it
         };
-        if let Some(kind) = json_misfit(field.data_type(), value, true) {
+        let value: Value = serde_json::from_str(raw.get()).map_err(not_an_object)?;
+        let misfit =
+            json_misfit(field.data_type(), &value, Some(is_number_text(field))).or_else(|| {
+                // A float column's numbers must be held as written.
+                (matches!(field.data_type(), arrow::datatypes::DataType::Float64)
+                    && value.is_number()
+                    && !float_holds(raw.get()))
+                .then(|| "a number with more digits than a 64-bit float holds".to_string())
+            });
+        if let Some(kind) = misfit {
             return Err(Error::format(
                 url,
                 format!(
-                    "line {line_number}: field `{key}` holds {kind}, but the column is {}",
-                    field.data_type()
+                    "line {line_number}: field `{key}` holds {kind}, but the column is {}{}",
+                    field.data_type(),
+                    if is_number_text(field) {
+                        " of numbers"
+                    } else {
+                        ""
+                    }
                 ),
             ));
         }
@@ -771,12 +816,13 @@ fn check_json_types(url: &str, line_number: u64, line: &[u8], schema: &SchemaRef
 }
 
 /// Why a JSON value does not fit a column type (`None` when it fits), looking inside lists and
-/// structs so a float nested in an integer field is caught too. `top` allows the integer
-/// literals that the big-integer text columns hold.
+/// structs so a float nested in an integer field is caught too. `number_text` is set for a
+/// top-level column (`Some`), and says whether it is a column of number text (numbers fit a
+/// text column then, and strings do not); nested fields have `None`.
 fn json_misfit(
     dt: &arrow::datatypes::DataType,
     value: &serde_json::Value,
-    top: bool,
+    number_text: Option<bool>,
 ) -> Option<String> {
     use arrow::datatypes::DataType::*;
     use serde_json::Value;
@@ -796,18 +842,18 @@ fn json_misfit(
             integer(n)
         }
         (Float16 | Float32 | Float64, Value::Number(_)) => true,
-        (Utf8 | LargeUtf8 | Utf8View, Value::String(_)) => true,
-        (Utf8 | LargeUtf8 | Utf8View, Value::Number(n)) => top && integer(n),
+        (Utf8 | LargeUtf8 | Utf8View, Value::String(_)) => number_text != Some(true),
+        (Utf8 | LargeUtf8 | Utf8View, Value::Number(_)) => number_text == Some(true),
         (Boolean, Value::Bool(_)) => true,
         (List(f) | LargeList(f) | FixedSizeList(f, _), Value::Array(items)) => {
             return items
                 .iter()
-                .find_map(|v| json_misfit(f.data_type(), v, false));
+                .find_map(|v| json_misfit(f.data_type(), v, None));
         }
         (Struct(fields), Value::Object(map)) => {
             return fields.iter().find_map(|f| {
                 map.get(f.name())
-                    .and_then(|v| json_misfit(f.data_type(), v, false))
+                    .and_then(|v| json_misfit(f.data_type(), v, None))
             });
         }
         (

@@ -671,3 +671,87 @@ fn csv_decimals_beyond_a_float_are_not_rounded_to_equal() {
         run.stderr
     );
 }
+
+#[test]
+fn a_json_number_never_equals_a_string_with_its_digits() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |name: &str| d.path().join(name);
+    // A text column holds strings only: 5 is not "5".
+    text(
+        &p("l.jsonl"),
+        "{\"id\": 1, \"s\": \"5\"}\n{\"id\": 2, \"s\": \"x\"}\n",
+    );
+    text(
+        &p("r.jsonl"),
+        "{\"id\": 1, \"s\": 5}\n{\"id\": 2, \"s\": \"x\"}\n",
+    );
+    let run = diff(&p("l.jsonl"), &p("r.jsonl"), &["--key", "id"]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("r.jsonl") && run.stderr.contains("line 1: field `s` holds a number"),
+        "{}",
+        run.stderr
+    );
+    // A column of numbers too big or too precise for a float is read as their text, and is
+    // not the same as a text column with the same characters.
+    text(
+        &p("l2.jsonl"),
+        "{\"id\": 1, \"big\": 18446744073709551615, \"amount\": 1234567890123.4567}\n",
+    );
+    text(
+        &p("r2.jsonl"),
+        "{\"id\": 1, \"big\": \"18446744073709551615\", \"amount\": 1234567890123.4567}\n",
+    );
+    let (run, v) = diff_json(&p("l2.jsonl"), &p("r2.jsonl"), &["--key", "id"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(v["verdict"], "diverged");
+    let changes: Vec<(&str, &str, &str, bool)> = v["schema_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["column"].as_str().unwrap(),
+                c["left_type"].as_str().unwrap(),
+                c["right_type"].as_str().unwrap(),
+                c["divergent"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(changes, [("big", "Utf8 (JSON numbers)", "Utf8", true)]);
+    // Precise decimals as number text compare by their digits (both too precise here; a float
+    // on one side would be a type change).
+    text(
+        &p("l3.jsonl"),
+        "{\"id\": 1, \"amount\": 1234567890123.4567}\n",
+    );
+    text(
+        &p("r3.jsonl"),
+        "{\"id\": 1, \"amount\": 1234567890123.4569}\n",
+    );
+    let (run, v) = diff_json(&p("l3.jsonl"), &p("r3.jsonl"), &["--key", "id"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(v["changed_cells"], serde_json::json!({"amount": 1}));
+    // Past the lines the types were inferred from, such a number in a float column is an
+    // error, never rounded.
+    let mut head = String::new();
+    for i in 0..10_050 {
+        head.push_str(&format!("{{\"id\": {i}, \"v\": 0.5}}\n"));
+    }
+    text(
+        &p("l4.jsonl"),
+        &format!("{head}{{\"id\": 99999, \"v\": 0.30000000000000001}}\n"),
+    );
+    text(
+        &p("r4.jsonl"),
+        &format!("{head}{{\"id\": 99999, \"v\": 0.3}}\n"),
+    );
+    let run = diff(&p("l4.jsonl"), &p("r4.jsonl"), &["--key", "id"]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("l4.jsonl")
+            && run.stderr.contains("more digits than a 64-bit float holds"),
+        "{}",
+        run.stderr
+    );
+}
