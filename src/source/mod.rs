@@ -9,6 +9,7 @@
 pub mod format;
 pub mod listing;
 pub mod parts;
+pub mod quoted_empty;
 pub mod reader;
 pub mod store;
 

@@ -27,6 +27,7 @@ use tokio::sync::mpsc;
 
 use super::format::{Compression, FileFormat};
 use super::listing::{DataFile, Dataset};
+use super::quoted_empty::{self, QuotedEmpty};
 use super::store::{Location, StoreKind};
 use crate::error::{Error, Result};
 
@@ -914,10 +915,12 @@ fn decode_text(
             let reader = arrow::csv::ReaderBuilder::new(exact)
                 .with_header(false)
                 .with_batch_size(BATCH_SIZE)
-                .build(input)
+                .build(QuotedEmpty::new(input))
                 .map_err(bad)?;
             for batch in reader {
-                let batch = parse_exactly(url, &file_schema, batch.map_err(bad)?)?;
+                let batch =
+                    quoted_empty::restore(batch.map_err(bad)?, &file_schema).map_err(bad)?;
+                let batch = parse_exactly(url, &file_schema, batch)?;
                 rows += batch.num_rows() as u64;
                 sink(batch)?;
             }

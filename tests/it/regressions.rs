@@ -755,3 +755,42 @@ fn a_json_number_never_equals_a_string_with_its_digits() {
         run.stderr
     );
 }
+
+#[test]
+fn csv_quoted_empty_is_the_empty_string_and_an_empty_field_is_null() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |name: &str| d.path().join(name);
+    text(&p("l.csv"), "id,s,n\n1,,\n2,x,5\n3,\"\",\"\"\n");
+    text(&p("r.csv"), "id,s,n\n1,\"\",\"\"\n2,x,5\n3,\"\",\n");
+    let (run, v) = diff_json(&p("l.csv"), &p("r.csv"), &["--key", "id"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    // Row 1: null against "" in the text column; a quoted empty number is null, as an empty one.
+    assert_eq!(v["changed_rows"], 1);
+    assert_eq!(v["changed_cells"], serde_json::json!({"s": 1}));
+    // The same rows as Parquet (written the way pyarrow writes CSV: null empty, "" quoted).
+    let schema = Arc::new(arrow::datatypes::Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("s", DataType::Utf8, true),
+        Field::new("n", DataType::Int64, true),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef,
+            Arc::new(arrow::array::StringArray::from(vec![
+                None,
+                Some("x"),
+                Some(""),
+            ])),
+            Arc::new(Int64Array::from(vec![None, Some(5), None])),
+        ],
+    )
+    .unwrap();
+    let file = std::fs::File::create(p("l.parquet")).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, schema, None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let (run, v) = diff_json(&p("l.parquet"), &p("l.csv"), &["--key", "id"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(v["verdict"], "equivalent");
+}
