@@ -233,25 +233,48 @@ pub async fn discover_schema(dataset: &Dataset) -> Result<SchemaRef> {
             Ok(Arc::new(strip_metadata(schema)))
         }
         FileFormat::Csv | FileFormat::JsonLines => {
-            let end = file.size.min(INFER_BYTES);
-            let head = if end == 0 {
-                Bytes::new()
-            } else {
-                loc.store
-                    .get_range(&file.path, 0..end)
-                    .await
-                    .map_err(|e| Error::store(&file.url, "get", &e))?
-            };
-            let truncated = end < file.size;
-            let url = file.url.clone();
-            let format = file.format;
-            tokio::task::spawn_blocking(move || {
-                infer_text_schema(&url, format.format, format.compression, head, truncated)
-            })
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))?
+            // Types come from the first file with a row: a header-only CSV file (an empty
+            // partition's output) says nothing about them. Looked for among the first
+            // `INFER_FILES` files with bytes; failing that, the first file's columns are text.
+            let mut first = None;
+            let candidates = dataset.files.iter().filter(|f| f.size > 0);
+            for file in candidates.take(INFER_FILES) {
+                let (schema, rows) = infer_text_file(loc, file).await?;
+                if rows > 0 {
+                    return Ok(schema);
+                }
+                first.get_or_insert(schema);
+            }
+            match first {
+                Some(schema) => Ok(schema),
+                None => Ok(infer_text_file(loc, file).await?.0),
+            }
         }
     }
+}
+
+/// Files of a text dataset looked at for one with a row to infer the types from.
+const INFER_FILES: usize = 64;
+
+/// The schema inferred from a text file's head, and how many rows that head held.
+async fn infer_text_file(loc: &Location, file: &DataFile) -> Result<(SchemaRef, usize)> {
+    let end = file.size.min(INFER_BYTES);
+    let head = if end == 0 {
+        Bytes::new()
+    } else {
+        loc.store
+            .get_range(&file.path, 0..end)
+            .await
+            .map_err(|e| Error::store(&file.url, "get", &e))?
+    };
+    let truncated = end < file.size;
+    let url = file.url.clone();
+    let format = file.format;
+    tokio::task::spawn_blocking(move || {
+        infer_text_schema(&url, format.format, format.compression, head, truncated)
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))?
 }
 
 fn strip_metadata(schema: arrow::datatypes::Schema) -> arrow::datatypes::Schema {
@@ -304,7 +327,7 @@ fn infer_text_schema(
     compression: Compression,
     head: Bytes,
     truncated: bool,
-) -> Result<SchemaRef> {
+) -> Result<(SchemaRef, usize)> {
     let text = decompress_head(url, compression, head, truncated)?;
     if text.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Error::format(
@@ -312,23 +335,27 @@ fn infer_text_schema(
             "the file is empty: no header and no rows",
         ));
     }
-    let schema = match format {
+    let (schema, rows) = match format {
         FileFormat::Csv => {
-            let (schema, _) = arrow::csv::reader::Format::default()
+            let (schema, rows) = arrow::csv::reader::Format::default()
                 .with_header(true)
                 .infer_schema(&text[..], Some(INFER_ROWS))
                 .map_err(|e| Error::format(url, e))?;
-            keep_non_canonical_as_text(url, schema, &text)?
+            (keep_non_canonical_as_text(url, schema, &text)?, rows)
         }
         FileFormat::JsonLines => {
-            let (schema, _) =
+            let (schema, rows) =
                 arrow::json::reader::infer_json_schema(BufReader::new(&text[..]), Some(INFER_ROWS))
                     .map_err(|e| Error::format(url, e))?;
-            inexact_numbers_as_text(url, schema, &text)?
+            (inexact_numbers_as_text(url, schema, &text)?, rows)
         }
-        FileFormat::Parquet => unreachable!("parquet schemas come from the footer"),
+        FileFormat::Parquet => {
+            return Err(Error::Internal(format!(
+                "{url}: a Parquet schema comes from its footer, not from inference"
+            )))
+        }
     };
-    Ok(Arc::new(untyped_as_text(schema)))
+    Ok((Arc::new(untyped_as_text(schema)), rows))
 }
 
 /// `schema` with the fields `to_text` picks read as strings instead.

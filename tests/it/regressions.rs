@@ -794,3 +794,31 @@ fn csv_quoted_empty_is_the_empty_string_and_an_empty_field_is_null() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(v["verdict"], "equivalent");
 }
+
+#[test]
+fn types_come_from_the_first_csv_file_with_a_row() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |name: &str| d.path().join(name);
+    // An empty partition's output first: a header and no rows.
+    text(&p("l/a.csv"), "id,amount,s\n");
+    text(&p("l/b.csv"), "id,amount,s\n1,2.5,a\n2,3,b\n");
+    text(&p("r.csv"), "id,amount,s\n2,3.0,b\n1,2.50,a\n");
+    let (run, v) = diff_json(&p("l"), &p("r.csv"), &["--key", "id"]);
+    assert_eq!(run.code, 0, "{}: {}", run.stdout, run.stderr);
+    assert_eq!(v["verdict"], "equivalent");
+    let types: Vec<(&str, &str)> = v["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap(),
+                c["left_type"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        types,
+        [("amount", "Float64"), ("id", "Int64"), ("s", "Utf8")]
+    );
+}
