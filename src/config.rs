@@ -45,7 +45,19 @@ impl Tolerance {
             return false;
         }
         let diff = (a - b).abs();
-        diff <= self.abs || diff <= self.rel * a.abs().max(b.abs())
+        let (abs, rel) = (self.abs, self.rel * a.abs().max(b.abs()));
+        if diff <= abs || diff <= rel {
+            return true;
+        }
+        // Floating point can put a difference that is exactly the tolerance, as the values are
+        // written, just above it (1.1 - 1.0 is 0.10000000000000009): near the bound, the
+        // values' shortest decimal forms decide, exactly.
+        let near = |bound: f64| diff <= bound * (1.0 + 1e-9);
+        (near(abs) || near(rel))
+            && match (float_decimal(a), float_decimal(b)) {
+                (Some(x), Some(y)) => self.accepts_big(x, y),
+                _ => false,
+            }
     }
 
     /// Whether two decimals `(unscaled, scale)` are equal within this tolerance, computed
@@ -78,10 +90,15 @@ impl Tolerance {
     /// [`Tolerance::accepts_decimal`] in arbitrary precision: never overflows.
     fn accepts_decimal_big(&self, a: (i256, i32), b: (i256, i32)) -> bool {
         let big = |v: i256| BigInt::from_signed_bytes_le(&v.to_le_bytes());
+        self.accepts_big((big(a.0), a.1), (big(b.0), b.1))
+    }
+
+    /// Whether two decimals `(unscaled, scale)` of any size are equal within this tolerance.
+    fn accepts_big(&self, a: (BigInt, i32), b: (BigInt, i32)) -> bool {
         // `v` at scale `from` written at scale `to` (`to >= from`).
         let at = |v: &BigInt, from: i32, to: i32| v * BigInt::from(10u8).pow((to - from) as u32);
         let scale = a.1.max(b.1);
-        let (x, y) = (at(&big(a.0), a.1, scale), at(&big(b.0), b.1, scale));
+        let (x, y) = (at(&a.0, a.1, scale), at(&b.0, b.1, scale));
         let diff = (&x - &y).abs();
         if diff.is_zero() {
             return true;
@@ -147,6 +164,17 @@ fn exact_big(v: f64) -> (BigInt, i32) {
     // A tolerance is parsed finite, so its digits always parse; were one not to, zero is the
     // safe reading (nothing more is accepted).
     (digits.parse().unwrap_or_default(), scale)
+}
+
+/// A finite float as the exact decimal its shortest printed form denotes: `1.1` is `(11, 1)`,
+/// `2.5e300` is `(25, -299)`.
+fn float_decimal(v: f64) -> Option<(BigInt, i32)> {
+    let text = format!("{v:e}");
+    let (mantissa, exponent) = text.split_once('e')?;
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let exponent: i32 = exponent.parse().ok()?;
+    let digits: BigInt = format!("{int}{frac}").parse().ok()?;
+    Some((digits, frac.len() as i32 - exponent))
 }
 
 /// Parse a non-negative finite number.
@@ -333,6 +361,21 @@ mod tests {
         };
         assert!(r.accepts(100.0, 101.0));
         assert!(!r.accepts(100.0, 102.0));
+        // 1.1 - 1.0 is 0.1 as written, 0.10000000000000009 in binary: equal to the tolerance.
+        let tenth = Tolerance { abs: 0.1, rel: 0.0 };
+        assert!(tenth.accepts(1.1, 1.0));
+        assert!(tenth.accepts(-1.0, -1.1));
+        assert!(tenth.accepts(100.1, 100.2));
+        assert!(!tenth.accepts(1.1000000000000003, 1.0));
+        assert!(!Tolerance {
+            abs: 0.09999999999,
+            rel: 0.0
+        }
+        .accepts(1.1, 1.0));
+        // 1.0 - 0.7 is 0.30000000000000004 in binary, 0.3 × 1.0 as written.
+        let r = Tolerance { abs: 0.0, rel: 0.3 };
+        assert!(r.accepts(1.0, 0.7));
+        assert!(!r.accepts(1.0, 0.6999999999));
     }
 
     #[test]

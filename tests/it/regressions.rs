@@ -822,3 +822,21 @@ fn types_come_from_the_first_csv_file_with_a_row() {
         [("amount", "Float64"), ("id", "Int64"), ("s", "Utf8")]
     );
 }
+
+#[test]
+fn a_float_difference_equal_to_the_tolerance_as_written_is_within_it() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |name: &str| d.path().join(name);
+    // 1.1 - 1.0 is 0.10000000000000009 in binary; as written it is the tolerance exactly.
+    text(&p("l.csv"), "id,v\n1,1.1\n2,5.0\n3,2.0\n");
+    text(&p("r.csv"), "id,v\n1,1.0\n2,5.1\n3,2.2\n");
+    let (run, v) = diff_json(
+        &p("l.csv"),
+        &p("r.csv"),
+        &["--key", "id", "--abs-tol", "0.1"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(v["within_tolerance_rows"], 2);
+    assert_eq!(v["changed_rows"], 1);
+    assert_eq!(v["changed_cells"], serde_json::json!({"v": 1}));
+}
