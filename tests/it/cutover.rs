@@ -714,8 +714,15 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-#[test]
-fn a_partition_rewritten_after_its_check_is_checked_again() {
+/// A copy of the demo's `fx_rates` pipeline, run once over its ten days (all within
+/// tolerance): the folder, the data's base, the ledger, the inventory and the run's arguments.
+fn fx_rates_checked_once() -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    std::path::PathBuf,
+    std::path::PathBuf,
+    [&'static str; 4],
+) {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("data");
     for side in ["legacy", "target"] {
@@ -735,6 +742,12 @@ fn a_partition_rewritten_after_its_check_is_checked_again() {
     let (run, s) = run_json(&config, &args, &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(s["verdicts"]["within_tolerance"], 10);
+    (dir, base, ledger, config, args)
+}
+
+#[test]
+fn a_partition_rewritten_after_its_check_is_checked_again() {
+    let (_dir, base, _ledger, config, args) = fx_rates_checked_once();
     let (_, s) = run_json(&config, &args, &[]);
     assert_eq!(
         s["already_checked"], 10,
@@ -772,25 +785,7 @@ fn record_names(ledger: &Path, partition: &str) -> Vec<String> {
 
 #[test]
 fn a_partition_that_gains_or_loses_a_file_after_its_check_is_checked_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let base = dir.path().join("data");
-    for side in ["legacy", "target"] {
-        copy_dir(
-            &fixture("cutover").join(side).join("fx_rates"),
-            &base.join(side).join("fx_rates"),
-        );
-    }
-    let ledger = dir.path().join("ledger");
-    let config = demo_inventory(
-        dir.path(),
-        base.to_str().unwrap(),
-        ledger.to_str().unwrap(),
-        "",
-    );
-    let args = ["--pipeline", "fx_rates", "--until", "2026-11-10"];
-    let (run, s) = run_json(&config, &args, &[]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(s["verdicts"]["within_tolerance"], 10);
+    let (_dir, base, ledger, config, args) = fx_rates_checked_once();
     // The record's name carries the files digest after the config digest.
     let names = record_names(&ledger, "2026-11-04");
     assert_eq!(names.len(), 1, "{names:?}");
