@@ -75,8 +75,29 @@ impl<R: Read> QuotedEmpty<R> {
             }
             return Ok(());
         }
-        for &b in &chunk[..n] {
-            self.step(b);
+        self.out.reserve(n + 2);
+        let mut input = &chunk[..n];
+        while let Some((&b, rest)) = input.split_first() {
+            // Inside a field, copy up to the next byte that can end it in one go.
+            let next = match self.state {
+                State::Plain => memchr::memchr3(b',', b'\n', b'\r', input),
+                State::Quoted => memchr::memchr(b'"', input),
+                _ => Some(0),
+            };
+            match next {
+                Some(0) => {
+                    self.step(b);
+                    input = rest;
+                }
+                Some(at) => {
+                    self.out.extend_from_slice(&input[..at]);
+                    input = &input[at..];
+                }
+                None => {
+                    self.out.extend_from_slice(input);
+                    input = &[];
+                }
+            }
         }
         Ok(())
     }

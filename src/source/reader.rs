@@ -408,6 +408,11 @@ fn canonical_float(v: &str) -> bool {
 /// Whether a 64-bit float holds the value of the number `v` exactly as written (words such as
 /// `inf` and `NaN`, and what is not a number, are left to the parse).
 fn float_holds(v: &str) -> bool {
+    plainly_held(v) || printed_back(v)
+}
+
+/// [`float_holds`] the long way: the float's shortest printed form has the value written.
+fn printed_back(v: &str) -> bool {
     match (v.parse::<f64>(), decimal_value(v)) {
         // Digits: the float must hold their value (not infinity for `1e400`, not 0 for
         // `1e-400`).
@@ -418,6 +423,63 @@ fn float_holds(v: &str) -> bool {
         // is refused there.
         _ => true,
     }
+}
+
+/// Whether `v` is a plain decimal number (sign, digits, point, exponent) with at most 15
+/// significant digits and a magnitude well inside the normal floats: such a number always
+/// survives a 64-bit float unchanged (every 15-digit decimal maps to its own float), so
+/// [`float_holds`] need not print the float to check. Checked without allocating, since it runs
+/// on every value of every float column.
+fn plainly_held(v: &str) -> bool {
+    let bytes = v.strip_prefix('-').unwrap_or(v).as_bytes();
+    let mantissa_end = bytes
+        .iter()
+        .position(|&b| b == b'e' || b == b'E')
+        .unwrap_or(bytes.len());
+    let exponent: i64 = match bytes.get(mantissa_end + 1..) {
+        None | Some([]) if mantissa_end == bytes.len() => 0,
+        Some(e) if !e.is_empty() && e.len() <= 4 => {
+            match std::str::from_utf8(e).ok().and_then(|e| e.parse().ok()) {
+                Some(e) => e,
+                None => return false,
+            }
+        }
+        _ => return false,
+    };
+    let mut significant = 0usize;
+    let mut pending_zeros = 0usize;
+    let mut first_at: Option<i64> = None;
+    let mut point: Option<usize> = None;
+    let mut digits = 0usize;
+    for (i, &b) in bytes[..mantissa_end].iter().enumerate() {
+        match b {
+            b'.' if point.is_none() => point = Some(i),
+            b'0' if first_at.is_none() => digits += 1,
+            b'0' => {
+                pending_zeros += 1;
+                digits += 1;
+            }
+            b'1'..=b'9' => {
+                if first_at.is_none() {
+                    first_at = Some(digits as i64);
+                }
+                significant += pending_zeros + 1;
+                pending_zeros = 0;
+                digits += 1;
+            }
+            _ => return false,
+        }
+    }
+    if digits == 0 {
+        return false;
+    }
+    let Some(first) = first_at else {
+        return true; // zero
+    };
+    // The power of ten of the first significant digit.
+    let int_digits = point.unwrap_or(mantissa_end) as i64;
+    let magnitude = int_digits - 1 - first + exponent;
+    significant <= 15 && (-290..=290).contains(&magnitude)
 }
 
 /// A decimal number's value as (negative, significant digits without leading or trailing
@@ -1010,7 +1072,7 @@ fn decode_text(
 
 #[cfg(test)]
 mod tests {
-    use super::{canonical_float, decimal_value, same_contents};
+    use super::{canonical_float, decimal_value, plainly_held, printed_back, same_contents};
     use std::io::Write;
 
     #[test]
@@ -1068,6 +1130,50 @@ mod tests {
             "007.5",
         ] {
             assert!(!canonical_float(refused), "{refused}");
+        }
+    }
+
+    #[test]
+    fn the_quick_float_check_agrees_with_printing_back() {
+        // Pseudo-random decimals of 1 to 17 digits, with and without a point and an exponent.
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut quick = 0;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 17 + 1) as usize;
+            let digits: String = (0..len)
+                .map(|i| char::from(b'0' + ((x >> (i * 3 % 60)) % 10) as u8))
+                .collect();
+            let point = (x >> 20) as usize % (len + 2);
+            let mut v = if point <= len {
+                format!("{}.{}", &digits[..point], &digits[point..])
+            } else {
+                digits
+            };
+            if x & (1 << 40) != 0 {
+                v = format!("-{v}");
+            }
+            if x & (1 << 41) != 0 {
+                v = format!("{v}e{}", (x >> 42) as i64 % 600 - 300);
+            }
+            if plainly_held(&v) {
+                quick += 1;
+                assert!(printed_back(&v), "{v}");
+            }
+        }
+        assert!(quick > 100_000, "{quick} of 200000 took the quick check");
+        for slow in [
+            "1234567890123.4567",
+            "1.00000000000000001",
+            "1e-300",
+            "1e300",
+        ] {
+            assert!(!plainly_held(slow), "{slow}");
+        }
+        for held in ["1.5", "-0.001", "123456789012345", "1.50000", "0e0", "1E+5"] {
+            assert!(plainly_held(held), "{held}");
         }
     }
 }
