@@ -3,7 +3,7 @@
 //! Every check of a unit becomes one JSON [`Record`], written once with a create-only put at
 //!
 //! ```text
-//! <ledger>/v1/pipeline=<id>/partition=<partition>/<checked_at>_<run id>_<digest>-<files>_<verdict>.json
+//! <ledger>/v1/pipeline=<id>/partition=<partition>/<checked_at>_<run id>_<digest>-<files>_<verdict>.<bytes>.json
 //! ```
 //!
 //! so nothing is ever overwritten: concurrent runs and shards write different names, and a
@@ -11,7 +11,8 @@
 //! store writes a staging file and links it into place). The file name repeats what planning
 //! needs — when, which run, the first 12 hex digits of the config digest, which files were
 //! checked ([`record::files_digest`]; absent when nothing was listed, and in records written
-//! before it existed), the verdict — so a run decides what is left to check from one listing
+//! before it existed), the verdict, the record's length (so a record emptied or cut short is
+//! an error, seen in the listing) — so a run decides what is left to check from one listing
 //! per pipeline, without reading records.
 //! `docs/ledger.md` documents the layout and the record.
 
@@ -57,6 +58,11 @@ pub struct Entry {
     pub files: Option<String>,
     /// The verdict.
     pub verdict: UnitVerdict,
+}
+
+/// A config digest as a name holds it: [`DIGEST_PREFIX`] lower-case hex digits.
+fn is_config_digest(s: &str) -> bool {
+    s.len() == DIGEST_PREFIX && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// A [`files_digest`] as a name holds it: [`record::FILES_DIGEST_LEN`] lower-case hex digits.
@@ -191,15 +197,15 @@ impl Ledger {
         self.root().join(format!("pipeline={pipeline}"))
     }
 
-    /// Where a record goes.
-    pub fn record_path(&self, r: &Record) -> Path {
+    /// Where a record of `len` bytes goes.
+    pub fn record_path(&self, r: &Record, len: usize) -> Path {
         let files = r
             .inputs
             .files_digest()
             .map(|f| format!("-{f}"))
             .unwrap_or_default();
         let name = format!(
-            "{}_{}_{}{files}_{}.json",
+            "{}_{}_{}{files}_{}.{len}.json",
             r.checked_at.format(NAME_TIME),
             r.run_id,
             &r.config_digest[..DIGEST_PREFIX.min(r.config_digest.len())],
@@ -219,12 +225,16 @@ impl Ledger {
                 record.run_id
             )));
         }
-        let path = self.record_path(record);
-        let url = self.loc.object_url(&path);
-        let mut body = serde_json::to_vec_pretty(record)
-            .map_err(|e| Error::Internal(format!("record for {url}: {e}")))?;
+        let mut body = serde_json::to_vec_pretty(record).map_err(|e| {
+            Error::Internal(format!(
+                "record for {} {}: {e}",
+                record.pipeline, record.partition
+            ))
+        })?;
         body.push(b'\n');
         let body = Bytes::from(body);
+        let path = self.record_path(record, body.len());
+        let url = self.loc.object_url(&path);
         let opts = PutOptions {
             mode: PutMode::Create,
             ..Default::default()
@@ -274,7 +284,7 @@ impl Ledger {
             .map_err(|e| Error::store(self.loc.object_url(&dir), "list", &e))?;
         let mut out: Vec<Entry> = metas
             .into_iter()
-            .map(|m| self.parse_entry(pipeline, m.location))
+            .map(|m| self.parse_entry(pipeline, m))
             .collect::<Result<_>>()?;
         sort_entries(&mut out);
         Ok(out)
@@ -301,7 +311,7 @@ impl Ledger {
                 .nth(depth)
                 .and_then(|p| p.as_ref().strip_prefix("pipeline=").map(str::to_string))
                 .ok_or_else(|| self.not_a_record(&m.location))?;
-            let e = self.parse_entry(&id, m.location)?;
+            let e = self.parse_entry(&id, m)?;
             out.entry(id).or_default().push(e);
         }
         for entries in out.values_mut() {
@@ -312,7 +322,8 @@ impl Ledger {
 
     /// A record's name parsed. Anything else in a pipeline's folder is an error, never
     /// skipped: a record that cannot be read as one must not let a partition look clean.
-    fn parse_entry(&self, pipeline: &str, path: Path) -> Result<Entry> {
+    fn parse_entry(&self, pipeline: &str, meta: object_store::ObjectMeta) -> Result<Entry> {
+        let path = meta.location;
         let depth = self.pipeline_dir(pipeline).parts().count();
         let parts: Vec<_> = path.parts().collect();
         let parsed = (|| {
@@ -335,11 +346,35 @@ impl Ledger {
                 Some(_) => return None,
                 None => (field.to_string(), None),
             };
-            let verdict = fields.next()?.parse().ok()?;
-            Some((partition, checked_at, run_id, digest, files, verdict))
+            if !is_config_digest(&digest) {
+                return None;
+            }
+            let last = fields.next()?;
+            let (verdict, len) = match last.rsplit_once('.') {
+                Some((v, n)) if n.bytes().all(|b| b.is_ascii_digit()) => (v, Some(n.parse().ok()?)),
+                Some(_) => return None,
+                None => (last, None),
+            };
+            let verdict = verdict.parse().ok()?;
+            Some((partition, checked_at, run_id, digest, files, verdict, len))
         })();
-        let (partition, checked_at, run_id, digest, files, verdict) =
+        let (partition, checked_at, run_id, digest, files, verdict, len) =
             parsed.ok_or_else(|| self.not_a_record(&path))?;
+        // A record emptied or cut short must not count: the name says how long it is (names
+        // from before it did, at least not empty).
+        if len.map_or(meta.size == 0, |len: u64| len != meta.size) {
+            return Err(Error::format(
+                self.loc.object_url(&path),
+                format!(
+                    "the record is {} bytes, {}: truncated or altered; move it out of the ledger",
+                    meta.size,
+                    match len {
+                        Some(len) => format!("its name says {len}"),
+                        None => "empty".to_string(),
+                    }
+                ),
+            ));
+        }
         Ok(Entry {
             url: self.loc.object_url(&path),
             path,
@@ -356,7 +391,7 @@ impl Ledger {
     fn not_a_record(&self, path: &Path) -> Error {
         Error::format(
             self.loc.object_url(path),
-            "not a ledger record name (expected pipeline=ID/partition=P/TIME_RUN_DIGEST[-FILES]_VERDICT.json); move it out of the ledger",
+            "not a ledger record name (expected pipeline=ID/partition=P/TIME_RUN_DIGEST[-FILES]_VERDICT[.BYTES].json); move it out of the ledger",
         )
     }
 

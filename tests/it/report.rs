@@ -787,6 +787,11 @@ fn anything_in_the_ledger_that_is_not_a_record_stops_the_report() {
         "pipeline=orders_daily/partition=2026-11-20/20261121T030000.000Z_r-1_0123456789ab-0123_diverged.json",
         "pipeline=orders_daily/partition=2026-11-20/20261121T030000.000Z_r-1_0123456789ab-0123456789ABCDEF_diverged.json",
         "pipeline=orders_daily/partition=2026-11-20/20261121T030000.000Z_r-1_0123456789ab-_diverged.json",
+        // The config digest is 12 lower-case hex digits; the length, digits.
+        "pipeline=orders_daily/partition=2026-11-20/20261121T030000.000Z_r-1_equivalent.json_diverged.json",
+        "pipeline=orders_daily/partition=2026-11-20/20261121T030000.000Z_r-1_0123456789ab_diverged.x.json",
+        // A name that says another length than the record's (`{}` is 2 bytes).
+        "pipeline=orders_daily/partition=2026-11-20/20261121T030000.000Z_r-1_0123456789ab_diverged.1500.json",
     ] {
         let dir = fixed_ledger();
         let path = dir.path().join("v1").join(bad);
@@ -796,7 +801,8 @@ fn anything_in_the_ledger_that_is_not_a_record_stops_the_report() {
         assert_eq!(run.code, 2, "{bad}: {}", run.stdout);
         assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
         assert!(
-            run.stderr.contains("not a ledger record name"),
+            run.stderr.contains("not a ledger record name")
+                || run.stderr.contains("truncated or altered"),
             "{bad}: {}",
             run.stderr
         );
