@@ -373,6 +373,20 @@ async fn plan_pipeline(
         });
     }
 
+    // A partition checked before and gone from both sides now: checked again (an error, since
+    // neither side has it) so that its old verdict no longer stands.
+    for q in ledger_says
+        .keys()
+        .filter(|q| !present.contains(q) && keep(q))
+    {
+        units.push(Unit {
+            pipeline: index,
+            partition: *q,
+            legacy: None,
+            target: None,
+        });
+    }
+
     // Expected by the cadence: from the pipeline's start (or its first partition present) to
     // the newest settled partition, inside the window.
     let mut missing = Vec::new();

@@ -440,7 +440,7 @@ impl UnitContext<'_> {
                 },
             }),
             (None, None) => Err(Error::Invalid(format!(
-                "partition {}: neither side has data files (only markers or empty folders)",
+                "partition {}: neither side has data files (deleted from both, or only markers and empty folders left)",
                 unit.partition
             ))),
         }

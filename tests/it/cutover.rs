@@ -885,3 +885,39 @@ fn an_emptied_or_cut_record_stops_the_run_and_the_report() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(s["already_checked"], 10);
 }
+
+#[test]
+fn a_checked_partition_deleted_from_both_sides_no_longer_counts() {
+    let (dir, base, _ledger, config, args) = fx_rates_checked_once();
+    for side in ["legacy", "target"] {
+        std::fs::remove_dir_all(base.join(side).join("fx_rates/dt=2026-11-05")).unwrap();
+    }
+    let (run, s) = run_json(&config, &args, &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let again: Vec<_> = checked(&s).into_iter().collect();
+    assert_eq!(
+        again,
+        [(
+            ("fx_rates".to_string(), "2026-11-05".to_string()),
+            "error".to_string()
+        )]
+    );
+    assert_eq!(s["already_checked"], 9);
+    // The report sees the error, not the old verdict.
+    let report = parity()
+        .args(["report", "--config"])
+        .arg(&config)
+        .args([
+            "--as-of",
+            "2026-11-11",
+            "--pipeline",
+            "fx_rates",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert_eq!(r["decision"], "NO-GO", "{r}");
+    drop(dir);
+}
