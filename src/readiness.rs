@@ -636,25 +636,27 @@ pub fn summarize(
     }
 }
 
-/// Read one record into a finding, redacting its samples when the pipeline's classification
-/// asks for it now and the run that wrote it did not.
+/// A record as it may be shown now: when the pipeline's classification asks for redaction
+/// (`must_redact`) and the run that wrote the record did not redact, its samples are redacted
+/// and its error text hidden (an error may quote data anywhere in its text).
+pub fn shown_now(mut r: Record, must_redact: bool, redactor: &Redactor) -> Record {
+    if must_redact && !r.redacted {
+        r.samples = redact_samples(&r.samples, redactor);
+        if r.error.is_some() {
+            r.error = Some(
+                "the check failed (details hidden because the pipeline's values are redacted; see the record)"
+                    .to_string(),
+            );
+        }
+        r.redacted = true;
+    }
+    r
+}
+
+/// Read one record into a finding, redacted as the pipeline's classification asks now.
 async fn finding(ledger: &Ledger, e: &Entry, p: &Pipeline, redactor: &Redactor) -> Result<Finding> {
-    let r: Record = ledger.read(e).await?;
-    let must_redact = p.redacted_by_default();
-    let redact = must_redact && !r.redacted;
-    let samples = if redact {
-        redact_samples(&r.samples, redactor)
-    } else {
-        r.samples
-    };
-    // An error stored unredacted may quote data anywhere in its text: none of it is shown.
-    let error = match (&r.error, redact) {
-        (Some(_), true) => Some(
-            "the check failed (details hidden because the pipeline's values are redacted; see the record)"
-                .to_string(),
-        ),
-        (m, _) => m.clone(),
-    };
+    let r = shown_now(ledger.read(e).await?, p.redacted_by_default(), redactor);
+    let (samples, error) = (r.samples, r.error);
     let top_columns: Vec<String> = ranked_columns(&r.changed_cells)
         .into_iter()
         .take(5)
@@ -670,7 +672,7 @@ async fn finding(ledger: &Ledger, e: &Entry, p: &Pipeline, redactor: &Redactor) 
         changed_cells: r.changed_cells,
         schema_changes: r.schema_changes,
         samples,
-        redacted: r.redacted || redact,
+        redacted: r.redacted,
         error,
     })
 }

@@ -230,6 +230,19 @@ pub fn history(args: HistoryArgs) -> anyhow::Result<u8> {
         }
         ledger.read_all(&entries).await
     })?;
+    // Redacted as the pipeline is classified now (or, gone from the inventory, as it was when
+    // each record was written), whatever the run that wrote a record did.
+    let redactor = parity::redact::Redactor::from_env();
+    let records: Vec<_> = records
+        .into_iter()
+        .map(|r| {
+            let must_redact = match inv.pipeline(&args.pipeline) {
+                Some(p) => p.redacted_by_default(),
+                None => r.classification.is_some_and(|c| c.redacted_by_default()),
+            };
+            parity::readiness::shown_now(r, must_redact, &redactor)
+        })
+        .collect();
     let color = color_for(format);
     write_stdout(|out| cutover::history(&args.pipeline, &records, format, color, out))?;
     Ok(0)

@@ -921,3 +921,69 @@ fn a_checked_partition_deleted_from_both_sides_no_longer_counts() {
     assert_eq!(r["decision"], "NO-GO", "{r}");
     drop(dir);
 }
+
+#[test]
+fn history_redacts_a_pipeline_classified_restricted_after_its_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("data");
+    for side in ["legacy", "target"] {
+        copy_dir(
+            &fixture("cutover").join(side).join("clickstream"),
+            &base.join(side).join("clickstream"),
+        );
+    }
+    let ledger = dir.path().join("ledger");
+    let config = demo_inventory(
+        dir.path(),
+        base.to_str().unwrap(),
+        ledger.to_str().unwrap(),
+        "",
+    );
+    let args = ["--pipeline", "clickstream_hourly", "--until", "2026-11-10"];
+    let (run, _) = run_json(&config, &args, &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let history = |config: &Path| -> Value {
+        let out = parity()
+            .args(["history", "--config"])
+            .arg(config)
+            .args(["clickstream_hourly", "--format", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    // Checked while public: the records hold the sample values as they are.
+    let samples = |h: &Value| -> Vec<String> {
+        h["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r["samples"]["only_left"].as_array().unwrap().clone())
+            .map(|row| row["event_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let shown = samples(&history(&config));
+    assert!(
+        !shown.is_empty() && shown.iter().all(|v| v.starts_with("evt_")),
+        "{shown:?}"
+    );
+    // Classified restricted now: history shows none of them.
+    let text = std::fs::read_to_string(&config).unwrap();
+    let at = text.find("id = \"clickstream_hourly\"").unwrap();
+    let public = at + text[at..].find("classification = \"public\"").unwrap();
+    let restricted = format!(
+        "{}classification = \"restricted\"{}",
+        &text[..public],
+        &text[public + "classification = \"public\"".len()..]
+    );
+    std::fs::write(&config, restricted).unwrap();
+    let h = history(&config);
+    let now = samples(&h);
+    assert_eq!(now.len(), shown.len());
+    assert!(now.iter().all(|v| !shown.contains(v)), "{now:?}");
+    assert!(h["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["redacted"] == true));
+}
