@@ -715,21 +715,22 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// A copy of the demo's `fx_rates` pipeline, run once over its ten days (all within
-/// tolerance): the folder, the data's base, the ledger, the inventory and the run's arguments.
-fn fx_rates_checked_once() -> (
+/// A copy of one of the demo's data folders (both sides) with a fresh ledger: the folder,
+/// the data's base, the ledger and the demo inventory pointing at them.
+fn demo_copy(
+    data: &str,
+) -> (
     tempfile::TempDir,
     std::path::PathBuf,
     std::path::PathBuf,
     std::path::PathBuf,
-    [&'static str; 4],
 ) {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("data");
     for side in ["legacy", "target"] {
         copy_dir(
-            &fixture("cutover").join(side).join("fx_rates"),
-            &base.join(side).join("fx_rates"),
+            &fixture("cutover").join(side).join(data),
+            &base.join(side).join(data),
         );
     }
     let ledger = dir.path().join("ledger");
@@ -739,6 +740,19 @@ fn fx_rates_checked_once() -> (
         ledger.to_str().unwrap(),
         "",
     );
+    (dir, base, ledger, config)
+}
+
+/// A copy of the demo's `fx_rates` pipeline, run once over its ten days (all within
+/// tolerance): the folder, the data's base, the ledger, the inventory and the run's arguments.
+fn fx_rates_checked_once() -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    std::path::PathBuf,
+    std::path::PathBuf,
+    [&'static str; 4],
+) {
+    let (dir, base, ledger, config) = demo_copy("fx_rates");
     let args = ["--pipeline", "fx_rates", "--until", "2026-11-10"];
     let (run, s) = run_json(&config, &args, &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -924,21 +938,7 @@ fn a_checked_partition_deleted_from_both_sides_no_longer_counts() {
 
 #[test]
 fn history_redacts_a_pipeline_classified_restricted_after_its_checks() {
-    let dir = tempfile::tempdir().unwrap();
-    let base = dir.path().join("data");
-    for side in ["legacy", "target"] {
-        copy_dir(
-            &fixture("cutover").join(side).join("clickstream"),
-            &base.join(side).join("clickstream"),
-        );
-    }
-    let ledger = dir.path().join("ledger");
-    let config = demo_inventory(
-        dir.path(),
-        base.to_str().unwrap(),
-        ledger.to_str().unwrap(),
-        "",
-    );
+    let (_dir, _base, _ledger, config) = demo_copy("clickstream");
     let args = ["--pipeline", "clickstream_hourly", "--until", "2026-11-10"];
     let (run, _) = run_json(&config, &args, &[]);
     assert_eq!(run.code, 1, "{}", run.stderr);
