@@ -357,8 +357,13 @@ async fn plan_pipeline(
             Some((v, checked, files)) if v.is_parity() || *v == UnitVerdict::Diverged => {
                 !rewritten(q, *checked, files)
             }
-            Some((UnitVerdict::MissingLegacy, _, _)) => !has_legacy,
-            Some((UnitVerdict::MissingTarget, _, _)) => !has_target,
+            // Still missing: no folder, or one with no data files (markers, hidden files).
+            Some((UnitVerdict::MissingLegacy, _, _)) => {
+                Written::listed(&written_legacy, q).is_none()
+            }
+            Some((UnitVerdict::MissingTarget, _, _)) => {
+                Written::listed(&written_target, q).is_none()
+            }
             _ => false,
         };
         if done {

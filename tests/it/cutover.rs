@@ -987,3 +987,32 @@ fn history_redacts_a_pipeline_classified_restricted_after_its_checks() {
         .iter()
         .all(|r| r["redacted"] == true));
 }
+
+#[test]
+fn a_side_left_with_only_a_marker_settles_as_missing() {
+    let (_dir, base, _ledger, config, args) = fx_rates_checked_once();
+    let day = base.join("target/fx_rates/dt=2026-11-06");
+    std::fs::remove_file(day.join("part-00000.csv")).unwrap();
+    let marker = day.join("_SUCCESS");
+    std::fs::write(&marker, "").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&marker)
+        .unwrap()
+        .set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000))
+        .unwrap();
+    let (run, s) = run_json(&config, &args, &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let again: Vec<_> = checked(&s).into_iter().collect();
+    assert_eq!(
+        again,
+        [(
+            ("fx_rates".to_string(), "2026-11-06".to_string()),
+            "missing_target".to_string()
+        )]
+    );
+    // Still only a marker there: settled, not checked on every run.
+    let (run, s) = run_json(&config, &args, &[]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(s["already_checked"], 10);
+}
