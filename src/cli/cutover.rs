@@ -48,9 +48,21 @@ fn day(flag: &str, v: &Option<String>) -> anyhow::Result<Option<NaiveDate>> {
 fn now(v: &Option<String>) -> anyhow::Result<DateTime<Utc>> {
     match v {
         None => Ok(Utc::now()),
-        Some(s) => Ok(DateTime::parse_from_rfc3339(s)
-            .with_context(|| format!("--now {s}: expected RFC 3339 such as 2026-11-11T06:00:00Z"))?
-            .with_timezone(&Utc)),
+        Some(s) => {
+            let t = DateTime::parse_from_rfc3339(s)
+                .with_context(|| {
+                    format!("--now {s}: expected RFC 3339 such as 2026-11-11T06:00:00Z")
+                })?
+                .with_timezone(&Utc);
+            // A replay is of the past: records dated in the future would settle partitions
+            // for every real run until then.
+            if t > Utc::now() + chrono::Duration::minutes(1) {
+                anyhow::bail!(
+                    "--now {s}: later than this machine's clock; --now replays a past run"
+                );
+            }
+            Ok(t)
+        }
     }
 }
 
@@ -95,10 +107,11 @@ impl EventSink for Tee<'_> {
 pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<u8> {
     let format: OutputFormat = args.format.parse().map_err(anyhow::Error::msg)?;
     let inv = load(&args.config.config)?;
-    let ledger = ledger(&inv, &args.ledger)?;
     if args.jobs == 0 || args.concurrency == 0 {
         anyhow::bail!("--jobs and --concurrency must be at least 1");
     }
+    let started = now(&args.now)?;
+    let ledger = ledger(&inv, &args.ledger)?;
     // A replay writes records dated in the past; a shared ledger is an audit trail, and its
     // records carry the time they were made.
     if args.now.is_some() && !ledger.is_local() {
@@ -107,7 +120,6 @@ pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<u8> {
             ledger.url()
         );
     }
-    let started = now(&args.now)?;
     let (since, until) = (day("--since", &args.since)?, day("--until", &args.until)?);
     if let (Some(a), Some(b)) = (since, until) {
         anyhow::ensure!(

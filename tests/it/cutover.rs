@@ -1016,3 +1016,22 @@ fn a_side_left_with_only_a_marker_settles_as_missing() {
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(s["already_checked"], 10);
 }
+
+#[test]
+fn a_replay_cannot_be_dated_in_the_future() {
+    let (_dir, _base, ledger, config) = demo_copy("fx_rates");
+    let out = parity()
+        .args(["run", "--config"])
+        .arg(&config)
+        .args(["--pipeline", "fx_rates", "--now", "2099-01-01T00:00:00Z"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("later than this machine's clock"),
+        "{stderr}"
+    );
+    assert!(!ledger.exists(), "nothing recorded");
+}
