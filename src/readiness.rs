@@ -396,7 +396,21 @@ pub fn assess(
         .filter(|e| p.start.is_none_or(|s| e.partition.date >= s))
         .collect();
     let newest_check = entries.iter().filter_map(|e| e.time()).max();
-    let newest = newest_per_partition(entries);
+    // A counted check whose files differ from those of a newer check of the same partition
+    // (under other settings) is out of date: the data changed after it. The partition counts
+    // as not checked until a run under the current settings checks it again.
+    let newest: Vec<Entry> = newest_per_partition(entries)
+        .into_iter()
+        .filter(|e| {
+            !earlier.iter().any(|o| {
+                o.partition == e.partition
+                    && (&o.checked_at, &o.run_id) > (&e.checked_at, &e.run_id)
+                    && e.files.is_some()
+                    && o.files.is_some()
+                    && o.files != e.files
+            })
+        })
+        .collect();
     let verdicts: BTreeMap<Partition, &Entry> = newest.iter().map(|e| (e.partition, e)).collect();
 
     let settled = newest_settled(cutoff, p.min_age, cadence);

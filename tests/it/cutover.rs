@@ -1035,3 +1035,57 @@ fn a_replay_cannot_be_dated_in_the_future() {
     );
     assert!(!ledger.exists(), "nothing recorded");
 }
+
+#[test]
+fn the_report_does_not_count_a_check_whose_files_a_newer_check_saw_change() {
+    let (_dir, base, _ledger, config) = demo_copy("fx_rates");
+    let run_at = |hour: &str| {
+        let now = format!("2026-11-11T{hour}:00:00Z");
+        let args = [
+            "--pipeline",
+            "fx_rates",
+            "--until",
+            "2026-11-10",
+            "--now",
+            &now,
+        ];
+        run_json(&config, &args, &[]).0.code
+    };
+    let decision = || -> String {
+        let out = parity()
+            .args(["report", "--config"])
+            .arg(&config)
+            .args([
+                "--as-of",
+                "2026-11-11",
+                "--pipeline",
+                "fx_rates",
+                "--format",
+                "json",
+            ])
+            .output()
+            .unwrap();
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        r["decision"].as_str().unwrap().to_string()
+    };
+    assert_eq!(run_at("06"), 0);
+    assert_eq!(decision(), "GO");
+    // The target rewrites 11-10 with another rate; a run under other settings sees it.
+    let file = base.join("target/fx_rates/dt=2026-11-10/part-00000.csv");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replacen("EUR,USD,1.0821877199999212", "EUR,USD,9.99", 1),
+    )
+    .unwrap();
+    let original = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        original.replacen("abs_tol = 1e-9", "abs_tol = 1e-6", 1),
+    )
+    .unwrap();
+    assert_eq!(run_at("08"), 1);
+    // Back to the first settings: their check of 11-10 saw other files, and no longer counts.
+    std::fs::write(&config, &original).unwrap();
+    assert_eq!(decision(), "NO-GO");
+}
