@@ -811,8 +811,8 @@ fn csv_file_schema(url: &str, header: &[u8], dataset: &SchemaRef) -> Result<Sche
     Ok(Arc::new(arrow::datatypes::Schema::new(fields)))
 }
 
-/// Parse a CSV batch's integer, float and boolean columns (read as text) in their canonical
-/// forms only.
+/// Parse a CSV batch's columns (all read as text): integers, floats and booleans in their
+/// canonical forms only, other types as arrow's CSV reader would.
 fn parse_exactly(url: &str, schema: &SchemaRef, batch: RecordBatch) -> Result<RecordBatch> {
     use arrow::array::{Array, BooleanArray, Float64Array, Int64Array, StringArray};
     use arrow::datatypes::DataType;
@@ -856,7 +856,17 @@ fn parse_exactly(url: &str, schema: &SchemaRef, batch: RecordBatch) -> Result<Re
             DataType::Boolean => Arc::new(BooleanArray::from(
                 parse(text, canonical_boolean, |v| Some(v == "true")).ok_or_else(refuse)?,
             )),
-            _ => continue,
+            DataType::Utf8 => continue,
+            // Dates and times as arrow's CSV reader parses them; a value that does not parse is
+            // an error, never a null.
+            other => {
+                let options = arrow::compute::CastOptions {
+                    safe: false,
+                    ..Default::default()
+                };
+                arrow::compute::cast_with_options(&column, other, &options)
+                    .map_err(|e| Error::format(url, format!("column `{}`: {e}", f.name())))?
+            }
         };
     }
     RecordBatch::try_new(schema.clone(), columns).map_err(|e| Error::format(url, e))
@@ -990,17 +1000,11 @@ fn decode_text(
                 .read_until(b'\n', &mut header)
                 .map_err(|e| Error::format(url, e))?;
             let file_schema = csv_file_schema(url, &header, &schema)?;
-            // Integers, floats and booleans are read as text and parsed here, every row: a value
-            // written another way (`02134`, `+5`, `True`) is an error, never silently equal to
-            // its plain form.
-            let exact = Arc::new(text_typed(&file_schema, |_, f| {
-                matches!(
-                    f.data_type(),
-                    arrow::datatypes::DataType::Int64
-                        | arrow::datatypes::DataType::Float64
-                        | arrow::datatypes::DataType::Boolean
-                )
-            }));
+            // Every column is read as text and parsed here, after the quoted empty fields are
+            // restored (null outside text columns). Integers, floats and booleans must be
+            // written in their plain form, every row: a value written another way (`02134`,
+            // `+5`, `True`) is an error, never silently equal to its plain form.
+            let exact = Arc::new(text_typed(&file_schema, |_, _| true));
             let reader = arrow::csv::ReaderBuilder::new(exact)
                 .with_header(false)
                 .with_batch_size(BATCH_SIZE)

@@ -793,6 +793,26 @@ fn csv_quoted_empty_is_the_empty_string_and_an_empty_field_is_null() {
     let (run, v) = diff_json(&p("l.parquet"), &p("l.csv"), &["--key", "id"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(v["verdict"], "equivalent");
+    // Outside text columns a quoted empty field is null, as an empty one (writers that quote
+    // every field write a null date as `""`).
+    text(
+        &p("all.csv"),
+        "\"id\",\"d\",\"t\"\n\"1\",\"2026-11-01\",\"2026-11-01T10:00:00\"\n\"2\",\"\",\"\"\n",
+    );
+    text(
+        &p("some.csv"),
+        "id,d,t\n1,2026-11-01,2026-11-01T10:00:00\n2,,\n",
+    );
+    let (run, v) = diff_json(&p("all.csv"), &p("some.csv"), &["--key", "id"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(v["verdict"], "equivalent");
+    let types: Vec<&str> = v["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["left_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["Date32", "Int64", "Timestamp(s)"], "{v}");
 }
 
 #[test]
