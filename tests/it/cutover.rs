@@ -900,6 +900,25 @@ fn an_emptied_or_cut_record_stops_the_run_and_the_report() {
     assert_eq!(s["already_checked"], 10);
 }
 
+/// `parity report`'s GO or NO-GO for `fx_rates` as of 2026-11-11.
+fn fx_rates_decision(config: &Path) -> String {
+    let out = parity()
+        .args(["report", "--config"])
+        .arg(config)
+        .args([
+            "--as-of",
+            "2026-11-11",
+            "--pipeline",
+            "fx_rates",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    r["decision"].as_str().unwrap().to_string()
+}
+
 #[test]
 fn a_checked_partition_deleted_from_both_sides_no_longer_counts() {
     let (dir, base, _ledger, config, args) = fx_rates_checked_once();
@@ -918,21 +937,7 @@ fn a_checked_partition_deleted_from_both_sides_no_longer_counts() {
     );
     assert_eq!(s["already_checked"], 9);
     // The report sees the error, not the old verdict.
-    let report = parity()
-        .args(["report", "--config"])
-        .arg(&config)
-        .args([
-            "--as-of",
-            "2026-11-11",
-            "--pipeline",
-            "fx_rates",
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    let r: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
-    assert_eq!(r["decision"], "NO-GO", "{r}");
+    assert_eq!(fx_rates_decision(&config), "NO-GO");
     drop(dir);
 }
 
@@ -1051,23 +1056,7 @@ fn the_report_does_not_count_a_check_whose_files_a_newer_check_saw_change() {
         ];
         run_json(&config, &args, &[]).0.code
     };
-    let decision = || -> String {
-        let out = parity()
-            .args(["report", "--config"])
-            .arg(&config)
-            .args([
-                "--as-of",
-                "2026-11-11",
-                "--pipeline",
-                "fx_rates",
-                "--format",
-                "json",
-            ])
-            .output()
-            .unwrap();
-        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
-        r["decision"].as_str().unwrap().to_string()
-    };
+    let decision = || fx_rates_decision(&config);
     assert_eq!(run_at("06"), 0);
     assert_eq!(decision(), "GO");
     // The target rewrites 11-10 with another rate; a run under other settings sees it.
