@@ -459,7 +459,7 @@ impl Plan {
         &self,
         side: Side,
         batch: &RecordBatch,
-        partition_values: &[(String, String)],
+        partition_values: &[(String, Option<String>)],
         file_url: &str,
     ) -> Result<RecordBatch> {
         let target = match side {
@@ -496,7 +496,7 @@ impl Plan {
             let array = match batch.schema().index_of(source_name) {
                 Ok(i) => batch.column(i).clone(),
                 Err(_) => match partition_values.iter().find(|(k, _)| k == source_name) {
-                    Some((_, v)) => Arc::new(StringArray::from(vec![v.as_str(); n])) as ArrayRef,
+                    Some((_, v)) => Arc::new(StringArray::from(vec![v.as_deref(); n])) as ArrayRef,
                     None => {
                         return Err(Error::format(
                             file_url,

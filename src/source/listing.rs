@@ -33,9 +33,10 @@ pub struct DataFile {
     /// Format and compression.
     #[serde(skip)]
     pub format: DataFormat,
-    /// Hive partition values from `key=value/` folders, outermost first.
+    /// Hive partition values from `key=value/` folders, outermost first, unescaped
+    /// ([`hive_value`]; `None` for Hive's default partition, its null).
     #[serde(skip)]
-    pub partition_values: Vec<(String, String)>,
+    pub partition_values: Vec<(String, Option<String>)>,
 }
 
 /// All data files of a side, sorted by relative path.
@@ -57,6 +58,36 @@ impl Dataset {
     pub fn total_bytes(&self) -> u64 {
         self.files.iter().map(|f| f.size).sum()
     }
+}
+
+/// A Hive folder's value as written by Hive and Spark: `%XX` escapes decoded (`a%3Ab` is
+/// `a:b`), and `__HIVE_DEFAULT_PARTITION__` a null. A `%` not followed by two hex digits, or
+/// escapes that do not decode to UTF-8, are kept as written.
+fn hive_value(v: &str) -> Option<String> {
+    if v == "__HIVE_DEFAULT_PARTITION__" {
+        return None;
+    }
+    let bytes = v.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).and_then(|&b| hex(b)),
+            bytes.get(i + 2).and_then(|&b| hex(b)),
+        ) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    Some(String::from_utf8(out).unwrap_or_else(|_| v.to_string()))
 }
 
 /// Not data: `_SUCCESS`, `.crc`, `_delta_log/`, and the `…_$folder$` markers Hadoop and EMR
@@ -134,7 +165,7 @@ pub async fn list(location: &Location, override_format: Option<FileFormat>) -> R
             .rev()
             .skip(1)
             .filter_map(|seg| seg.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| (k.to_string(), hive_value(v)))
             .collect::<Vec<_>>()
             .into_iter()
             .rev()
@@ -189,4 +220,22 @@ pub async fn list(location: &Location, override_format: Option<FileFormat>) -> R
         location: location.clone(),
         files,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hive_value;
+
+    #[test]
+    fn hive_values_are_unescaped() {
+        assert_eq!(hive_value("a%3Ab"), Some("a:b".into()));
+        assert_eq!(hive_value("100%25"), Some("100%".into()));
+        assert_eq!(hive_value("caf%C3%A9"), Some("café".into()));
+        assert_eq!(hive_value("__HIVE_DEFAULT_PARTITION__"), None);
+        // Kept as written: a `%` without two hex digits, escapes that are not UTF-8.
+        assert_eq!(hive_value("100%"), Some("100%".into()));
+        assert_eq!(hive_value("%zz%4"), Some("%zz%4".into()));
+        assert_eq!(hive_value("%FF"), Some("%FF".into()));
+        assert_eq!(hive_value(""), Some(String::new()));
+    }
 }

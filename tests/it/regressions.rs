@@ -860,3 +860,16 @@ fn a_float_difference_equal_to_the_tolerance_as_written_is_within_it() {
     assert_eq!(v["changed_rows"], 1);
     assert_eq!(v["changed_cells"], serde_json::json!({"v": 1}));
 }
+
+#[test]
+fn hive_folder_values_are_unescaped() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |name: &str| d.path().join(name);
+    text(&p("l/k=a%3Ab/x.csv"), "id\n1\n");
+    text(&p("l/k=__HIVE_DEFAULT_PARTITION__/x.csv"), "id\n2\n");
+    text(&p("l/k=100%25/x.csv"), "id\n3\n");
+    text(&p("r.csv"), "id,k\n1,a:b\n2,\n3,100%\n");
+    let (run, v) = diff_json(&p("l"), &p("r.csv"), &["--key", "id"]);
+    assert_eq!(run.code, 0, "{}: {}", run.stdout, run.stderr);
+    assert_eq!(v["verdict"], "equivalent");
+}
