@@ -95,22 +95,21 @@ impl Tolerance {
 
     /// Whether two decimals `(unscaled, scale)` of any size are equal within this tolerance.
     fn accepts_big(&self, a: (BigInt, i32), b: (BigInt, i32)) -> bool {
-        // `v` at scale `from` written at scale `to` (`to >= from`).
-        let at = |v: &BigInt, from: i32, to: i32| v * BigInt::from(10u8).pow((to - from) as u32);
         let scale = a.1.max(b.1);
-        let (x, y) = (at(&a.0, a.1, scale), at(&b.0, b.1, scale));
+        let (x, y) = (at_scale(&a, scale), at_scale(&b, scale));
         let diff = (&x - &y).abs();
         if diff.is_zero() {
             return true;
         }
-        let (tol, tol_scale) = exact_big(self.abs);
-        let common = scale.max(tol_scale);
-        if at(&diff, scale, common) <= at(&tol, tol_scale, common) {
+        // A tolerance is parsed finite, so it always has a decimal form; were one not to, zero
+        // is the safe reading (nothing more is accepted).
+        let exact = |v: f64| float_decimal(v).unwrap_or_default();
+        if at_most(&(diff.clone(), scale), &exact(self.abs)) {
             return true;
         }
-        let (rel, rel_scale) = exact_big(self.rel);
+        let (rel, rel_scale) = exact(self.rel);
         let largest = x.abs().max(y.abs());
-        at(&diff, scale, scale + rel_scale) <= rel * largest
+        at_most(&(diff, scale), &(rel * largest, rel_scale + scale))
     }
 
     /// Parse `abs:1e-9`, `rel:1e-6` or `abs:1e-9,rel:1e-6`.
@@ -158,12 +157,16 @@ fn exact_256(v: f64) -> Option<(i256, i32)> {
     Some((i256::from_string(&digits)?, scale))
 }
 
-/// [`exact_digits`] in arbitrary precision.
-fn exact_big(v: f64) -> (BigInt, i32) {
-    let (digits, scale) = exact_digits(v);
-    // A tolerance is parsed finite, so its digits always parse; were one not to, zero is the
-    // safe reading (nothing more is accepted).
-    (digits.parse().unwrap_or_default(), scale)
+/// A decimal `(unscaled, scale)` written at scale `to`, at least its own.
+fn at_scale(v: &(BigInt, i32), to: i32) -> BigInt {
+    &v.0 * BigInt::from(10u8).pow(to.abs_diff(v.1))
+}
+
+/// Whether decimal `a` is at most decimal `b`, compared at the larger of their scales (either
+/// may be negative).
+fn at_most(a: &(BigInt, i32), b: &(BigInt, i32)) -> bool {
+    let scale = a.1.max(b.1);
+    at_scale(a, scale) <= at_scale(b, scale)
 }
 
 /// A finite float as the exact decimal its shortest printed form denotes: `1.1` is `(11, 1)`,
@@ -446,6 +449,23 @@ mod tests {
             rel: 1e-38
         }
         .accepts_decimal(a, b));
+        // Negative scales (1e300 is (1, -300)) on either side of the comparison.
+        let (e300, e300x2) = ((BigInt::from(1), -300), (BigInt::from(2), -300));
+        let huge_rel = Tolerance {
+            abs: 0.0,
+            rel: 1e20,
+        };
+        assert!(huge_rel.accepts_big(e300.clone(), e300x2.clone()));
+        let huge_abs = Tolerance {
+            abs: 1e300,
+            rel: 0.0,
+        };
+        assert!(huge_abs.accepts_big(e300.clone(), e300x2.clone()));
+        let smaller = Tolerance {
+            abs: 9e299,
+            rel: 0.0,
+        };
+        assert!(!smaller.accepts_big(e300, e300x2));
         // Both ways agree wherever 256 bits suffice.
         for t in [t, r, tiny] {
             for (x, y) in [

@@ -264,7 +264,7 @@ pub async fn last_written(
             // An object at the partition's own path is a one-file dataset named by its file
             // name; below it, the path under the partition, without hidden entries.
             let relative = if rel.len() == depth {
-                Some(rel[depth - 1].clone())
+                rel.last().cloned()
             } else {
                 let below = &rel[depth..];
                 (!below.iter().any(|s| source::listing::hidden(s))).then(|| below.join("/"))

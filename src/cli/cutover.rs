@@ -245,13 +245,14 @@ pub fn history(args: HistoryArgs) -> anyhow::Result<u8> {
     // Redacted as the pipeline is classified now (or, gone from the inventory, as it was when
     // each record was written), whatever the run that wrote a record did.
     let redactor = parity::redact::Redactor::from_env();
+    let classified_now = inv
+        .pipeline(&args.pipeline)
+        .map(|p| p.redacted_by_default());
     let records: Vec<_> = records
         .into_iter()
         .map(|r| {
-            let must_redact = match inv.pipeline(&args.pipeline) {
-                Some(p) => p.redacted_by_default(),
-                None => r.classification.is_some_and(|c| c.redacted_by_default()),
-            };
+            let must_redact = classified_now
+                .unwrap_or_else(|| r.classification.is_some_and(|c| c.redacted_by_default()));
             parity::readiness::shown_now(r, must_redact, &redactor)
         })
         .collect();

@@ -60,14 +60,10 @@ pub struct Entry {
     pub verdict: UnitVerdict,
 }
 
-/// A config digest as a name holds it: [`DIGEST_PREFIX`] lower-case hex digits.
-fn is_config_digest(s: &str) -> bool {
-    s.len() == DIGEST_PREFIX && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-/// A [`files_digest`] as a name holds it: [`record::FILES_DIGEST_LEN`] lower-case hex digits.
-fn is_files_digest(s: &str) -> bool {
-    s.len() == record::FILES_DIGEST_LEN && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+/// Whether `s` is `len` lower-case hex digits, as a name holds a digest: the config digest's
+/// first [`DIGEST_PREFIX`], a [`files_digest`]'s [`record::FILES_DIGEST_LEN`].
+fn is_hex(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The time in a record's name (`20261125T120301.123Z`).
@@ -342,11 +338,13 @@ impl Ledger {
             let run_id = fields.next()?.to_string();
             let field = fields.next()?;
             let (digest, files) = match field.split_once('-') {
-                Some((d, f)) if is_files_digest(f) => (d.to_string(), Some(f.to_string())),
+                Some((d, f)) if is_hex(f, record::FILES_DIGEST_LEN) => {
+                    (d.to_string(), Some(f.to_string()))
+                }
                 Some(_) => return None,
                 None => (field.to_string(), None),
             };
-            if !is_config_digest(&digest) {
+            if !is_hex(&digest, DIGEST_PREFIX) {
                 return None;
             }
             let last = fields.next()?;

@@ -4,7 +4,7 @@
 //! same. [`QuotedEmpty`] sits between the decompressed bytes and that reader and writes every
 //! field that is exactly `""` as [`MARK`] instead (quoted, so the reader keeps it whole);
 //! [`restore`] then turns the mark into an empty string in text columns and into null in the
-//! columns parsed as numbers or booleans afterwards. A field that really holds the mark's
+//! others (every CSV column is read as text and parsed afterwards). A field that really holds the mark's
 //! characters would read as an empty string: the mark starts and ends with a NUL byte, which no
 //! text a person or a pipeline writes holds.
 
@@ -42,6 +42,8 @@ enum State {
 pub struct QuotedEmpty<R> {
     inner: R,
     state: State,
+    /// Input read and not yet scanned (kept between fills, not zeroed each time).
+    chunk: Box<[u8]>,
     /// Bytes ready to be read.
     out: Vec<u8>,
     at: usize,
@@ -54,6 +56,7 @@ impl<R: Read> QuotedEmpty<R> {
         QuotedEmpty {
             inner,
             state: State::Start,
+            chunk: vec![0; 64 << 10].into_boxed_slice(),
             out: Vec::new(),
             at: 0,
             done: false,
@@ -62,8 +65,7 @@ impl<R: Read> QuotedEmpty<R> {
 
     /// Scan one more chunk of input into `out`.
     fn fill(&mut self) -> std::io::Result<()> {
-        let mut chunk = [0u8; 64 << 10];
-        let n = self.inner.read(&mut chunk)?;
+        let n = self.inner.read(&mut self.chunk)?;
         self.out.clear();
         self.at = 0;
         if n == 0 {
@@ -76,6 +78,7 @@ impl<R: Read> QuotedEmpty<R> {
             return Ok(());
         }
         self.out.reserve(n + 2);
+        let chunk = std::mem::take(&mut self.chunk);
         let mut input = &chunk[..n];
         while let Some((&b, rest)) = input.split_first() {
             // Inside a field, copy up to the next byte that can end it in one go.
@@ -99,6 +102,7 @@ impl<R: Read> QuotedEmpty<R> {
                 }
             }
         }
+        self.chunk = chunk;
         Ok(())
     }
 
