@@ -524,7 +524,6 @@ fn subtract_group(l: &Group, r: &Group, keyed: bool, scratch: &mut Scratch, foun
 /// Subtract the two row multisets, locate the differing rows and find the duplicated keys, one
 /// group at a time on two threads.
 pub fn differences(mut left: HashIndex, mut right: HashIndex, keyed: bool) -> Differences {
-    let t0 = std::time::Instant::now();
     let (lg, rg) = std::thread::scope(|scope| {
         let l = scope.spawn(|| left.take_groups());
         let r = right.take_groups();
@@ -538,13 +537,10 @@ pub fn differences(mut left: HashIndex, mut right: HashIndex, keyed: bool) -> Di
         }
         found
     };
-    let t1 = t0.elapsed();
     let (mut a, b) = std::thread::scope(|scope| {
         let other = scope.spawn(|| share(1));
         (share(0), other.join().expect("index thread"))
     });
-    let t2 = t0.elapsed();
-    eprintln!("TIMING take_groups {t1:?} subtract {t2:?}");
     a.left.extend(b.left);
     a.right.extend(b.right);
     a.left_dups.extend(b.left_dups);

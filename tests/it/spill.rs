@@ -182,6 +182,12 @@ fn a_pair_larger_than_the_memory_limit_diffs_exactly() {
         assert_eq!(v["changed_rows"].as_u64(), Some(changed));
         assert_eq!(v["changed_cells"], serde_json::json!({ "name": changed }));
     }
+    for run in [&run_small, &run_first, &run_big, &run_subset] {
+        assert_eq!(
+            run.stderr, "",
+            "a diff that reaches its verdict writes nothing to a piped stderr"
+        );
+    }
     assert_eq!(
         small["samples"], big["samples"],
         "samples do not depend on the memory budget"
