@@ -45,6 +45,17 @@ pub enum Error {
         message: String,
     },
 
+    /// A text file holds a value its column's inferred type cannot hold exactly (or a column
+    /// the inference did not see). The engine takes the types from every row and reads again;
+    /// only a misfit after that reaches the user, as a [`Error::Format`].
+    #[error("{file}: {message}")]
+    Misfit {
+        /// URL of the file.
+        file: String,
+        /// What does not fit.
+        message: String,
+    },
+
     /// The two sides cannot be compared (key column missing, key types incompatible…).
     #[error("{0}")]
     Schema(String),
@@ -67,6 +78,14 @@ impl Error {
     /// An [`Error::Format`] for `file`.
     pub fn format(file: impl fmt::Display, message: impl fmt::Display) -> Self {
         Error::Format {
+            file: file.to_string(),
+            message: one_line(&message.to_string()),
+        }
+    }
+
+    /// An [`Error::Misfit`] for `file`.
+    pub fn misfit(file: impl fmt::Display, message: impl fmt::Display) -> Self {
+        Error::Misfit {
             file: file.to_string(),
             message: one_line(&message.to_string()),
         }

@@ -304,7 +304,14 @@ pub fn plan(left: &SchemaRef, right: &SchemaRef, cfg: &DiffConfig) -> Result<Pla
     let number_text = |schema: &SchemaRef, name: &str| {
         schema
             .field_with_name(name)
-            .is_ok_and(crate::source::reader::is_number_text)
+            .is_ok_and(crate::source::typing::is_number_text)
+    };
+
+    // A text column with no value on one side (see `source::typing`) has no type to change.
+    let untyped = |schema: &SchemaRef, name: &str| {
+        schema
+            .field_with_name(name)
+            .is_ok_and(crate::source::typing::is_untyped)
     };
 
     let mut columns = Vec::new();
@@ -313,7 +320,9 @@ pub fn plan(left: &SchemaRef, right: &SchemaRef, cfg: &DiffConfig) -> Result<Pla
     for name in all {
         match (lefts.get(name), rights.get(name)) {
             (Some((left_name, lt)), Some(rt))
-                if number_text(left, left_name) != number_text(right, name) =>
+                if number_text(left, left_name) != number_text(right, name)
+                    && !untyped(left, left_name)
+                    && !untyped(right, name) =>
             {
                 if cfg.key.contains(name) {
                     return Err(Error::Schema(format!(
@@ -339,7 +348,8 @@ pub fn plan(left: &SchemaRef, right: &SchemaRef, cfg: &DiffConfig) -> Result<Pla
             (Some((left_name, lt)), Some(rt)) => {
                 let (lf, rf) = (family(lt), family(rt));
                 let compatible = crate::fingerprint::encoding::compatible(lt, rt);
-                if !same_logical_type(lt, rt) {
+                if !same_logical_type(lt, rt) && !untyped(left, left_name) && !untyped(right, name)
+                {
                     changes.push(SchemaChange {
                         column: name.clone(),
                         kind: SchemaChangeKind::TypeChanged,

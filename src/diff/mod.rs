@@ -30,6 +30,7 @@ use crate::progress::Progress;
 use crate::schema::{plan, with_partition_columns, Plan, Side};
 use crate::source::parts::{self, Gathering, Job, ParquetFile};
 use crate::source::reader::{self, ByteCounter, FileDigest};
+use crate::source::typing;
 use crate::source::{self, Dataset, FileFormat};
 use matcher::{Matcher, Tally};
 use spool::{Spool, Spooled};
@@ -124,21 +125,68 @@ async fn hash_side(
 }
 
 /// Compare two listed datasets.
+///
+/// A text side's column types come from the head of its data; when a later value does not fit
+/// them (a misfit), that side's types are taken from every row and the comparison starts
+/// again, once per side: the types, and so the verdict, never depend on which rows come first.
 pub async fn compare_datasets(
     lds: &Dataset,
     rds: &Dataset,
     cfg: &DiffConfig,
     progress: Arc<dyn Progress>,
 ) -> Result<DiffSummary> {
+    let (mut lschema, mut rschema) =
+        futures::try_join!(reader::discover_schema(lds), reader::discover_schema(rds))?;
+    let (mut left_retyped, mut right_retyped) = (false, false);
+    loop {
+        let attempt = compare_typed(
+            lds,
+            rds,
+            lschema.clone(),
+            rschema.clone(),
+            cfg,
+            progress.clone(),
+            !(left_retyped || right_retyped),
+        )
+        .await;
+        let Err(Error::Misfit { file, message }) = attempt else {
+            return attempt;
+        };
+        let in_left = lds.files.iter().any(|f| f.url == file);
+        let in_right = rds.files.iter().any(|f| f.url == file);
+        if (!in_left || left_retyped) && (!in_right || right_retyped) {
+            return Err(Error::Format { file, message });
+        }
+        tracing::info!("{file}: {message}; taking the column types from every row");
+        progress.stage("typing every row");
+        if in_left && !left_retyped {
+            lschema = typing::from_every_row(lds).await?;
+            left_retyped = true;
+        }
+        if in_right && !right_retyped {
+            rschema = typing::from_every_row(rds).await?;
+            right_retyped = true;
+        }
+    }
+}
+
+/// [`compare_datasets`] with each side's column types decided; `bytes_first` tries tier 1.
+async fn compare_typed(
+    lds: &Dataset,
+    rds: &Dataset,
+    lschema: arrow::datatypes::SchemaRef,
+    rschema: arrow::datatypes::SchemaRef,
+    cfg: &DiffConfig,
+    progress: Arc<dyn Progress>,
+    bytes_first: bool,
+) -> Result<DiffSummary> {
     let started = std::time::Instant::now();
     let stage = |name: &'static str| {
         tracing::info!("{name} (at {:.2?})", started.elapsed());
         progress.stage(name);
     };
-    // Schemas and the plan first: a bad --key, --ignore, --rename or --tol is an error even
-    // when the bytes turn out identical.
-    let (lschema, rschema) =
-        futures::try_join!(reader::discover_schema(lds), reader::discover_schema(rds))?;
+    // The plan first: a bad --key, --ignore, --rename or --tol is an error even when the bytes
+    // turn out identical.
     let partition_keys = |ds: &Dataset| -> Vec<String> {
         ds.files[0]
             .partition_values
@@ -164,7 +212,7 @@ pub async fn compare_datasets(
             .iter()
             .zip(&rds.files)
             .all(|(a, b)| a.relative == b.relative && a.size == b.size);
-    if same_layout {
+    if same_layout && bytes_first {
         stage("hashing");
         let (lh, rh) = futures::try_join!(
             hash_side(lds, Side::Left, cfg, &progress),

@@ -4,8 +4,9 @@
 //! [`format`] says how each file is encoded, and [`reader`] streams a file's bytes exactly once,
 //! hashing them with blake3 as they pass and decoding them into `RecordBatch`es off the I/O
 //! threads; [`parts`] splits a Parquet file into jobs (its hash, and runs of row groups) that
-//! several threads share, and [`quoted_empty`] keeps CSV's `""` apart from an empty field on
-//! the way to arrow's CSV reader. Nothing here knows about fingerprints or diffs.
+//! several threads share, [`quoted_empty`] keeps CSV's `""` apart from an empty field on
+//! the way to arrow's CSV reader, and [`typing`] decides the column types of CSV and JSON
+//! lines, which carry none. Nothing here knows about fingerprints or diffs.
 
 pub mod format;
 pub mod listing;
@@ -13,6 +14,7 @@ pub mod parts;
 pub mod quoted_empty;
 pub mod reader;
 pub mod store;
+pub mod typing;
 
 pub use format::{Compression, DataFormat, FileFormat};
 pub use listing::{list, DataFile, Dataset};

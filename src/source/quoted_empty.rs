@@ -3,7 +3,7 @@
 //! Arrow's CSV reader sees fields after their quotes are gone, so `1,` and `1,""` read the
 //! same. [`QuotedEmpty`] sits between the decompressed bytes and that reader and writes every
 //! field that is exactly `""` as [`MARK`] instead (quoted, so the reader keeps it whole);
-//! [`restore`] then turns the mark into an empty string in text columns and into null in the
+//! [`restore`] then turns the mark into an empty string in text (and still untyped) columns and into null in the
 //! others (every CSV column is read as text and parsed afterwards). A field that really holds the mark's
 //! characters would read as an empty string: the mark starts and ends with a NUL byte, which no
 //! text a person or a pipeline writes holds.
@@ -192,9 +192,11 @@ pub fn restore(batch: RecordBatch, schema: &Schema) -> Result<RecordBatch, Arrow
         if !text.iter().flatten().any(|v| v == MARK) {
             continue;
         }
+        // In a column whose type is still unknown (Null: no value where it was inferred) the
+        // empty string is a value too, which the parse then refuses as a misfit.
         let to_empty = matches!(
             schema.field(i).data_type(),
-            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null
         );
         let restored: StringArray = text
             .iter()

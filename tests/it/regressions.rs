@@ -286,16 +286,16 @@ fn the_diff_file_of_a_parity_verdict_replaces_a_stale_one() {
 #[test]
 fn redacted_runs_do_not_quote_values_in_errors() {
     let d = tempfile::tempdir().unwrap();
-    // Types are inferred from the first 10,000 rows: a later text value in a number column
-    // is a decode error, and arrow's message quotes it.
-    let mut body = String::from("id,email\n");
+    // A value that looks like a timestamp to the inference (anything may follow the seconds)
+    // but does not parse as one is a decode error, and arrow's message quotes it.
+    let mut body = String::from("id,at\n");
     for i in 0..10_050 {
-        body.push_str(&format!("{i},{i}\n"));
+        body.push_str(&format!("{i},2024-01-01T00:00:00\n"));
     }
-    body.push_str("20000,alice@example.com\n");
+    body.push_str("20000,2024-01-01T00:00:00 alice@example.com\n");
     text(&d.path().join("l.csv"), &body);
     text(&d.path().join("r.csv"), &body);
-    text(&d.path().join("r2.csv"), "id,email\n1,1\n");
+    text(&d.path().join("r2.csv"), "id,at\n1,2024-01-01T00:00:00\n");
     let run = diff(
         &d.path().join("l.csv"),
         &d.path().join("r2.csv"),
@@ -390,7 +390,8 @@ fn a_json_float_in_an_integer_column_is_not_truncated() {
     );
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(v["changed_cells"], serde_json::json!({"v": 1}));
-    // A float after the inference window in an integer column is an error, never truncated.
+    // A float after the inference window in an integer column makes it a float column (the
+    // types are taken again from every row), never truncated.
     let mut body = String::new();
     for i in 0..10_050 {
         body.push_str(&format!("{{\"id\": {i}, \"v\": {i}}}\n"));
@@ -403,17 +404,14 @@ fn a_json_float_in_an_integer_column_is_not_truncated() {
         &d.path().join("r2.jsonl"),
         &format!("{body}{{\"id\": 99999, \"v\": 2.1}}\n"),
     );
-    let run = diff(
+    let (run, v) = diff_json(
         &d.path().join("l2.jsonl"),
         &d.path().join("r2.jsonl"),
         &["--key", "id"],
     );
-    assert_eq!(run.code, 2, "{}", run.stdout);
-    assert!(
-        run.stderr.contains("not a 64-bit integer"),
-        "{}",
-        run.stderr
-    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(v["changed_rows"], 1);
+    assert_eq!(v["changed_cells"], serde_json::json!({"v": 1}));
 }
 
 #[test]
@@ -437,19 +435,21 @@ fn json_integers_beyond_64_bits_are_not_rounded_to_equal_floats() {
 }
 
 #[test]
-fn csv_leading_zeros_in_a_later_file_are_an_error_not_equal() {
+fn csv_leading_zeros_in_a_later_file_make_the_column_text_not_equal() {
     let d = tempfile::tempdir().unwrap();
     for side in ["l", "r"] {
         text(&d.path().join(side).join("a.csv"), "id,v\n1,5\n");
     }
     text(&d.path().join("l/b.csv"), "id,v\n2,02134\n");
     text(&d.path().join("r/b.csv"), "id,v\n2,2134\n");
-    let run = diff(&d.path().join("l"), &d.path().join("r"), &["--key", "id"]);
-    assert_eq!(run.code, 2, "{}", run.stdout);
-    assert!(
-        run.stderr.contains("b.csv") && run.stderr.contains("not a plain Int64"),
-        "{}",
-        run.stderr
+    // The left side's column holds a value an integer would not keep as written: text.
+    let (run, v) = diff_json(&d.path().join("l"), &d.path().join("r"), &["--key", "id"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(v["verdict"], "diverged");
+    assert_eq!(
+        v["schema_changes"],
+        serde_json::json!([{"column": "v", "kind": "type_changed", "left_type": "Utf8",
+            "right_type": "Int64", "divergent": true}])
     );
 }
 
@@ -502,12 +502,12 @@ fn redaction_hides_decoder_details_and_value_sized_differences() {
     let d = tempfile::tempdir().unwrap();
     let mut body = String::from("id,n\n");
     for i in 0..10_050 {
-        body.push_str(&format!("{i},{i}\n"));
+        body.push_str(&format!("{i},2024-01-01 00:00:00\n"));
     }
-    body.push_str("5,x'SECRETTAIL\n");
+    body.push_str("5,2024-01-01 00:00:00x'SECRETTAIL\n");
     text(&d.path().join("q.csv"), &body);
     let mut other = body.clone();
-    other.push_str("6,6\n");
+    other.push_str("6,2024-01-01 00:00:00\n");
     text(&d.path().join("q3.csv"), &other);
     let run = diff(
         &d.path().join("q.csv"),
@@ -562,7 +562,7 @@ fn json_values_that_changed_between_number_and_string_are_not_equal() {
     let run = diff(&d.path().join("l"), &d.path().join("r"), &["--key", "id"]);
     assert_eq!(run.code, 2, "{}", run.stdout);
     assert!(
-        run.stderr.contains("r/b.jsonl") && run.stderr.contains("line 1: field"),
+        run.stderr.contains("/r/") && run.stderr.contains("line 1: field"),
         "{}",
         run.stderr
     );
@@ -598,13 +598,10 @@ fn json_floats_nested_in_integer_fields_are_not_truncated() {
         &d.path().join("r/b.jsonl"),
         "{\"id\": 2, \"v\": {\"n\": 2.1}, \"l\": [3]}\n",
     );
-    let run = diff(&d.path().join("l"), &d.path().join("r"), &["--key", "id"]);
-    assert_eq!(run.code, 2, "{}", run.stdout);
-    assert!(
-        run.stderr.contains("not a 64-bit integer"),
-        "{}",
-        run.stderr
-    );
+    let (run, v) = diff_json(&d.path().join("l"), &d.path().join("r"), &["--key", "id"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(v["changed_rows"], 1);
+    assert_eq!(v["changed_cells"], serde_json::json!({"v": 1}));
 }
 
 #[test]
@@ -657,19 +654,18 @@ fn csv_decimals_beyond_a_float_are_not_rounded_to_equal() {
     let (run, v) = diff_json(&p("l2.csv"), &p("r2.csv"), &["--key", "id"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(v["verdict"], "equivalent");
-    // Past the rows the type was inferred from, such a value is an error, never equal.
+    // Past the rows the type was first inferred from, such a value makes its column text
+    // too (the types are taken again from every row), never equal.
     for side in ["l3", "r3"] {
         text(&p(side).join("a.csv"), "id,v\n1,0.5\n");
     }
     text(&p("l3/b.csv"), "id,v\n2,0.30000000000000001\n");
     text(&p("r3/b.csv"), "id,v\n2,0.3\n");
-    let run = diff(&p("l3"), &p("r3"), &["--key", "id"]);
-    assert_eq!(run.code, 2, "{}", run.stdout);
-    assert!(
-        run.stderr.contains("b.csv") && run.stderr.contains("more digits than the type holds"),
-        "{}",
-        run.stderr
-    );
+    let (run, v) = diff_json(&p("l3"), &p("r3"), &["--key", "id"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(v["verdict"], "diverged");
+    assert_eq!(v["schema_changes"][0]["left_type"], "Utf8");
+    assert_eq!(v["schema_changes"][0]["right_type"], "Float64");
 }
 
 #[test]
@@ -732,8 +728,8 @@ fn a_json_number_never_equals_a_string_with_its_digits() {
     let (run, v) = diff_json(&p("l3.jsonl"), &p("r3.jsonl"), &["--key", "id"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(v["changed_cells"], serde_json::json!({"amount": 1}));
-    // Past the lines the types were inferred from, such a number in a float column is an
-    // error, never rounded.
+    // Past the lines the types were first inferred from, such a number makes its column one
+    // of number text (the types are taken again from every line), never rounded.
     let mut head = String::new();
     for i in 0..10_050 {
         head.push_str(&format!("{{\"id\": {i}, \"v\": 0.5}}\n"));
@@ -746,14 +742,11 @@ fn a_json_number_never_equals_a_string_with_its_digits() {
         &p("r4.jsonl"),
         &format!("{head}{{\"id\": 99999, \"v\": 0.3}}\n"),
     );
-    let run = diff(&p("l4.jsonl"), &p("r4.jsonl"), &["--key", "id"]);
-    assert_eq!(run.code, 2, "{}", run.stdout);
-    assert!(
-        run.stderr.contains("l4.jsonl")
-            && run.stderr.contains("more digits than a 64-bit float holds"),
-        "{}",
-        run.stderr
-    );
+    let (run, v) = diff_json(&p("l4.jsonl"), &p("r4.jsonl"), &["--key", "id"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(v["verdict"], "diverged");
+    assert_eq!(v["schema_changes"][0]["left_type"], "Utf8 (JSON numbers)");
+    assert_eq!(v["schema_changes"][0]["divergent"], true);
 }
 
 #[test]
@@ -872,4 +865,118 @@ fn hive_folder_values_are_unescaped() {
     let (run, v) = diff_json(&p("l"), &p("r.csv"), &["--key", "id"]);
     assert_eq!(run.code, 0, "{}: {}", run.stdout, run.stderr);
     assert_eq!(v["verdict"], "equivalent");
+}
+
+/// Rows `from..to` of a table whose column `x` is empty in the first 12,000 rows and holds
+/// integers after, as CSV (header first) or JSON lines; `late` (a JSON field present only in
+/// the last rows) and a changed value can be asked for.
+pub fn sparse_rows(json: bool, from: usize, to: usize, changed: Option<usize>) -> String {
+    let mut out = if json {
+        String::new()
+    } else {
+        "id,x\n".to_string()
+    };
+    for i in from..to {
+        let x = (i >= 12_000).then(|| if Some(i) == changed { 1 } else { i * 3 });
+        out.push_str(&match (json, x) {
+            (false, None) => format!("{i},\n"),
+            (false, Some(x)) => format!("{i},{x}\n"),
+            (true, None) => format!("{{\"id\": {i}, \"x\": null}}\n"),
+            (true, Some(x)) => format!("{{\"id\": {i}, \"x\": {x}, \"late\": \"v{i}\"}}\n"),
+        });
+    }
+    out
+}
+
+#[test]
+fn text_column_types_do_not_depend_on_how_rows_are_split_into_files() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |name: &str| d.path().join(name);
+    for (json, ext) in [(false, "csv"), (true, "jsonl")] {
+        // Left: one file whose first 12,000 rows have no `x` (nor, in JSON, `late`). Right: the
+        // same rows, the late ones in a first file. Types from the head alone would make `x`
+        // text (or Null) on the left and integers on the right.
+        let (l, r) = (p(&format!("l_{ext}")), p(&format!("r_{ext}")));
+        text(
+            &l.join(format!("a.{ext}")),
+            &sparse_rows(json, 0, 20_000, None),
+        );
+        text(
+            &r.join(format!("a.{ext}")),
+            &sparse_rows(json, 12_000, 20_000, None),
+        );
+        text(
+            &r.join(format!("b.{ext}")),
+            &sparse_rows(json, 0, 12_000, None),
+        );
+        let (run, v) = diff_json(&l, &r, &["--key", "id"]);
+        assert_eq!(run.code, 0, "{ext}: {}", run.stderr);
+        assert_eq!(v["verdict"], "equivalent", "{ext}");
+        assert_eq!(v["schema_changes"], serde_json::json!([]), "{ext}");
+        assert_eq!(v["left_rows"], 20_000);
+
+        // One late value changed on the right: one changed cell, typed on both sides.
+        let r2 = p(&format!("r2_{ext}"));
+        text(
+            &r2.join(format!("a.{ext}")),
+            &sparse_rows(json, 12_000, 20_000, Some(15_000)),
+        );
+        text(
+            &r2.join(format!("b.{ext}")),
+            &sparse_rows(json, 0, 12_000, None),
+        );
+        let (run, v) = diff_json(&l, &r2, &["--key", "id"]);
+        assert_eq!(run.code, 1, "{ext}: {}", run.stderr);
+        assert_eq!(v["changed_rows"], 1, "{ext}");
+        assert_eq!(v["changed_cells"], serde_json::json!({"x": 1}), "{ext}");
+        assert_eq!(v["schema_changes"], serde_json::json!([]), "{ext}");
+    }
+    // A quoted empty string late in a column empty so far is a value, not a null.
+    let nulls: String = (0..12_000).map(|i| format!("{i},\n")).collect();
+    text(&p("qe_l.csv"), &format!("id,x\n{nulls}12000,\"\"\n"));
+    text(&p("qe_r.csv"), &format!("id,x\n{nulls}12000,\n"));
+    let (run, v) = diff_json(&p("qe_l.csv"), &p("qe_r.csv"), &["--key", "id"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(v["changed_cells"], serde_json::json!({"x": 1}));
+    // A JSON column that holds numbers and strings cannot be typed: one line, exit 2.
+    text(
+        &p("mixed_l.jsonl"),
+        "{\"id\": 1, \"v\": 1}\n{\"id\": 2, \"v\": \"1\"}\n",
+    );
+    text(
+        &p("mixed_r.jsonl"),
+        "{\"id\": 1, \"v\": 1}\n{\"id\": 2, \"v\": 1}\n",
+    );
+    let run = diff(&p("mixed_l.jsonl"), &p("mixed_r.jsonl"), &["--key", "id"]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("mixed_l.jsonl"), "{}", run.stderr);
+}
+
+#[test]
+fn a_text_column_with_no_value_compares_with_any_type() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |name: &str| d.path().join(name);
+    text(&p("l.csv"), "id,x\n1,\n2,\n");
+    parquet(
+        &p("r.parquet"),
+        vec![
+            ("id", Arc::new(Int64Array::from(vec![1, 2]))),
+            ("x", Arc::new(Int64Array::from(vec![None, None]))),
+        ],
+    );
+    let (run, v) = diff_json(&p("l.csv"), &p("r.parquet"), &["--key", "id"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(v["verdict"], "equivalent");
+    assert_eq!(v["schema_changes"], serde_json::json!([]));
+    parquet(
+        &p("r2.parquet"),
+        vec![
+            ("id", Arc::new(Int64Array::from(vec![1, 2]))),
+            ("x", Arc::new(Int64Array::from(vec![None, Some(0)]))),
+        ],
+    );
+    let (run, v) = diff_json(&p("l.csv"), &p("r2.parquet"), &["--key", "id"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(v["changed_cells"], serde_json::json!({"x": 1}));
 }

@@ -275,3 +275,45 @@ fn an_unreachable_store_fails_fast() {
         started.elapsed()
     );
 }
+
+#[test]
+fn text_types_taken_from_every_row_stream_from_the_store() {
+    let Some(ep) = endpoint("PARITY_TEST_S3_ENDPOINT") else {
+        return;
+    };
+    use std::io::Write;
+    let bucket = unique("parity-types");
+    create_bucket(&ep, &bucket);
+    let s = store(&ep, &bucket);
+    // A gzipped JSON-lines side whose first 12,000 lines lack `x` and `late`, in the store;
+    // the same rows split the other way on local disk.
+    let dir = tempfile::tempdir().unwrap();
+    let remote = dir.path().join("remote");
+    std::fs::create_dir_all(&remote).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(remote.join("a.jsonl.gz")).unwrap(),
+        flate2::Compression::fast(),
+    );
+    gz.write_all(crate::regressions::sparse_rows(true, 0, 20_000, None).as_bytes())
+        .unwrap();
+    gz.finish().unwrap();
+    assert_eq!(upload_dir(&s, &remote, "sparse"), 1);
+    let local = dir.path().join("local");
+    std::fs::create_dir_all(&local).unwrap();
+    let late = crate::regressions::sparse_rows(true, 12_000, 20_000, Some(13_000));
+    std::fs::write(local.join("a.jsonl"), late).unwrap();
+    let early = crate::regressions::sparse_rows(true, 0, 12_000, None);
+    std::fs::write(local.join("b.jsonl"), early).unwrap();
+    let run = s3_diff(
+        &ep,
+        &format!("s3://{bucket}/sparse/"),
+        &format!("file://{}", local.display()),
+        &["--key", "id", "--format", "json"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["left_rows"], 20_000);
+    assert_eq!(v["changed_rows"], 1);
+    assert_eq!(v["changed_cells"], serde_json::json!({"x": 1}));
+    assert_eq!(v["schema_changes"], serde_json::json!([]));
+}
