@@ -167,7 +167,32 @@ pub async fn compare_datasets(
             rschema = typing::from_every_row(rds).await?;
             right_retyped = true;
         }
+        // The other side usually holds the same values split another way: when its head types
+        // disagree with the types just taken from every row, it would misfit next.
+        if left_retyped && !right_retyped && is_text(rds) && types_differ(&lschema, &rschema) {
+            rschema = typing::from_every_row(rds).await?;
+            right_retyped = true;
+        }
+        if right_retyped && !left_retyped && is_text(lds) && types_differ(&lschema, &rschema) {
+            lschema = typing::from_every_row(lds).await?;
+            left_retyped = true;
+        }
     }
+}
+
+/// Whether a side's files are text (CSV or JSON lines), whose column types are inferred.
+fn is_text(ds: &Dataset) -> bool {
+    ds.files
+        .iter()
+        .all(|f| f.format.format != FileFormat::Parquet)
+}
+
+/// Whether a column present in both schemas has other types (or markers) on the two sides.
+fn types_differ(l: &arrow::datatypes::SchemaRef, r: &arrow::datatypes::SchemaRef) -> bool {
+    l.fields().iter().any(|lf| {
+        r.field_with_name(lf.name())
+            .is_ok_and(|rf| lf.data_type() != rf.data_type() || lf.metadata() != rf.metadata())
+    })
 }
 
 /// [`compare_datasets`] with each side's column types decided; `bytes_first` tries tier 1.
