@@ -429,6 +429,23 @@ def fx_timezone_shift():
            expect(KEY, "equivalent", len(ids), len(ids), schema_changes=2))
 
 
+def fx_timezone_declared():
+    name = "timezone_declared"
+    seconds = [1_700_000_000 + k * 3_600 for k in range(6)]
+    ids = list(range(1, len(seconds) + 1))
+    # pyarrow stores seconds as milliseconds (Parquet has no seconds) and declares
+    # timestamp[s, Europe/Paris] in the embedded Arrow schema.
+    left = pa.table({"id": pa.array(ids, pa.int64()),
+                     "at": pa.array(seconds, pa.timestamp("s", tz="Europe/Paris"))})
+    right = pa.table({"id": pa.array(ids, pa.int64()),
+                      "at": pa.array([v * 1000 for v in seconds], pa.timestamp("ms", tz="UTC"))})
+    d = ROOT / name
+    write_parquet(d / "left/part-0.parquet", left)
+    write_parquet(d / "right/part-0.parquet", right)
+    finish(name, "Same instants, at declared timestamp[s, Europe/Paris] (stored as ms) vs timestamp[ms, UTC], with --strict-types: diverged, 1 schema change.",
+           expect(KEY + ["--strict-types"], "diverged", len(ids), len(ids), schema_changes=1))
+
+
 def fx_decimal_scale():
     name = "decimal_scale"
     vals = ["1.50", "0.00", "-3.25", "12345678.99", "0.01", None, "100.00", "-0.10"]

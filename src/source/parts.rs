@@ -251,11 +251,15 @@ fn reading_type(dt: &DataType) -> DataType {
 /// The reader metadata with every top-level column read as [`reading_type`] says. Where the
 /// Parquet reader cannot do that, the metadata is kept as is.
 pub(super) fn reading_metadata(metadata: ArrowReaderMetadata) -> ArrowReaderMetadata {
-    let schema = metadata.schema();
+    let schema = super::reader::with_declared_timezones(
+        metadata.schema(),
+        metadata.metadata().file_metadata().key_value_metadata(),
+    );
     if schema
         .fields()
         .iter()
         .all(|f| reading_type(f.data_type()) == *f.data_type())
+        && schema == *metadata.schema().as_ref()
     {
         return metadata;
     }

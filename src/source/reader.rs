@@ -222,15 +222,69 @@ pub async fn discover_schema(dataset: &Dataset) -> Result<SchemaRef> {
                 .map_err(|e| {
                     Error::format(&file.url, format!("not a readable Parquet file: {e}"))
                 })?;
-            let schema = parquet::arrow::parquet_to_arrow_schema(
-                meta.file_metadata().schema_descr(),
-                meta.file_metadata().key_value_metadata(),
-            )
-            .map_err(|e| Error::format(&file.url, e))?;
-            Ok(Arc::new(strip_metadata(schema)))
+            let kv = meta.file_metadata().key_value_metadata();
+            let schema =
+                parquet::arrow::parquet_to_arrow_schema(meta.file_metadata().schema_descr(), kv)
+                    .map_err(|e| Error::format(&file.url, e))?;
+            Ok(Arc::new(strip_metadata(with_declared_timezones(
+                &schema, kv,
+            ))))
         }
         FileFormat::Csv | FileFormat::JsonLines => super::typing::from_head(dataset).await,
     }
+}
+
+/// `schema` (a Parquet file's, as arrow-rs reads it) with each top-level timestamp column in
+/// the timezone its writer declared in the embedded Arrow schema. pyarrow stores a
+/// `timestamp[s, tz]` column as milliseconds (Parquet has no seconds) and declares the original
+/// type; arrow-rs ignores the declaration when the units differ, and the column would read as
+/// UTC, hiding a change of timezone from `--strict-types`. The unit stays the stored one, as
+/// pyarrow reads it back.
+pub(super) fn with_declared_timezones(
+    schema: &arrow::datatypes::Schema,
+    kv: Option<&Vec<parquet::file::metadata::KeyValue>>,
+) -> arrow::datatypes::Schema {
+    use arrow::datatypes::DataType;
+    let declared = kv
+        .and_then(|kv| kv.iter().find(|e| e.key == "ARROW:schema"))
+        .and_then(|e| e.value.as_deref())
+        .and_then(decode_arrow_schema);
+    let Some(declared) = declared else {
+        return schema.clone();
+    };
+    let fields: Vec<arrow::datatypes::Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let written = declared.field_with_name(f.name()).map(|d| d.data_type());
+            match (f.data_type(), written) {
+                (DataType::Timestamp(unit, tz), Ok(DataType::Timestamp(_, Some(declared))))
+                    if tz.as_deref() != Some(declared.as_ref()) =>
+                {
+                    f.as_ref()
+                        .clone()
+                        .with_data_type(DataType::Timestamp(*unit, Some(declared.clone())))
+                }
+                _ => f.as_ref().clone(),
+            }
+        })
+        .collect();
+    arrow::datatypes::Schema::new_with_metadata(fields, schema.metadata().clone())
+}
+
+/// The Arrow schema a writer embedded in a Parquet file (`ARROW:schema`: base64 of an IPC
+/// schema message, optionally behind an IPC continuation marker and length).
+fn decode_arrow_schema(encoded: &str) -> Option<arrow::datatypes::Schema> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    let message = match bytes.get(..4) {
+        Some([0xff, 0xff, 0xff, 0xff]) => bytes.get(8..)?,
+        _ => &bytes[..],
+    };
+    let message = arrow::ipc::root_as_message(message).ok()?;
+    arrow::ipc::convert::try_fb_to_schema(message.header_as_schema()?).ok()
 }
 
 fn strip_metadata(schema: arrow::datatypes::Schema) -> arrow::datatypes::Schema {
@@ -492,7 +546,6 @@ fn parse_exactly(url: &str, schema: &SchemaRef, batch: RecordBatch) -> Result<Re
 /// decoder.
 fn check_json_types(url: &str, line_number: u64, line: &[u8], schema: &SchemaRef) -> Result<()> {
     use serde_json::value::RawValue;
-    use serde_json::Value;
     let not_an_object = |e: serde_json::Error| {
         Error::format(url, format!("line {line_number}: not a JSON object: {e}"))
     };
@@ -505,16 +558,7 @@ fn check_json_types(url: &str, line_number: u64, line: &[u8], schema: &SchemaRef
                 format!("line {line_number}: field `{key}` is not among the columns its types came from"),
             ));
         };
-        let value: Value = serde_json::from_str(raw.get()).map_err(not_an_object)?;
-        let misfit =
-            json_misfit(field.data_type(), &value, Some(is_number_text(field))).or_else(|| {
-                // A float column's numbers must be held as written.
-                (matches!(field.data_type(), arrow::datatypes::DataType::Float64)
-                    && value.is_number()
-                    && !float_holds(raw.get()))
-                .then(|| "a number with more digits than a 64-bit float holds".to_string())
-            });
-        if let Some(kind) = misfit {
+        if let Some(kind) = json_misfit(field.data_type(), raw, Some(is_number_text(field))) {
             return Err(Error::misfit(
                 url,
                 format!(
@@ -532,65 +576,101 @@ fn check_json_types(url: &str, line_number: u64, line: &[u8], schema: &SchemaRef
     Ok(())
 }
 
-/// Why a JSON value does not fit a column type (`None` when it fits), looking inside lists and
-/// structs so a float nested in an integer field is caught too. `number_text` is set for a
-/// top-level column (`Some`), and says whether it is a column of number text (numbers fit a
-/// text column then, and strings do not); nested fields have `None`.
+/// Why a JSON value (as written) does not fit a column type (`None` when it fits), looking
+/// inside arrays and objects so a float nested in an integer field, or a nested number a 64-bit
+/// float does not hold as written, is caught too. `number_text` is set for a top-level column
+/// (`Some`), and says whether it is a column of number text (numbers fit a text column then,
+/// and strings do not); nested fields have `None`.
 fn json_misfit(
     dt: &arrow::datatypes::DataType,
-    value: &serde_json::Value,
+    raw: &serde_json::value::RawValue,
     number_text: Option<bool>,
 ) -> Option<String> {
     use arrow::datatypes::DataType::*;
+    use serde_json::value::RawValue;
     use serde_json::Value;
-    let kind = |v: &Value| match v {
-        Value::Bool(_) => "a boolean",
-        Value::Number(n) if !(n.is_i64() || n.is_u64()) => "a number that is not a 64-bit integer",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-        Value::Null => "null",
-    };
-    let integer = |n: &serde_json::Number| n.is_i64() || n.is_u64();
-    let fits = match (dt, value) {
-        (_, Value::Null) => true,
-        // A field with no value where its type came from.
-        (Null, _) => false,
-        (Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64, Value::Number(n)) => {
-            integer(n)
-        }
-        (Float16 | Float32 | Float64, Value::Number(_)) => true,
-        (Utf8 | LargeUtf8 | Utf8View, Value::String(_)) => number_text != Some(true),
-        (Utf8 | LargeUtf8 | Utf8View, Value::Number(_)) => number_text == Some(true),
-        (Boolean, Value::Bool(_)) => true,
-        (List(f) | LargeList(f) | FixedSizeList(f, _), Value::Array(items)) => {
-            return items
+    let text = raw.get().trim_start();
+    let known = matches!(
+        dt,
+        Null | Int8
+            | Int16
+            | Int32
+            | Int64
+            | UInt8
+            | UInt16
+            | UInt32
+            | UInt64
+            | Float16
+            | Float32
+            | Float64
+            | Utf8
+            | LargeUtf8
+            | Utf8View
+            | Boolean
+            | List(_)
+            | LargeList(_)
+            | FixedSizeList(..)
+            | Struct(_)
+    );
+    match text.as_bytes().first() {
+        Some(b'[') => {
+            let (List(f) | LargeList(f) | FixedSizeList(f, _)) = dt else {
+                return known.then(|| "an array".to_string());
+            };
+            let items: Vec<&RawValue> = serde_json::from_str(text).ok()?;
+            items
                 .iter()
-                .find_map(|v| json_misfit(f.data_type(), v, None));
+                .find_map(|v| json_misfit(f.data_type(), v, None))
         }
-        (Struct(fields), Value::Object(map)) => {
+        Some(b'{') => {
+            let Struct(fields) = dt else {
+                return known.then(|| "an object".to_string());
+            };
+            let map: std::collections::BTreeMap<String, &RawValue> =
+                serde_json::from_str(text).ok()?;
             if let Some(new) = map.keys().find(|k| fields.find(k).is_none()) {
                 return Some(format!("an object with field `{new}`"));
             }
-            return fields.iter().find_map(|f| {
+            fields.iter().find_map(|f| {
                 map.get(f.name())
                     .and_then(|v| json_misfit(f.data_type(), v, None))
-            });
+            })
         }
-        (
-            Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 | Float16 | Float32
-            | Float64,
-            _,
-        ) => false,
-        (
-            Utf8 | LargeUtf8 | Utf8View | Boolean | List(_) | LargeList(_) | FixedSizeList(..)
-            | Struct(_),
-            _,
-        ) => false,
-        _ => true,
-    };
-    (!fits).then(|| kind(value).to_string())
+        _ => {
+            let value: Value = serde_json::from_str(text).ok()?;
+            let integer = |n: &serde_json::Number| n.is_i64() || n.is_u64();
+            let fits = match (dt, &value) {
+                (_, Value::Null) => true,
+                // A field with no value where its type came from.
+                (Null, _) => false,
+                (
+                    Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64,
+                    Value::Number(n),
+                ) => integer(n),
+                // A float's numbers must be held as written.
+                (Float16 | Float32 | Float64, Value::Number(_)) if !float_holds(text) => {
+                    return Some("a number with more digits than a 64-bit float holds".into())
+                }
+                (Float16 | Float32 | Float64, Value::Number(_)) => true,
+                (Utf8 | LargeUtf8 | Utf8View, Value::String(_)) => number_text != Some(true),
+                (Utf8 | LargeUtf8 | Utf8View, Value::Number(_)) => number_text == Some(true),
+                (Boolean, Value::Bool(_)) => true,
+                _ => !known,
+            };
+            (!fits).then(|| {
+                match &value {
+                    Value::Bool(_) => "a boolean",
+                    Value::Number(n) if !integer(n) => "a number that is not a 64-bit integer",
+                    Value::Number(_) => "a number",
+                    Value::String(_) => "a string",
+                    Value::Array(_) => "an array",
+                    Value::Object(_) => "an object",
+                    Value::Null => "null",
+                }
+                .to_string()
+            })
+        }
+    }
 }
 
 /// A file's bytes through its decompressor (gzip members one after another, zstd frames).

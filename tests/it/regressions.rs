@@ -980,3 +980,52 @@ fn a_text_column_with_no_value_compares_with_any_type() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(v["changed_cells"], serde_json::json!({"x": 1}));
 }
+
+#[test]
+fn json_numbers_nested_in_arrays_and_objects_are_never_rounded_to_equal() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |name: &str| d.path().join(name);
+    // Each pair differs only in a nested number that a 64-bit float cannot hold as written:
+    // parity cannot compare it exactly, so it says so (exit 2), never "equivalent".
+    for (name, l, r) in [
+        ("list", "[1234567890123.4567]", "[1234567890123.4568]"),
+        (
+            "struct",
+            "{\"x\": 1234567890123.4567}",
+            "{\"x\": 1234567890123.4568}",
+        ),
+        ("u64", "[18446744073709551615]", "[18446744073709551614]"),
+        (
+            "mixed",
+            "[9007199254740993, 0.5]",
+            "[9007199254740992, 0.5]",
+        ),
+    ] {
+        text(
+            &p(&format!("{name}_l.jsonl")),
+            &format!("{{\"k\": 1, \"a\": {l}}}\n"),
+        );
+        text(
+            &p(&format!("{name}_r.jsonl")),
+            &format!("{{\"k\": 1, \"a\": {r}}}\n"),
+        );
+        let run = diff(
+            &p(&format!("{name}_l.jsonl")),
+            &p(&format!("{name}_r.jsonl")),
+            &["--key", "k"],
+        );
+        assert_eq!(run.code, 2, "{name}: {}", run.stdout);
+        assert_eq!(run.stderr.lines().count(), 1, "{name}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("more digits than a 64-bit float holds"),
+            "{name}: {}",
+            run.stderr
+        );
+    }
+    // Nested numbers a float holds compare by value: 2 and 2.0 in a float list are equal.
+    text(&p("ok_l.jsonl"), "{\"k\": 1, \"a\": [1.5, 2]}\n");
+    text(&p("ok_r.jsonl"), "{\"k\": 1, \"a\": [1.5, 2.0]}\n");
+    let (run, v) = diff_json(&p("ok_l.jsonl"), &p("ok_r.jsonl"), &["--key", "k"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(v["verdict"], "equivalent");
+}
