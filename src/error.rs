@@ -115,7 +115,12 @@ impl Error {
     }
 }
 
-/// Collapse a multi-line message into one line, so every error prints on one line.
+/// The longest message kept whole: a decoder's message can quote a whole record (a JSON array
+/// of a megabyte), which makes one unreadable line.
+const MAX_MESSAGE: usize = 500;
+
+/// Collapse a multi-line message into one line, so every error prints on one line, cut to
+/// [`MAX_MESSAGE`] characters.
 pub fn one_line(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     for (i, part) in message
@@ -127,6 +132,15 @@ pub fn one_line(message: &str) -> String {
             out.push_str("; ");
         }
         out.push_str(part.trim());
+    }
+    let total = out.chars().count();
+    if total > MAX_MESSAGE {
+        let cut = out
+            .char_indices()
+            .nth(MAX_MESSAGE)
+            .map_or(out.len(), |(i, _)| i);
+        out.truncate(cut);
+        out.push_str(&format!("… (cut: {total} characters)"));
     }
     out
 }
@@ -140,5 +154,7 @@ mod tests {
         assert_eq!(one_line("a\n  b\r\n\nc"), "a; b; c");
         let e = Error::format("file:///x.csv", "bad\nrow");
         assert_eq!(e.to_string(), "file:///x.csv: bad; row");
+        let long = one_line(&"é".repeat(2000));
+        assert_eq!(long, format!("{}… (cut: 2000 characters)", "é".repeat(500)));
     }
 }

@@ -272,9 +272,14 @@ pub fn plan(left: &SchemaRef, right: &SchemaRef, cfg: &DiffConfig) -> Result<Pla
         }
         match (lefts.get(k), rights.get(k)) {
             (None, _) => {
+                if let Some((_, r)) = cfg.rename.iter().find(|(l, _)| l == k) {
+                    return Err(Error::Invalid(format!(
+                        "--key {k}: `{k}` is renamed `{r}` by --rename; keys are named as on the right side (--key {r})"
+                    )));
+                }
                 return Err(Error::Schema(format!(
                     "key column `{k}` is missing on the left side"
-                )))
+                )));
             }
             (_, None) => {
                 return Err(Error::Schema(format!(

@@ -96,6 +96,29 @@ pub fn hidden(segment: &str) -> bool {
     segment.starts_with('.') || segment.starts_with('_') || segment.ends_with("_$folder$")
 }
 
+/// The first symbolic link under a local folder (outside hidden names) whose target does not
+/// exist, looking through real folders (not linked ones, which could loop).
+fn broken_link(dir: &std::path::Path) -> Option<std::path::PathBuf> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir).ok()?.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        if entry.file_name().to_str().is_some_and(hidden) {
+            continue;
+        }
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(t) if t.is_symlink() && std::fs::metadata(&path).is_err() => return Some(path),
+            Ok(t) if t.is_dir() => {
+                if let Some(link) = broken_link(&path) {
+                    return Some(link);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// List a side. A URL that names one object is a one-file dataset; otherwise every file under
 /// the prefix belongs to it.
 pub async fn list(location: &Location, override_format: Option<FileFormat>) -> Result<Dataset> {
@@ -140,6 +163,24 @@ pub async fn list(location: &Location, override_format: Option<FileFormat>) -> R
                 continue;
             }
             metas.push((meta, relative));
+        }
+    }
+
+    // The local store's listing leaves out a symbolic link whose target is gone; such a file
+    // is data that cannot be read, never data that is not there.
+    if location.kind == super::store::StoreKind::Local {
+        if let Ok(root) =
+            object_store::local::LocalFileSystem::new().path_to_filesystem(&location.prefix)
+        {
+            if let Some(link) = tokio::task::spawn_blocking(move || broken_link(&root))
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))?
+            {
+                return Err(Error::format(
+                    format!("file://{}", link.display()),
+                    "a symbolic link whose target does not exist",
+                ));
+            }
         }
     }
 

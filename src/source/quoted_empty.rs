@@ -48,6 +48,9 @@ pub struct QuotedEmpty<R> {
     out: Vec<u8>,
     at: usize,
     done: bool,
+    /// Whether the input must end outside quotes (a whole file) or may be cut anywhere (a
+    /// sample of a file's head).
+    whole: bool,
 }
 
 impl<R: Read> QuotedEmpty<R> {
@@ -60,6 +63,15 @@ impl<R: Read> QuotedEmpty<R> {
             out: Vec::new(),
             at: 0,
             done: false,
+            whole: true,
+        }
+    }
+
+    /// Scan a sample that may end anywhere, even inside a quoted field (a file's head).
+    pub fn sample(inner: R) -> Self {
+        QuotedEmpty {
+            whole: false,
+            ..Self::new(inner)
         }
     }
 
@@ -70,6 +82,14 @@ impl<R: Read> QuotedEmpty<R> {
         self.at = 0;
         if n == 0 {
             self.done = true;
+            // A quote never closed: the rest of the file would read as one field (the reader
+            // takes the end of input as the quote's end), so a cut file could look whole.
+            if self.whole && matches!(self.state, State::Open | State::Quoted) {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "the file ends inside a quoted field: a quote is never closed",
+                ));
+            }
             if self.state == State::OpenClose {
                 self.mark();
             } else if self.state == State::Open {
@@ -236,9 +256,20 @@ mod tests {
         assert_eq!(scan("\"\"\"a\"\"\",x\"\"y\n"), "\"\"\"a\"\"\",x\"\"y\n");
         assert_eq!(scan("\"a,\"\"\"\"\",\"\"\n"), "\"a,\"\"\"\"\",\"<E>\"\n");
         assert_eq!(scan("\"line\nbreak\",\"\"\n"), "\"line\nbreak\",\"<E>\"\n");
-        // Unfinished at the end of the input.
-        assert_eq!(scan("1,\""), "1,\"");
         assert_eq!(scan(""), "");
+        // Unfinished at the end of the input: kept in a sample of a head, refused in a file.
+        let mut out = String::new();
+        QuotedEmpty::sample(&b"1,\""[..])
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out, "1,\"");
+        for cut in ["1,\"", "1,\"ab", "1,\"a\"\"b"] {
+            let err = QuotedEmpty::new(cut.as_bytes())
+                .read_to_string(&mut String::new())
+                .unwrap_err();
+            assert!(err.to_string().contains("never closed"), "{cut}: {err}");
+        }
+        assert_eq!(scan("1,\"a\""), "1,\"a\"");
     }
 
     #[test]

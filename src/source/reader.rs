@@ -673,6 +673,46 @@ fn json_misfit(
     }
 }
 
+/// Read a CSV file's header: the first record, up to a record end (`\n`, `\r` or `\r\n`, as
+/// arrow's reader ends records) outside quotes, the end included. Blank lines before it are
+/// skipped; empty at the end of input.
+pub(super) fn read_csv_header(input: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
+    let mut header = Vec::new();
+    loop {
+        header.clear();
+        let mut quoted = false;
+        loop {
+            let buf = input.fill_buf()?;
+            if buf.is_empty() {
+                return Ok(header);
+            }
+            let end = buf.iter().position(|&b| {
+                if b == b'"' {
+                    quoted = !quoted;
+                }
+                !quoted && (b == b'\n' || b == b'\r')
+            });
+            let Some(at) = end else {
+                let n = buf.len();
+                header.extend_from_slice(buf);
+                input.consume(n);
+                continue;
+            };
+            let cr = buf[at] == b'\r';
+            header.extend_from_slice(&buf[..=at]);
+            input.consume(at + 1);
+            if cr && input.fill_buf()?.first() == Some(&b'\n') {
+                header.push(b'\n');
+                input.consume(1);
+            }
+            break;
+        }
+        if !header.iter().all(|&b| b == b'\n' || b == b'\r') {
+            return Ok(header);
+        }
+    }
+}
+
 /// A file's bytes through its decompressor (gzip members one after another, zstd frames).
 pub(super) fn decompressed<'a>(
     url: &str,
@@ -705,10 +745,7 @@ fn decode_text(
             // Every file's header is read and matched by name: a later file with its columns
             // in another order (or other columns) must not be read by position.
             let mut input = input;
-            let mut header = Vec::new();
-            input
-                .read_until(b'\n', &mut header)
-                .map_err(|e| Error::format(url, e))?;
+            let header = read_csv_header(&mut input).map_err(|e| Error::format(url, e))?;
             let file_schema = csv_file_schema(url, &header, &schema)?;
             // Every column is read as text and parsed here, after the quoted empty fields are
             // restored (null outside text columns). Integers, floats and booleans must be

@@ -35,6 +35,8 @@ use crate::error::{Error, Result};
 /// The types of a text dataset from the head of its first file with a row. Looked for among
 /// the first [`INFER_FILES`] files with bytes (a header-only CSV file, an empty partition's
 /// output, says nothing about the types); failing that, the first file's columns are untyped.
+/// A head holding no whole line (a line longer than [`INFER_BYTES`]) sends the inference to
+/// every row ([`from_every_row`]).
 pub async fn from_head(dataset: &Dataset) -> Result<SchemaRef> {
     let loc = &dataset.location;
     let mut first = None;
@@ -44,7 +46,10 @@ pub async fn from_head(dataset: &Dataset) -> Result<SchemaRef> {
         .filter(|f| f.size > 0)
         .take(INFER_FILES)
     {
-        let (schema, rows) = infer_text_file(loc, file).await?;
+        // A line longer than the head: only the whole data can say.
+        let Some((schema, rows)) = infer_text_file(loc, file).await? else {
+            return from_every_row(dataset).await;
+        };
         if rows > 0 {
             return Ok(schema);
         }
@@ -52,7 +57,10 @@ pub async fn from_head(dataset: &Dataset) -> Result<SchemaRef> {
     }
     match first {
         Some(schema) => Ok(schema),
-        None => Ok(infer_text_file(loc, &dataset.files[0]).await?.0),
+        None => match infer_text_file(loc, &dataset.files[0]).await? {
+            Some((schema, _)) => Ok(schema),
+            None => from_every_row(dataset).await,
+        },
     }
 }
 
@@ -67,7 +75,11 @@ pub async fn from_every_row(dataset: &Dataset) -> Result<SchemaRef> {
         .cloned()
         .collect();
     let Some(first) = files.first() else {
-        return from_head(dataset).await;
+        let url = dataset.files.first().map_or("", |f| f.url.as_str());
+        return Err(Error::format(
+            url,
+            "the file is empty: no header and no rows",
+        ));
     };
     let format = first.format.format;
     let loc = dataset.location.clone();
@@ -170,10 +182,13 @@ fn csv_every_row(handle: &Handle, loc: &Location, files: &[DataFile]) -> Result<
     // Column names in the order first seen, with the union of their types' flags.
     let mut columns: Vec<(String, u16)> = Vec::new();
     for file in files {
-        let input = open_blocking(handle, loc, file)?;
+        let mut input = BufReader::new(open_blocking(handle, loc, file)?);
+        // The header as the reader finds it (after blank lines), then the records.
+        let header = reader::read_csv_header(&mut input)
+            .map_err(|e| Error::format(&file.url, format!("cannot read: {e}")))?;
         let (schema, _) = arrow::csv::reader::Format::default()
             .with_header(true)
-            .infer_schema(input, None)
+            .infer_schema(header.as_slice().chain(input), None)
             .map_err(|e| Error::format(&file.url, e))?;
         for f in schema.fields() {
             let flags = csv_flags(f.data_type());
@@ -328,8 +343,9 @@ const INFER_BYTES: u64 = 4 << 20;
 /// Files of a text dataset looked at for one with a row to infer the types from.
 const INFER_FILES: usize = 64;
 
-/// The schema inferred from a text file's head, and how many rows that head held.
-async fn infer_text_file(loc: &Location, file: &DataFile) -> Result<(SchemaRef, usize)> {
+/// The schema inferred from a text file's head, and how many rows that head held; `None` when
+/// the head holds no whole line (a first line longer than the window).
+async fn infer_text_file(loc: &Location, file: &DataFile) -> Result<Option<(SchemaRef, usize)>> {
     let end = file.size.min(INFER_BYTES);
     let head = if end == 0 {
         Bytes::new()
@@ -349,13 +365,14 @@ async fn infer_text_file(loc: &Location, file: &DataFile) -> Result<(SchemaRef, 
     .map_err(|e| Error::Internal(e.to_string()))?
 }
 
-/// Decompress as much of a file's head as is there (the range may cut a compressed frame).
+/// Decompress as much of a file's head as is there (the range may cut a compressed frame), cut
+/// after its last whole line; `None` when the head holds no whole line.
 fn decompress_head(
     url: &str,
     compression: Compression,
     head: Bytes,
     truncated: bool,
-) -> Result<Vec<u8>> {
+) -> Result<Option<Vec<u8>>> {
     let mut out = Vec::new();
     let result = match compression {
         Compression::None => {
@@ -376,17 +393,12 @@ fn decompress_head(
     }
     if truncated {
         // Keep whole lines only.
-        match out.iter().rposition(|b| *b == b'\n') {
+        match out.iter().rposition(|b| *b == b'\n' || *b == b'\r') {
             Some(pos) => out.truncate(pos + 1),
-            None => {
-                return Err(Error::format(
-                    url,
-                    "the first line is longer than the inference window; the file does not look like CSV or JSON lines",
-                ))
-            }
+            None => return Ok(None),
         }
     }
-    Ok(out)
+    Ok(Some(out))
 }
 
 fn infer_text_schema(
@@ -395,8 +407,10 @@ fn infer_text_schema(
     compression: Compression,
     head: Bytes,
     truncated: bool,
-) -> Result<(SchemaRef, usize)> {
-    let text = decompress_head(url, compression, head, truncated)?;
+) -> Result<Option<(SchemaRef, usize)>> {
+    let Some(text) = decompress_head(url, compression, head, truncated)? else {
+        return Ok(None);
+    };
     if text.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Error::format(
             url,
@@ -405,11 +419,17 @@ fn infer_text_schema(
     }
     let (schema, rows) = match format {
         FileFormat::Csv => {
+            // Blank lines before the header are skipped, as the reader skips them.
+            let start = text
+                .iter()
+                .position(|&b| b != b'\n' && b != b'\r')
+                .unwrap_or(text.len());
+            let text = &text[start..];
             let (schema, rows) = arrow::csv::reader::Format::default()
                 .with_header(true)
-                .infer_schema(&text[..], Some(INFER_ROWS))
+                .infer_schema(text, Some(INFER_ROWS))
                 .map_err(|e| Error::format(url, e))?;
-            let text_columns = csv_text_columns(url, &schema, &text[..], Some(INFER_ROWS))?;
+            let text_columns = csv_text_columns(url, &schema, text, Some(INFER_ROWS))?;
             (
                 text_typed(&schema, |_, f| text_columns.contains(f.name())),
                 rows,
@@ -418,7 +438,9 @@ fn infer_text_schema(
         FileFormat::JsonLines => {
             let (schema, rows) =
                 arrow::json::reader::infer_json_schema(BufReader::new(&text[..]), Some(INFER_ROWS))
-                    .map_err(|e| Error::format(url, e))?;
+                    .map_err(|e| {
+                        bad_json_line(url, &text).unwrap_or_else(|| Error::format(url, e))
+                    })?;
             (inexact_numbers_as_text(url, schema, &text)?, rows)
         }
         FileFormat::Parquet => {
@@ -427,7 +449,20 @@ fn infer_text_schema(
             )))
         }
     };
-    Ok((Arc::new(untyped(schema)), rows))
+    Ok(Some((Arc::new(untyped(schema)), rows)))
+}
+
+/// The first line of a JSON-lines head that is not a JSON object, as an error naming it (arrow's
+/// inference says only "line 1", and may quote the whole value).
+fn bad_json_line(url: &str, text: &[u8]) -> Option<Error> {
+    text.split(|&b| b == b'\n')
+        .enumerate()
+        .filter(|(_, line)| !line.iter().all(|b| b.is_ascii_whitespace()))
+        .find_map(|(i, line)| {
+            serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(line)
+                .err()
+                .map(|e| Error::format(url, format!("line {}: not a JSON object: {e}", i + 1)))
+        })
 }
 
 /// `schema` with the fields `to_text` picks read as strings instead.
@@ -597,11 +632,9 @@ fn csv_text_columns(
     limit: Option<usize>,
 ) -> Result<Vec<String>> {
     let mut input = BufReader::new(text);
-    let mut header = Vec::new();
-    input
-        .read_until(b'\n', &mut header)
+    let header = reader::read_csv_header(&mut input)
         .map_err(|e| Error::format(url, format!("cannot read: {e}")))?;
-    if header.iter().all(|b| b.is_ascii_whitespace()) {
+    if header.is_empty() {
         return Ok(Vec::new());
     }
     let (names, _) = arrow::csv::reader::Format::default()
@@ -616,7 +649,11 @@ fn csv_text_columns(
     let reader = arrow::csv::ReaderBuilder::new(Arc::new(text_typed(&names, |_, _| true)))
         .with_header(false)
         .with_batch_size(limit.unwrap_or(BATCH_SIZE))
-        .build(QuotedEmpty::new(input))
+        .build(if limit.is_some() {
+            QuotedEmpty::sample(input)
+        } else {
+            QuotedEmpty::new(input)
+        })
         .map_err(|e| Error::format(url, e))?;
     let mut text_columns = vec![false; types.len()];
     for batch in reader.take(if limit.is_some() { 1 } else { usize::MAX }) {

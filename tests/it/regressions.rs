@@ -1029,3 +1029,137 @@ fn json_numbers_nested_in_arrays_and_objects_are_never_rounded_to_equal() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(v["verdict"], "equivalent");
 }
+
+#[test]
+fn csv_records_end_where_the_reader_ends_them() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |name: &str| d.path().join(name);
+    // Lone CRs end records (classic Mac, Excel "CSV (Macintosh)"): the header must not swallow
+    // the rows, which made two different files two empty, equal tables.
+    text(&p("cr_a.csv"), "id,name\r1,alice\r2,bob\r");
+    text(&p("cr_b.csv"), "id,name\r1,XXXXX\r3,carol\r4,dave\r");
+    let (run, v) = diff_json(&p("cr_a.csv"), &p("cr_b.csv"), &["--key", "id"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        (
+            &v["left_rows"],
+            &v["right_rows"],
+            &v["only_left"],
+            &v["only_right"],
+            &v["changed_rows"]
+        ),
+        (
+            &serde_json::json!(2),
+            &serde_json::json!(3),
+            &serde_json::json!(1),
+            &serde_json::json!(2),
+            &serde_json::json!(1)
+        )
+    );
+    // A CR-ended header before LF-ended rows, a quoted line break in a header name and blank
+    // lines before the header read as the plain file does.
+    text(&p("plain.csv"), "id,\"na me\"\n1,a\n2,b\n");
+    for (name, body) in [
+        ("cr_header.csv", "id,\"na me\"\r1,a\n2,b\n"),
+        ("blank_first.csv", "\n\r\nid,\"na me\"\n1,a\n2,b\n"),
+    ] {
+        text(&p(name), body);
+        let (run, v) = diff_json(&p("plain.csv"), &p(name), &["--key", "id"]);
+        assert_eq!(run.code, 0, "{name}: {}", run.stderr);
+        assert_eq!(v["right_rows"], 2, "{name}");
+    }
+    text(&p("nl_a.csv"), "id,\"na\nme\"\n1,a\n");
+    text(&p("nl_b.csv"), "id,\"na\nme\"\n1,b\n");
+    let (run, v) = diff_json(&p("nl_a.csv"), &p("nl_b.csv"), &["--key", "id"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(v["changed_cells"], serde_json::json!({"na\nme": 1}));
+    // A quote never closed (a file cut inside a quoted field) is an error, not a shorter file.
+    text(&p("whole.csv"), "id,v\n1,a\n2,\"b\"\n");
+    text(&p("cut.csv"), "id,v\n1,a\n2,\"b\n");
+    let run = diff(&p("whole.csv"), &p("cut.csv"), &["--key", "id"]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("cut.csv") && run.stderr.contains("quote is never closed"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_broken_symbolic_link_in_a_dataset_is_an_error() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |name: &str| d.path().join(name);
+    text(&p("l/part-0.csv"), "id,v\n1,10\n");
+    text(&p("r/part-0.csv"), "id,v\n1,10\n");
+    std::os::unix::fs::symlink(p("gone.csv"), p("r/part-1.csv")).unwrap();
+    let run = diff(&p("l"), &p("r"), &["--key", "id"]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("part-1.csv"), "{}", run.stderr);
+}
+
+#[test]
+fn json_lines_longer_than_the_inference_window_and_bad_lines_in_it() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |name: &str| d.path().join(name);
+    // A first line of 5 MB: the types come from every row instead of an error.
+    let long = "x".repeat(5 << 20);
+    text(
+        &p("a.jsonl"),
+        &format!("{{\"id\": 1, \"s\": \"{long}\"}}\n{{\"id\": 2, \"s\": \"b\"}}\n"),
+    );
+    text(
+        &p("b.jsonl"),
+        &format!("{{\"id\": 1, \"s\": \"{long}\"}}\n{{\"id\": 2, \"s\": \"c\"}}\n"),
+    );
+    let (run, v) = diff_json(&p("a.jsonl"), &p("b.jsonl"), &["--key", "id"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(v["changed_cells"], serde_json::json!({"s": 1}));
+    // A bad line among the first rows is named by its number.
+    let mut body: String = (0..5000).map(|i| format!("{{\"id\": {i}}}\n")).collect();
+    body.push_str("{\"id\": 5000,}\n");
+    text(&p("bad.jsonl"), &body);
+    let run = diff(&p("bad.jsonl"), &p("a.jsonl"), &[]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains("bad.jsonl: line 5001: not a JSON object"),
+        "{}",
+        run.stderr
+    );
+    // A file holding one JSON array: one short line, not the array.
+    let array: String = format!(
+        "[{}]\n",
+        (0..20_000)
+            .map(|i| format!("{{\"id\": {i}}}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    text(&p("array.json"), &array);
+    let run = diff(&p("array.json"), &p("a.jsonl"), &[]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.len() < 700, "{}", run.stderr.len());
+}
+
+#[test]
+fn a_key_given_by_its_left_name_under_rename_says_which_name_to_use() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |name: &str| d.path().join(name);
+    text(&p("l.csv"), "k,v\n1,a\n");
+    text(&p("r.csv"), "kk,v\n1,a\n");
+    let run = diff(
+        &p("l.csv"),
+        &p("r.csv"),
+        &["--key", "k", "--rename", "k=kk"],
+    );
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(run.stderr.contains("--key kk"), "{}", run.stderr);
+    let (run, v) = diff_json(
+        &p("l.csv"),
+        &p("r.csv"),
+        &["--key", "kk", "--rename", "k=kk"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(v["verdict"], "equivalent");
+}
