@@ -532,9 +532,9 @@ impl Plan {
             } else if array.data_type() == &DataType::Null {
                 new_null_array(field.data_type(), n)
             } else if family(field.data_type()) == Family::Null {
-                // The first file only had nulls here, so its type says nothing: refuse rather
-                // than read this file's values as nulls.
-                return Err(Error::format(
+                // The first file only had nulls here, so its type says nothing: a misfit (the
+                // engine takes the types from every file) rather than values read as nulls.
+                return Err(Error::misfit(
                     file_url,
                     format!(
                         "column `{source_name}` holds {} values here but only nulls (type Null) in the dataset's first file; parity cannot tell which type to compare",

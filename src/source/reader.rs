@@ -211,27 +211,28 @@ pub async fn discover_schema(dataset: &Dataset) -> Result<SchemaRef> {
         .unwrap_or(&dataset.files[0]);
     let loc = &dataset.location;
     match file.format.format {
-        FileFormat::Parquet => {
-            let fetch = RangeFetch {
-                store: loc.store.clone(),
-                path: file.path.clone(),
-            };
-            let meta = ParquetMetaDataReader::new()
-                .load_and_finish(fetch, file.size)
-                .await
-                .map_err(|e| {
-                    Error::format(&file.url, format!("not a readable Parquet file: {e}"))
-                })?;
-            let kv = meta.file_metadata().key_value_metadata();
-            let schema =
-                parquet::arrow::parquet_to_arrow_schema(meta.file_metadata().schema_descr(), kv)
-                    .map_err(|e| Error::format(&file.url, e))?;
-            Ok(Arc::new(strip_metadata(with_declared_timezones(
-                &schema, kv,
-            ))))
-        }
+        FileFormat::Parquet => parquet_schema(loc, file).await.map(Arc::new),
         FileFormat::Csv | FileFormat::JsonLines => super::typing::from_head(dataset).await,
     }
+}
+
+/// The schema a Parquet file decodes to, from its footer (two range reads from the known size).
+pub(super) async fn parquet_schema(
+    loc: &Location,
+    file: &DataFile,
+) -> Result<arrow::datatypes::Schema> {
+    let fetch = RangeFetch {
+        store: loc.store.clone(),
+        path: file.path.clone(),
+    };
+    let meta = ParquetMetaDataReader::new()
+        .load_and_finish(fetch, file.size)
+        .await
+        .map_err(|e| Error::format(&file.url, format!("not a readable Parquet file: {e}")))?;
+    let kv = meta.file_metadata().key_value_metadata();
+    let schema = parquet::arrow::parquet_to_arrow_schema(meta.file_metadata().schema_descr(), kv)
+        .map_err(|e| Error::format(&file.url, e))?;
+    Ok(strip_metadata(with_declared_timezones(&schema, kv)))
 }
 
 /// `schema` (a Parquet file's, as arrow-rs reads it) with each top-level timestamp column in

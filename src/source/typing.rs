@@ -1,4 +1,5 @@
-//! Column types of text datasets (CSV and JSON lines), which carry none of their own.
+//! Column types of text datasets (CSV and JSON lines), which carry none of their own, and of
+//! Parquet datasets whose first file says nothing about a column (type Null).
 //!
 //! A side's types come first from the head of its first file with a row ([`from_head`]):
 //! quick, and right for most data. The reader then holds every value to those types and
@@ -64,9 +65,10 @@ pub async fn from_head(dataset: &Dataset) -> Result<SchemaRef> {
     }
 }
 
-/// The types of a text dataset from every row of every file: a second pass over the data when
-/// a value did not fit the types of the head ([`from_head`]). Files are read twice, once for
-/// arrow's inference and once for the checks on how values are written.
+/// The types of a dataset from all of its data, when a value did not fit the types taken from
+/// its head ([`from_head`], or a Parquet dataset's first footer). A text dataset's files are
+/// read twice, once for arrow's inference and once for the checks on how values are written; a
+/// Parquet dataset's footers are read until every column has a type.
 pub async fn from_every_row(dataset: &Dataset) -> Result<SchemaRef> {
     let files: Vec<DataFile> = dataset
         .files
@@ -74,6 +76,9 @@ pub async fn from_every_row(dataset: &Dataset) -> Result<SchemaRef> {
         .filter(|f| f.size > 0)
         .cloned()
         .collect();
+    if dataset.format().format == FileFormat::Parquet {
+        return parquet_every_file(dataset).await;
+    }
     let Some(first) = files.first() else {
         let url = dataset.files.first().map_or("", |f| f.url.as_str());
         return Err(Error::format(
@@ -87,13 +92,40 @@ pub async fn from_every_row(dataset: &Dataset) -> Result<SchemaRef> {
     tokio::task::spawn_blocking(move || match format {
         FileFormat::Csv => csv_every_row(&handle, &loc, &files),
         FileFormat::JsonLines => json_every_row(&handle, &loc, &files),
-        FileFormat::Parquet => Err(Error::Internal(
-            "a Parquet schema comes from its footer, not from inference".into(),
-        )),
+        FileFormat::Parquet => unreachable!("Parquet datasets return above"),
     })
     .await
     .map_err(|e| Error::Internal(e.to_string()))?
     .map(Arc::new)
+}
+
+/// The types of a Parquet dataset from every file's footer: the first file's, except that a
+/// column of nulls only there (type Null, as pandas writes a column of `None`) takes the type
+/// of the first later file that has values in it.
+async fn parquet_every_file(dataset: &Dataset) -> Result<SchemaRef> {
+    let loc = &dataset.location;
+    let mut schemas = futures::stream::iter(&dataset.files)
+        .map(|f| reader::parquet_schema(loc, f))
+        .buffered(8);
+    let Some(first) = schemas.next().await else {
+        return Err(Error::Internal("a dataset without files".into()));
+    };
+    let mut fields: Vec<Field> = first?.fields().iter().map(|f| f.as_ref().clone()).collect();
+    while fields.iter().any(|f| f.data_type() == &DataType::Null) {
+        let Some(schema) = schemas.next().await else {
+            break;
+        };
+        let schema = schema?;
+        for field in fields
+            .iter_mut()
+            .filter(|f| f.data_type() == &DataType::Null)
+        {
+            if let Ok(typed) = schema.field_with_name(field.name()) {
+                *field = typed.clone();
+            }
+        }
+    }
+    Ok(Arc::new(Schema::new(fields)))
 }
 
 /// A file's decompressed bytes as a blocking `Read`: local files from disk, others fetched

@@ -1163,3 +1163,39 @@ fn a_key_given_by_its_left_name_under_rename_says_which_name_to_use() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(v["verdict"], "equivalent");
 }
+
+#[test]
+fn a_parquet_column_of_nulls_only_in_the_first_file_takes_its_type_from_a_later_one() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |name: &str| d.path().join(name);
+    // pandas writes a column of None as type null; the later file has the values.
+    parquet(
+        &p("l/part-0.parquet"),
+        vec![
+            ("id", Arc::new(Int64Array::from(vec![1, 2]))),
+            ("note", Arc::new(arrow::array::NullArray::new(2))),
+        ],
+    );
+    parquet(
+        &p("l/part-1.parquet"),
+        vec![
+            ("id", Arc::new(Int64Array::from(vec![3, 4]))),
+            ("note", Arc::new(StringArray::from(vec!["a", "b"]))),
+        ],
+    );
+    parquet(
+        &p("r/part-0.parquet"),
+        vec![
+            ("id", Arc::new(Int64Array::from(vec![1, 2, 3, 4]))),
+            (
+                "note",
+                Arc::new(StringArray::from(vec![None, None, Some("a"), Some("c")])),
+            ),
+        ],
+    );
+    let (run, v) = diff_json(&p("l"), &p("r"), &["--key", "id"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(v["changed_rows"], 1);
+    assert_eq!(v["changed_cells"], serde_json::json!({"note": 1}));
+    assert_eq!(v["schema_changes"], serde_json::json!([]));
+}
