@@ -541,18 +541,62 @@ fn parse_exactly(url: &str, schema: &SchemaRef, batch: RecordBatch) -> Result<Re
     RecordBatch::try_new(schema.clone(), columns).map_err(|e| Error::format(url, e))
 }
 
+/// A JSON object's members as written, in order, a repeated name kept (a map keeps one of
+/// them, so `{"a": 1, "a": 2}` would silently read as one value).
+struct Members<'a>(Vec<(String, &'a serde_json::value::RawValue)>);
+
+impl Members<'_> {
+    /// A name given twice.
+    fn duplicate(&self) -> Option<&str> {
+        let mut seen = std::collections::HashSet::new();
+        self.0
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .find(|k| !seen.insert(*k))
+    }
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Members<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Entries<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Entries<'a> {
+            type Value = Members<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) =
+                    map.next_entry::<String, &'de serde_json::value::RawValue>()?
+                {
+                    out.push(entry);
+                }
+                Ok(Members(out))
+            }
+        }
+        d.deserialize_map(Entries(std::marker::PhantomData))
+    }
+}
+
 /// Check one JSON line's top-level values against the column types: numbers only in number
 /// columns, strings only in string columns (integer literals also in the text columns that hold
-/// integers beyond 64 bits), booleans only in boolean columns. Nested values are left to the
-/// decoder.
+/// integers beyond 64 bits), booleans only in boolean columns, each name once; nested values
+/// as [`json_misfit`] says.
 fn check_json_types(url: &str, line_number: u64, line: &[u8], schema: &SchemaRef) -> Result<()> {
-    use serde_json::value::RawValue;
     let not_an_object = |e: serde_json::Error| {
         Error::format(url, format!("line {line_number}: not a JSON object: {e}"))
     };
-    let object: std::collections::BTreeMap<String, &RawValue> =
-        serde_json::from_slice(line).map_err(not_an_object)?;
-    for (key, raw) in &object {
+    let object: Members = serde_json::from_slice(line).map_err(not_an_object)?;
+    if let Some(twice) = object.duplicate() {
+        return Err(Error::format(
+            url,
+            format!("line {line_number}: field `{twice}` appears twice in one object; which of its values counts is undefined"),
+        ));
+    }
+    for (key, raw) in &object.0 {
         let Ok(field) = schema.field_with_name(key) else {
             return Err(Error::misfit(
                 url,
@@ -627,14 +671,16 @@ fn json_misfit(
             let Struct(fields) = dt else {
                 return known.then(|| "an object".to_string());
             };
-            let map: std::collections::BTreeMap<String, &RawValue> =
-                serde_json::from_str(text).ok()?;
-            if let Some(new) = map.keys().find(|k| fields.find(k).is_none()) {
+            let members: Members = serde_json::from_str(text).ok()?;
+            if let Some(twice) = members.duplicate() {
+                return Some(format!("an object with field `{twice}` twice"));
+            }
+            if let Some((new, _)) = members.0.iter().find(|(k, _)| fields.find(k).is_none()) {
                 return Some(format!("an object with field `{new}`"));
             }
-            fields.iter().find_map(|f| {
-                map.get(f.name())
-                    .and_then(|v| json_misfit(f.data_type(), v, None))
+            members.0.iter().find_map(|(name, v)| {
+                let (_, f) = fields.find(name)?;
+                json_misfit(f.data_type(), v, None)
             })
         }
         _ => {

@@ -1199,3 +1199,33 @@ fn a_parquet_column_of_nulls_only_in_the_first_file_takes_its_type_from_a_later_
     assert_eq!(v["changed_cells"], serde_json::json!({"note": 1}));
     assert_eq!(v["schema_changes"], serde_json::json!([]));
 }
+
+#[test]
+fn a_json_field_given_twice_in_one_object_is_an_error() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |name: &str| d.path().join(name);
+    text(
+        &p("r.jsonl"),
+        "{\"id\": 1, \"s\": \"LAST\", \"o\": {\"a\": 1}}\n",
+    );
+    for (name, line) in [
+        (
+            "top.jsonl",
+            "{\"id\": 1, \"s\": \"FIRST\", \"s\": \"LAST\", \"o\": {\"a\": 1}}\n",
+        ),
+        (
+            "nested.jsonl",
+            "{\"id\": 1, \"s\": \"LAST\", \"o\": {\"a\": 2, \"a\": 1}}\n",
+        ),
+    ] {
+        text(&p(name), line);
+        let run = diff(&p(name), &p("r.jsonl"), &["--key", "id"]);
+        assert_eq!(run.code, 2, "{name}: {}", run.stdout);
+        assert_eq!(run.stderr.lines().count(), 1, "{name}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(name) && run.stderr.contains("twice"),
+            "{}",
+            run.stderr
+        );
+    }
+}
