@@ -548,11 +548,16 @@ struct Members<'a>(Vec<(String, &'a serde_json::value::RawValue)>);
 impl Members<'_> {
     /// A name given twice.
     fn duplicate(&self) -> Option<&str> {
+        let names = || self.0.iter().map(|(k, _)| k.as_str());
+        if self.0.len() <= 16 {
+            // Every line is checked: pairs cost less than a set for a few names.
+            return names()
+                .enumerate()
+                .find(|(i, k)| names().skip(i + 1).any(|other| other == *k))
+                .map(|(_, k)| k);
+        }
         let mut seen = std::collections::HashSet::new();
-        self.0
-            .iter()
-            .map(|(k, _)| k.as_str())
-            .find(|k| !seen.insert(*k))
+        names().find(|k| !seen.insert(*k))
     }
 }
 
