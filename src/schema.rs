@@ -409,9 +409,28 @@ pub fn plan(left: &SchemaRef, right: &SchemaRef, cfg: &DiffConfig) -> Result<Pla
         }
     }
     if columns.is_empty() {
-        return Err(Error::Schema(
-            "the two sides have no column in common to compare".into(),
-        ));
+        // Name what each common column became, so the line says why nothing compares.
+        let changed: Vec<String> = changes
+            .iter()
+            .filter(|c| c.kind == SchemaChangeKind::TypeChanged)
+            .take(5)
+            .map(|c| {
+                format!(
+                    "`{}` is {} on the left and {} on the right",
+                    c.column,
+                    c.left_type.as_deref().unwrap_or("?"),
+                    c.right_type.as_deref().unwrap_or("?")
+                )
+            })
+            .collect();
+        let why = if changed.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", changed.join("; "))
+        };
+        return Err(Error::Schema(format!(
+            "the two sides have no column in common to compare{why}"
+        )));
     }
     let key = cfg
         .key

@@ -1229,3 +1229,20 @@ fn a_json_field_given_twice_in_one_object_is_an_error() {
         );
     }
 }
+
+#[test]
+fn sides_with_no_comparable_column_say_what_each_column_became() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |name: &str| d.path().join(name);
+    text(&p("i.csv"), "a\n1\n");
+    text(&p("f.csv"), "a\n1.5\n");
+    let run = diff(&p("i.csv"), &p("f.csv"), &[]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stderr.contains(
+            "no column in common to compare (`a` is Int64 on the left and Float64 on the right)"
+        ),
+        "{}",
+        run.stderr
+    );
+}
