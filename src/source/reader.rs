@@ -30,7 +30,8 @@ use super::listing::{DataFile, Dataset};
 use super::quoted_empty::{self, QuotedEmpty};
 use super::store::{Location, StoreKind};
 use super::typing::{
-    canonical_boolean, canonical_float, canonical_integer, float_holds, is_number_text, text_typed,
+    canonical_boolean, canonical_float, canonical_integer, csv_value_fits, float_holds,
+    is_empty_text, is_number_text, text_typed,
 };
 use crate::error::{Error, Result};
 
@@ -506,12 +507,29 @@ fn parse_exactly(url: &str, schema: &SchemaRef, batch: RecordBatch) -> Result<Re
             DataType::Int64 => Arc::new(Int64Array::from(
                 parse(text, canonical_integer, |v| v.parse().ok()).ok_or_else(refuse)?,
             )),
+            // Only the spellings inference takes for floats (`Infinity` is text there).
             DataType::Float64 => Arc::new(Float64Array::from(
-                parse(text, canonical_float, |v| v.parse().ok()).ok_or_else(refuse)?,
+                parse(
+                    text,
+                    |v| canonical_float(v) && csv_value_fits(&DataType::Float64, v),
+                    |v| v.parse().ok(),
+                )
+                .ok_or_else(refuse)?,
             )),
             DataType::Boolean => Arc::new(BooleanArray::from(
                 parse(text, canonical_boolean, |v| Some(v == "true")).ok_or_else(refuse)?,
             )),
+            // Text only because the rows its type came from held `""`: another value could be
+            // of any type.
+            DataType::Utf8 if is_empty_text(f) && text.iter().flatten().any(|v| !v.is_empty()) => {
+                return Err(Error::misfit(
+                    url,
+                    format!(
+                        "column `{}` holds a value, but the rows its type came from held only empty strings",
+                        f.name()
+                    ),
+                ))
+            }
             DataType::Utf8 => continue,
             // No value in the rows the types came from: none is taken now either.
             DataType::Null if text.null_count() == text.len() => {
@@ -529,6 +547,17 @@ fn parse_exactly(url: &str, schema: &SchemaRef, batch: RecordBatch) -> Result<Re
             // Dates and times as arrow's CSV reader parses them; a value that does not parse is
             // a misfit, never a null.
             other => {
+                // Held to the type as inference would have typed it: a date-time in a date
+                // column, or a finer fraction in a timestamp column, would be cut by the cast.
+                if text.iter().flatten().any(|v| !csv_value_fits(other, v)) {
+                    return Err(Error::misfit(
+                        url,
+                        format!(
+                            "column `{}` holds a value that is not a plain {other} as inference reads one",
+                            f.name()
+                        ),
+                    ));
+                }
                 let options = arrow::compute::CastOptions {
                     safe: false,
                     ..Default::default()
@@ -695,10 +724,11 @@ fn json_misfit(
                 (_, Value::Null) => true,
                 // A field with no value where its type came from.
                 (Null, _) => false,
-                (
-                    Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64,
-                    Value::Number(n),
-                ) => integer(n),
+                // Inference makes Int64 of numbers within i64 only (beyond: floats).
+                (Int64, Value::Number(n)) => n.is_i64(),
+                (Int8 | Int16 | Int32 | UInt8 | UInt16 | UInt32 | UInt64, Value::Number(n)) => {
+                    integer(n)
+                }
                 // A float's numbers must be held as written.
                 (Float16 | Float32 | Float64, Value::Number(_)) if !float_holds(text) => {
                     return Some("a number with more digits than a 64-bit float holds".into())

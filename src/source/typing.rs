@@ -210,6 +210,124 @@ fn csv_type(flags: u16) -> DataType {
     }
 }
 
+/// The [`csv_flags`] of one CSV value as arrow-csv's inference classifies it (its patterns, in
+/// its order: boolean, integer, decimal, date, then timestamps by the digits of their
+/// fraction), so a value can be held to a column type exactly as inference would have typed
+/// it. Digits are ASCII digits.
+pub(super) fn csv_value_flags(v: &str) -> u16 {
+    const TEXT: u16 = 1 << 8;
+    let digits = |b: &[u8]| !b.is_empty() && b.iter().all(u8::is_ascii_digit);
+    let b = v.as_bytes();
+    if b.first() == Some(&b'"') {
+        return TEXT;
+    }
+    if v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false") {
+        return 1;
+    }
+    let unsigned = match b.first() {
+        Some(b'+' | b'-') => &b[1..],
+        _ => b,
+    };
+    if digits(unsigned) {
+        // arrow falls back to text for integers beyond 64 bits.
+        return if b.len() >= 19 && v.parse::<i64>().is_err() {
+            TEXT
+        } else {
+            1 << 1
+        };
+    }
+    if decimal_pattern(unsigned) || matches!(v, "NaN" | "nan" | "inf" | "-inf") {
+        return 1 << 2;
+    }
+    // `YYYY-MM-DD`, then `[T ]hh:mm:ss` and what may follow.
+    let date = |b: &[u8]| {
+        b.len() >= 10
+            && digits(&b[..4])
+            && b[4] == b'-'
+            && digits(&b[5..7])
+            && b[7] == b'-'
+            && digits(&b[8..10])
+    };
+    if !date(b) {
+        return TEXT;
+    }
+    if b.len() == 10 {
+        return 1 << 3;
+    }
+    let time = b.len() >= 19
+        && matches!(b[10], b'T' | b' ')
+        && digits(&b[11..13])
+        && b[13] == b':'
+        && digits(&b[14..16])
+        && b[16] == b':'
+        && digits(&b[17..19]);
+    if !time {
+        return TEXT;
+    }
+    // What follows a pattern's digits: anything on one line, after a first character that is
+    // no digit (nor, for whole seconds, a point).
+    let tail_ok = |t: &[u8]| t.get(1..).is_none_or(|rest| !rest.contains(&b'\n'));
+    let rest = &b[19..];
+    match rest.first() {
+        None => 1 << 4,
+        Some(b'.') => {
+            let n = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+            if !tail_ok(&rest[1 + n..]) {
+                return TEXT;
+            }
+            match n {
+                1..=3 => 1 << 5,
+                4..=6 => 1 << 6,
+                7..=9 => 1 << 7,
+                _ => TEXT,
+            }
+        }
+        Some(c) if !c.is_ascii_digit() && tail_ok(rest) => 1 << 4,
+        Some(_) => TEXT,
+    }
+}
+
+/// arrow-csv's decimal pattern after the sign: `\d*\.\d+` or `\d+\.\d*`, with an optional
+/// exponent, or digits with an exponent.
+fn decimal_pattern(b: &[u8]) -> bool {
+    let mantissa_end = b
+        .iter()
+        .position(|&c| c == b'e' || c == b'E')
+        .unwrap_or(b.len());
+    let (mantissa, exponent) = b.split_at(mantissa_end);
+    let exponent_ok = match exponent {
+        [] => true,
+        [_, rest @ ..] => {
+            let rest = match rest.first() {
+                Some(b'+' | b'-') => &rest[1..],
+                _ => rest,
+            };
+            !rest.is_empty() && rest.iter().all(u8::is_ascii_digit)
+        }
+    };
+    if !exponent_ok {
+        return false;
+    }
+    match mantissa.iter().position(|&c| c == b'.') {
+        Some(at) => {
+            let (int, frac) = (&mantissa[..at], &mantissa[at + 1..]);
+            let all = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
+            all(int) && all(frac) && (!int.is_empty() || !frac.is_empty())
+        }
+        // Digits alone are an integer; with an exponent they are a decimal.
+        None => {
+            !exponent.is_empty() && !mantissa.is_empty() && mantissa.iter().all(u8::is_ascii_digit)
+        }
+    }
+}
+
+/// Whether a CSV value fits a column of type `t` as arrow-csv's inference would have typed the
+/// column with it among its values: joining the value's type does not change the column's.
+pub(super) fn csv_value_fits(t: &DataType, v: &str) -> bool {
+    let flags = csv_flags(t);
+    flags == 1 << 8 || csv_flags(&csv_type(flags | csv_value_flags(v))) == flags
+}
+
 fn csv_every_row(handle: &Handle, loc: &Location, files: &[DataFile]) -> Result<Schema> {
     // Column names in the order first seen, with the union of their types' flags.
     let mut columns: Vec<(String, u16)> = Vec::new();
@@ -462,8 +580,25 @@ fn infer_text_schema(
                 .infer_schema(text, Some(INFER_ROWS))
                 .map_err(|e| Error::format(url, e))?;
             let text_columns = csv_text_columns(url, &schema, text, Some(INFER_ROWS))?;
+            let typed = text_typed(&schema, |_, f| text_columns.contains(f.name()));
+            // Null where inferred, text now: only `""` was seen.
+            let fields: Vec<Field> = typed
+                .fields()
+                .iter()
+                .zip(schema.fields())
+                .map(|(f, inferred)| {
+                    let f = f.as_ref().clone();
+                    if inferred.data_type() == &DataType::Null && f.data_type() == &DataType::Utf8 {
+                        let mut metadata = f.metadata().clone();
+                        metadata.insert(EMPTY_TEXT.to_string(), "true".to_string());
+                        f.with_metadata(metadata)
+                    } else {
+                        f
+                    }
+                })
+                .collect();
             (
-                text_typed(&schema, |_, f| text_columns.contains(f.name())),
+                Schema::new_with_metadata(fields, typed.metadata().clone()),
                 rows,
             )
         }
@@ -790,6 +925,17 @@ fn number_text(schema: Schema, pick: impl Fn(usize, &Field) -> bool) -> Schema {
     Schema::new_with_metadata(fields, schema.metadata().clone())
 }
 
+/// Field metadata that marks a CSV column typed text from a head whose only values were quoted
+/// empty strings (`""`): another value later says nothing the head knew, so the reader
+/// refuses it ([`Error::Misfit`]) and the whole data decides (ints with `""` are integers, the
+/// `""` null, as when both are in the head).
+const EMPTY_TEXT: &str = "parity.empty_text";
+
+/// Whether a field is a CSV column typed text from quoted empty strings alone.
+pub fn is_empty_text(field: &Field) -> bool {
+    field.metadata().contains_key(EMPTY_TEXT)
+}
+
 /// Field metadata that marks a text column in which no value was seen: its type is Null, so
 /// it compares with a column of any type on the other side (every cell is null) and reports no
 /// type change, and the reader refuses a value in it ([`Error::Misfit`]) rather than turning
@@ -913,12 +1059,19 @@ mod tests {
 
 #[cfg(test)]
 mod joins {
-    use super::{csv_flags, csv_type};
+    use super::{csv_flags, csv_type, csv_value_fits, csv_value_flags};
     use arrow::datatypes::DataType;
 
     fn inferred(values: &[&str]) -> DataType {
+        let quoted = |v: &str| {
+            if v.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", v.replace('"', "\"\""))
+            } else {
+                v.to_string()
+            }
+        };
         let text: String = std::iter::once("id,c\n".to_string())
-            .chain(values.iter().map(|v| format!("1,{v}\n")))
+            .chain(values.iter().map(|v| format!("1,{}\n", quoted(v))))
             .collect();
         let (schema, _) = arrow::csv::reader::Format::default()
             .with_header(true)
@@ -954,6 +1107,93 @@ mod joins {
                     assert_eq!(whole, joined, "{a:?} | {b:?}, {c:?}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn one_value_is_classified_as_arrow_infers_it() {
+        let values = [
+            "1",
+            "-0",
+            "+0",
+            "007",
+            "+5",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775809",
+            "1234567890123456789012",
+            "1.5",
+            "1.",
+            ".5",
+            "+.5e-3",
+            "1e5",
+            "1E+5",
+            "1e",
+            "e5",
+            ".",
+            "1.5.5",
+            "NaN",
+            "nan",
+            "inf",
+            "-inf",
+            "+inf",
+            "Infinity",
+            "INF",
+            "NAN",
+            "true",
+            "FALSE",
+            "tRuE",
+            "yes",
+            "2024-01-01",
+            "2024-1-9",
+            " 2024-01-10",
+            "2024-01-01T00:00:00",
+            "2024-01-01 00:00:00",
+            "2024-01-01T00:00:00Z",
+            "2024-01-01T00:00:00+05:00",
+            "2024-01-01T00:00:00.",
+            "2024-01-01T00:00:00.1",
+            "2024-01-01T00:00:00.123",
+            "2024-01-01T00:00:00.1234",
+            "2024-01-01T00:00:00.123456",
+            "2024-01-01T00:00:00.1234567",
+            "2024-01-01T00:00:00.123456789",
+            "2024-01-01T00:00:00.1234567890",
+            "2024-01-01T00:00:00.123Z",
+            "2024-01-01T00:00:00 x\ny",
+            "2024-01-01T00:00:00.5 x\ny",
+            "2024-01-01T00:00:001",
+            "2024-01-01X00:00:00",
+            "2024-01-01T0:00:00",
+            "\"quoted\"",
+            "a\"b",
+            "abc",
+            "1,5",
+        ];
+        for v in values {
+            assert_eq!(csv_type(csv_value_flags(v)), inferred(&[v]), "{v:?}");
+        }
+        // Held to a column's type as inference would have typed it with the value among its own.
+        for (t, v, fits) in [
+            (DataType::Date32, "2024-01-01T01:00:00", false),
+            (DataType::Date32, "2024-1-9", false),
+            (DataType::Float64, "Infinity", false),
+            (DataType::Float64, "7", true),
+            (DataType::Float64, "inf", true),
+            (DataType::Int64, "7.5", false),
+            (
+                DataType::Timestamp(arrow::datatypes::TimeUnit::Millisecond, None),
+                "2024-01-01T00:00:00.123456",
+                false,
+            ),
+            (
+                DataType::Timestamp(arrow::datatypes::TimeUnit::Millisecond, None),
+                "2024-01-01",
+                true,
+            ),
+            (DataType::Utf8, "anything", true),
+        ] {
+            assert_eq!(csv_value_fits(&t, v), fits, "{t} {v:?}");
         }
     }
 }

@@ -1246,3 +1246,70 @@ fn sides_with_no_comparable_column_say_what_each_column_became() {
         run.stderr
     );
 }
+
+/// `id,c` CSV with `head` (10,000 rows of one value) and then `late` as row 10,001.
+fn csv_with_late(head: &str, late: &str) -> String {
+    let mut out = String::from("id,c\n");
+    for i in 0..10_000 {
+        out.push_str(&format!("{i},{head}\n"));
+    }
+    out.push_str(&format!("10000,{late}\n"));
+    out
+}
+
+#[test]
+fn a_late_csv_value_is_held_to_its_column_type_as_inference_would_type_it() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |name: &str| d.path().join(name);
+    // A date-time in a date column, a finer fraction in a millisecond column: the cast would
+    // cut them, so two different values compared equal.
+    for (name, head, l, r) in [
+        (
+            "date",
+            "2024-01-01",
+            "2024-01-10T12:00:00",
+            "2024-01-10T13:00:00",
+        ),
+        (
+            "ms",
+            "2024-01-01T00:00:00.123",
+            "2024-01-01T00:00:00.123456",
+            "2024-01-01T00:00:00.123999",
+        ),
+    ] {
+        text(&p(&format!("{name}_l.csv")), &csv_with_late(head, l));
+        text(&p(&format!("{name}_r.csv")), &csv_with_late(head, r));
+        let (run, v) = diff_json(
+            &p(&format!("{name}_l.csv")),
+            &p(&format!("{name}_r.csv")),
+            &["--key", "id"],
+        );
+        assert_eq!(run.code, 1, "{name}: {}", run.stderr);
+        assert_eq!(v["changed_cells"], serde_json::json!({"c": 1}), "{name}");
+    }
+    // Spellings inference takes as text (`Infinity`, `2024-1-9`) make the column text wherever
+    // they are; a column whose head held only `""` takes its type from later values too.
+    for (name, head, late) in [
+        ("inf", "1.5", "Infinity"),
+        ("short_date", "2024-01-01", "2024-1-9"),
+        ("empty_text", "\"\"", "7"),
+    ] {
+        let late_first: String = {
+            let mut out = format!("id,c\n10000,{late}\n");
+            for i in 0..10_000 {
+                out.push_str(&format!("{i},{head}\n"));
+            }
+            out
+        };
+        text(&p(&format!("{name}_a.csv")), &csv_with_late(head, late));
+        text(&p(&format!("{name}_b.csv")), &late_first);
+        let (run, v) = diff_json(
+            &p(&format!("{name}_a.csv")),
+            &p(&format!("{name}_b.csv")),
+            &["--key", "id"],
+        );
+        assert_eq!(run.code, 0, "{name}: {}", run.stderr);
+        assert_eq!(v["verdict"], "equivalent", "{name}");
+        assert_eq!(v["schema_changes"], serde_json::json!([]), "{name}");
+    }
+}
