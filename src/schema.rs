@@ -108,7 +108,7 @@ pub fn with_partition_columns(schema: &SchemaRef, partition_keys: &[String]) -> 
             fields.push(Field::new(k, DataType::Utf8, true));
         }
     }
-    Arc::new(Schema::new(fields))
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
 /// The type a column is compared and spilled as: dictionaries and run-end encoded columns are
@@ -132,7 +132,7 @@ pub fn same_logical_type(a: &DataType, b: &DataType) -> bool {
         }
     }
     let (a, b) = (strip(a), strip(b));
-    if a == b {
+    if a == b || in_name_order(a) == in_name_order(b) {
         return true;
     }
     matches!((family(a), family(b)), (Family::Utf8, Family::Utf8))
@@ -143,6 +143,30 @@ pub fn same_logical_type(a: &DataType, b: &DataType) -> bool {
                 DataType::Binary | DataType::LargeBinary | DataType::BinaryView
             )
         )
+}
+
+/// `dt` with the fields of every struct in it sorted by name: a struct's field order is not
+/// part of its type (values are compared field by field, by name).
+fn in_name_order(dt: &DataType) -> DataType {
+    let field = |f: &arrow::datatypes::FieldRef| {
+        Arc::new(
+            f.as_ref()
+                .clone()
+                .with_data_type(in_name_order(f.data_type())),
+        )
+    };
+    match dt {
+        DataType::Struct(fields) => {
+            let mut sorted: Vec<_> = fields.iter().map(field).collect();
+            sorted.sort_by(|x, y| x.name().cmp(y.name()));
+            DataType::Struct(sorted.into())
+        }
+        DataType::List(f) => DataType::List(field(f)),
+        DataType::LargeList(f) => DataType::LargeList(field(f)),
+        DataType::FixedSizeList(f, n) => DataType::FixedSizeList(field(f), *n),
+        DataType::Map(f, sorted) => DataType::Map(field(f), *sorted),
+        other => other.clone(),
+    }
 }
 
 fn type_name(dt: &DataType) -> String {
@@ -391,6 +415,11 @@ pub fn plan(left: &SchemaRef, right: &SchemaRef, cfg: &DiffConfig) -> Result<Pla
                     tolerance,
                 });
             }
+            // A JSON-lines side that never writes a field holds the nulls the other side writes.
+            (Some((left_name, _)), None)
+                if untyped(left, left_name) && crate::source::typing::absent_is_null(right) => {}
+            (None, Some(_))
+                if untyped(right, name) && crate::source::typing::absent_is_null(left) => {}
             (Some((_, lt)), None) => changes.push(SchemaChange {
                 column: name.clone(),
                 kind: SchemaChangeKind::OnlyLeft,

@@ -387,9 +387,9 @@ fn json_every_row(handle: &Handle, loc: &Location, files: &[DataFile]) -> Result
     };
     let schema = inferred.map_err(|e| Error::format(url(), e))?;
     let inexact = values.inexact;
-    Ok(untyped(number_text(schema, |_, f| {
+    Ok(json_lines(untyped(number_text(schema, |_, f| {
         f.data_type() == &DataType::Float64 && inexact.contains(f.name())
-    })))
+    }))))
 }
 
 /// Every JSON line of a dataset's files, in order, as values for arrow's inference. On the
@@ -608,7 +608,10 @@ fn infer_text_schema(
                     .map_err(|e| {
                         bad_json_line(url, &text).unwrap_or_else(|| Error::format(url, e))
                     })?;
-            (inexact_numbers_as_text(url, schema, &text)?, rows)
+            (
+                json_lines(inexact_numbers_as_text(url, schema, &text)?),
+                rows,
+            )
         }
         FileFormat::Parquet => {
             return Err(Error::Internal(format!(
@@ -826,6 +829,14 @@ fn csv_text_columns(
     for batch in reader.take(if limit.is_some() { 1 } else { usize::MAX }) {
         let batch = batch.map_err(|e| Error::format(url, e))?;
         for (i, t) in types.iter().enumerate() {
+            // Dates and times whose text matches the pattern but names no instant
+            // (`2024-02-30`, `25:00:00`): the column is text, as for any other word.
+            if let Some(t @ (DataType::Date32 | DataType::Timestamp(..))) = t {
+                if !text_columns[i] && !casts_exactly(batch.column(i), t) {
+                    text_columns[i] = true;
+                }
+                continue;
+            }
             let check: fn(&str) -> bool = match t {
                 Some(DataType::Int64) => canonical_integer,
                 Some(DataType::Float64) => canonical_float,
@@ -855,6 +866,20 @@ fn csv_text_columns(
         .filter(|(_, text)| *text)
         .map(|(f, _)| f.name().clone())
         .collect())
+}
+
+/// Whether a column of CSV text (quoted empty fields marked) casts to `t` without an error, the
+/// marks as nulls.
+fn casts_exactly(column: &arrow::array::ArrayRef, t: &DataType) -> bool {
+    let Some(text) = column.as_any().downcast_ref::<StringArray>() else {
+        return true;
+    };
+    let values: StringArray = text.iter().map(|v| v.filter(|v| *v != MARK)).collect();
+    let options = arrow::compute::CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    arrow::compute::cast_with_options(&values, t, &options).is_ok()
 }
 
 /// Field metadata that marks a JSON column read as the text of its numbers (see
@@ -934,6 +959,22 @@ const EMPTY_TEXT: &str = "parity.empty_text";
 /// Whether a field is a CSV column typed text from quoted empty strings alone.
 pub fn is_empty_text(field: &Field) -> bool {
     field.metadata().contains_key(EMPTY_TEXT)
+}
+
+/// Schema metadata of a JSON-lines side: a field an object leaves out is null, so a column
+/// with no value on the other side (untyped) is no column missing here.
+const ABSENT_IS_NULL: &str = "parity.absent_is_null";
+
+/// Whether a side's schema reads a missing field as null (JSON lines).
+pub fn absent_is_null(schema: &Schema) -> bool {
+    schema.metadata().contains_key(ABSENT_IS_NULL)
+}
+
+/// A JSON-lines side's schema, marked [`ABSENT_IS_NULL`].
+fn json_lines(schema: Schema) -> Schema {
+    let mut metadata = schema.metadata().clone();
+    metadata.insert(ABSENT_IS_NULL.to_string(), "true".to_string());
+    schema.with_metadata(metadata)
 }
 
 /// Field metadata that marks a text column in which no value was seen: its type is Null, so

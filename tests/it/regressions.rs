@@ -286,24 +286,44 @@ fn the_diff_file_of_a_parity_verdict_replaces_a_stale_one() {
 #[test]
 fn redacted_runs_do_not_quote_values_in_errors() {
     let d = tempfile::tempdir().unwrap();
-    // A value that looks like a timestamp to the inference (anything may follow the seconds)
-    // but does not parse as one is a decode error, and arrow's message quotes it.
-    let mut body = String::from("id,at\n");
-    for i in 0..10_050 {
-        body.push_str(&format!("{i},2024-01-01T00:00:00\n"));
-    }
-    body.push_str("20000,2024-01-01T00:00:00 alice@example.com\n");
-    text(&d.path().join("l.csv"), &body);
-    text(&d.path().join("r.csv"), &body);
-    text(&d.path().join("r2.csv"), "id,at\n1,2024-01-01T00:00:00\n");
-    let run = diff(
-        &d.path().join("l.csv"),
-        &d.path().join("r2.csv"),
-        &["--redact"],
-    );
+    let (l, r) = value_quoting_error(d.path());
+    // Without --redact the decoder's message quotes the value (so the check below can fail).
+    let run = diff(&l, &r, &[]);
     assert_eq!(run.code, 2, "{}", run.stdout);
-    assert!(!run.stderr.contains("alice"), "{}", run.stderr);
-    assert!(run.stderr.contains("l.csv"), "{}", run.stderr);
+    assert!(run.stderr.contains("987654321987"), "{}", run.stderr);
+    let run = diff(&l, &r, &["--redact"]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(!run.stderr.contains("987654321987"), "{}", run.stderr);
+    assert!(run.stderr.contains("part-1.parquet"), "{}", run.stderr);
+}
+
+/// A pair whose left side cannot be read, with an error message from the decoder that quotes
+/// a value (987654321987): a later file widens an Int32 column past what Int32 holds.
+fn value_quoting_error(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let l = dir.join("quoting_l");
+    parquet(
+        &l.join("part-0.parquet"),
+        vec![
+            ("id", Arc::new(Int64Array::from(vec![1]))),
+            ("n", Arc::new(Int32Array::from(vec![1]))),
+        ],
+    );
+    parquet(
+        &l.join("part-1.parquet"),
+        vec![
+            ("id", Arc::new(Int64Array::from(vec![2]))),
+            ("n", Arc::new(Int64Array::from(vec![987_654_321_987]))),
+        ],
+    );
+    let r = dir.join("quoting_r.parquet");
+    parquet(
+        &r,
+        vec![
+            ("id", Arc::new(Int64Array::from(vec![1, 2]))),
+            ("n", Arc::new(Int64Array::from(vec![1, 2]))),
+        ],
+    );
+    (l, r)
 }
 
 #[test]
@@ -500,22 +520,10 @@ fn a_later_file_with_other_struct_field_names_is_refused() {
 #[test]
 fn redaction_hides_decoder_details_and_value_sized_differences() {
     let d = tempfile::tempdir().unwrap();
-    let mut body = String::from("id,n\n");
-    for i in 0..10_050 {
-        body.push_str(&format!("{i},2024-01-01 00:00:00\n"));
-    }
-    body.push_str("5,2024-01-01 00:00:00x'SECRETTAIL\n");
-    text(&d.path().join("q.csv"), &body);
-    let mut other = body.clone();
-    other.push_str("6,2024-01-01 00:00:00\n");
-    text(&d.path().join("q3.csv"), &other);
-    let run = diff(
-        &d.path().join("q.csv"),
-        &d.path().join("q3.csv"),
-        &["--redact", "--key", "id"],
-    );
+    let (l, r) = value_quoting_error(d.path());
+    let run = diff(&l, &r, &["--redact", "--key", "id"]);
     assert_eq!(run.code, 2, "{}", run.stdout);
-    assert!(!run.stderr.contains("SECRET"), "{}", run.stderr);
+    assert!(!run.stderr.contains("987654321987"), "{}", run.stderr);
 
     let f = |v: f64| Arc::new(arrow::array::Float64Array::from(vec![v])) as ArrayRef;
     parquet(
@@ -1312,4 +1320,60 @@ fn a_late_csv_value_is_held_to_its_column_type_as_inference_would_type_it() {
         assert_eq!(v["verdict"], "equivalent", "{name}");
         assert_eq!(v["schema_changes"], serde_json::json!([]), "{name}");
     }
+}
+
+#[test]
+fn json_struct_field_order_and_absent_fields_are_not_schema_changes() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |name: &str| d.path().join(name);
+    // Field order comes from the first object inference sees.
+    text(
+        &p("ab.jsonl"),
+        "{\"id\": 1, \"s\": {\"a\": 1, \"b\": 2}}\n{\"id\": 2, \"s\": {\"b\": 3, \"a\": 4}}\n",
+    );
+    text(
+        &p("ba.jsonl"),
+        "{\"id\": 2, \"s\": {\"b\": 3, \"a\": 4}}\n{\"id\": 1, \"s\": {\"a\": 1, \"b\": 2}}\n",
+    );
+    let (run, v) = diff_json(
+        &p("ab.jsonl"),
+        &p("ba.jsonl"),
+        &["--key", "id", "--strict-types"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(v["schema_changes"], serde_json::json!([]));
+    // A writer that leaves null fields out (Spark's default) against one that writes them.
+    text(
+        &p("nulls.jsonl"),
+        "{\"id\": 1, \"a\": null}\n{\"id\": 2, \"a\": null}\n",
+    );
+    text(&p("absent.jsonl"), "{\"id\": 1}\n{\"id\": 2}\n");
+    let (run, v) = diff_json(&p("nulls.jsonl"), &p("absent.jsonl"), &["--key", "id"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(v["schema_changes"], serde_json::json!([]));
+    // A field with a value on one side only is still a column on one side only.
+    text(&p("value.jsonl"), "{\"id\": 1, \"a\": 5}\n{\"id\": 2}\n");
+    let (run, v) = diff_json(&p("value.jsonl"), &p("absent.jsonl"), &["--key", "id"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(v["schema_changes"][0]["kind"], "only_left");
+}
+
+#[test]
+fn a_csv_date_that_names_no_day_makes_its_column_text() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |name: &str| d.path().join(name);
+    // `2024-02-30` matches the date pattern but is no date: text, wherever it is.
+    text(&p("a.csv"), &csv_with_late("2024-02-01", "2024-02-30"));
+    let first: String = {
+        let mut out = String::from("id,c\n10000,2024-02-30\n");
+        for i in 0..10_000 {
+            out.push_str(&format!("{i},2024-02-01\n"));
+        }
+        out
+    };
+    text(&p("b.csv"), &first);
+    let (run, v) = diff_json(&p("a.csv"), &p("b.csv"), &["--key", "id"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(v["verdict"], "equivalent");
+    assert_eq!(v["schema_changes"], serde_json::json!([]));
 }
