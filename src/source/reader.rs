@@ -31,7 +31,7 @@ use super::quoted_empty::{self, QuotedEmpty};
 use super::store::{Location, StoreKind};
 use super::typing::{
     canonical_boolean, canonical_float, canonical_integer, csv_value_fits, float_holds,
-    is_empty_text, is_number_text, text_typed,
+    is_empty_text, is_number_text, plainly_held, text_typed,
 };
 use crate::error::{Error, Result};
 
@@ -511,7 +511,11 @@ fn parse_exactly(url: &str, schema: &SchemaRef, batch: RecordBatch) -> Result<Re
             DataType::Float64 => Arc::new(Float64Array::from(
                 parse(
                     text,
-                    |v| canonical_float(v) && csv_value_fits(&DataType::Float64, v),
+                    // A plain number (the common case) fits without the classifier.
+                    |v| {
+                        canonical_float(v)
+                            && (plainly_held(v) || csv_value_fits(&DataType::Float64, v))
+                    },
                     |v| v.parse().ok(),
                 )
                 .ok_or_else(refuse)?,

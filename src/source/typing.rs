@@ -702,7 +702,7 @@ fn printed_back(v: &str) -> bool {
 /// survives a 64-bit float unchanged (every 15-digit decimal maps to its own float), so
 /// [`float_holds`] need not print the float to check. Checked without allocating, since it runs
 /// on every value of every float column.
-fn plainly_held(v: &str) -> bool {
+pub(super) fn plainly_held(v: &str) -> bool {
     let bytes = v.strip_prefix('-').unwrap_or(v).as_bytes();
     let mantissa_end = bytes
         .iter()
