@@ -713,7 +713,12 @@ fn json_misfit(
             if let Some(twice) = members.duplicate() {
                 return Some(format!("an object with field `{twice}` twice"));
             }
-            if let Some((new, _)) = members.0.iter().find(|(k, _)| fields.find(k).is_none()) {
+            // A member the type leaves out may be written `null` (the same as leaving it out).
+            if let Some((new, _)) = members
+                .0
+                .iter()
+                .find(|(k, v)| fields.find(k).is_none() && v.get().trim() != "null")
+            {
                 return Some(format!("an object with field `{new}`"));
             }
             members.0.iter().find_map(|(name, v)| {
@@ -852,11 +857,12 @@ fn decode_text(
             }
         }
         FileFormat::JsonLines => {
-            // Strict: a field that is not in the dataset's first file is an error, not dropped.
-            // Coercion lets the text columns that hold integers beyond 64 bits take numbers;
+            // Not strict: every line is checked first (`check_json_types`), and a member the
+            // types leave out reaches the decoder only when it is null. Coercion lets the text
+            // columns that hold integers beyond 64 bits take numbers;
             // `check_json_types` below keeps every other value to its column's type.
             let mut decoder = arrow::json::ReaderBuilder::new(schema.clone())
-                .with_strict_mode(true)
+                .with_strict_mode(false)
                 .with_coerce_primitive(true)
                 .with_batch_size(BATCH_SIZE)
                 .build_decoder()

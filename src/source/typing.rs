@@ -970,11 +970,48 @@ pub fn absent_is_null(schema: &Schema) -> bool {
     schema.metadata().contains_key(ABSENT_IS_NULL)
 }
 
-/// A JSON-lines side's schema, marked [`ABSENT_IS_NULL`].
+/// A JSON-lines side's schema, marked [`ABSENT_IS_NULL`], with the fields inside its objects
+/// that held no value left out ([`without_null_members`]).
 fn json_lines(schema: Schema) -> Schema {
     let mut metadata = schema.metadata().clone();
     metadata.insert(ABSENT_IS_NULL.to_string(), "true".to_string());
-    schema.with_metadata(metadata)
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            f.as_ref()
+                .clone()
+                .with_data_type(without_null_members(f.data_type()))
+        })
+        .collect();
+    Schema::new_with_metadata(fields, metadata)
+}
+
+/// `dt` without the struct fields of type Null, at any depth: in JSON a member written `null`
+/// and a member left out are the same (Spark leaves null members out), so a member that never
+/// held a value is no field of the type. The reader lets such a member through only while it is
+/// null.
+fn without_null_members(dt: &DataType) -> DataType {
+    let member = |f: &arrow::datatypes::FieldRef| {
+        Arc::new(
+            f.as_ref()
+                .clone()
+                .with_data_type(without_null_members(f.data_type())),
+        )
+    };
+    match dt {
+        DataType::Struct(fields) => DataType::Struct(
+            fields
+                .iter()
+                .filter(|f| f.data_type() != &DataType::Null)
+                .map(member)
+                .collect::<Vec<_>>()
+                .into(),
+        ),
+        DataType::List(f) => DataType::List(member(f)),
+        DataType::LargeList(f) => DataType::LargeList(member(f)),
+        other => other.clone(),
+    }
 }
 
 /// Field metadata that marks a text column in which no value was seen: its type is Null, so

@@ -1351,6 +1351,32 @@ fn json_struct_field_order_and_absent_fields_are_not_schema_changes() {
     let (run, v) = diff_json(&p("nulls.jsonl"), &p("absent.jsonl"), &["--key", "id"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(v["schema_changes"], serde_json::json!([]));
+    // The same inside objects: a member written null on one side, left out on the other.
+    text(
+        &p("member_null.jsonl"),
+        "{\"id\": 1, \"s\": {\"a\": 1, \"b\": null}}\n",
+    );
+    text(
+        &p("member_absent.jsonl"),
+        "{\"id\": 1, \"s\": {\"a\": 1}}\n",
+    );
+    let (run, v) = diff_json(
+        &p("member_null.jsonl"),
+        &p("member_absent.jsonl"),
+        &["--key", "id"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(v["schema_changes"], serde_json::json!([]));
+    text(
+        &p("member_value.jsonl"),
+        "{\"id\": 1, \"s\": {\"a\": 1, \"b\": 2}}\n",
+    );
+    let (run, _) = diff_json(
+        &p("member_null.jsonl"),
+        &p("member_value.jsonl"),
+        &["--key", "id"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
     // A field with a value on one side only is still a column on one side only.
     text(&p("value.jsonl"), "{\"id\": 1, \"a\": 5}\n{\"id\": 2}\n");
     let (run, v) = diff_json(&p("value.jsonl"), &p("absent.jsonl"), &["--key", "id"]);
