@@ -659,6 +659,9 @@ fn check_json_types(url: &str, line_number: u64, line: &[u8], schema: &SchemaRef
     Ok(())
 }
 
+/// What [`json_misfit`] says of a value it cannot read back (never taken as fitting).
+const UNREADABLE: &str = "a value that cannot be read back";
+
 /// Why a JSON value (as written) does not fit a column type (`None` when it fits), looking
 /// inside arrays and objects so a float nested in an integer field, or a nested number a 64-bit
 /// float does not hold as written, is caught too. `number_text` is set for a top-level column
@@ -700,7 +703,9 @@ fn json_misfit(
             let (List(f) | LargeList(f) | FixedSizeList(f, _)) = dt else {
                 return known.then(|| "an array".to_string());
             };
-            let items: Vec<&RawValue> = serde_json::from_str(text).ok()?;
+            let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(text) else {
+                return Some(UNREADABLE.into());
+            };
             items
                 .iter()
                 .find_map(|v| json_misfit(f.data_type(), v, None))
@@ -709,7 +714,9 @@ fn json_misfit(
             let Struct(fields) = dt else {
                 return known.then(|| "an object".to_string());
             };
-            let members: Members = serde_json::from_str(text).ok()?;
+            let Ok(members) = serde_json::from_str::<Members>(text) else {
+                return Some(UNREADABLE.into());
+            };
             if let Some(twice) = members.duplicate() {
                 return Some(format!("an object with field `{twice}` twice"));
             }
@@ -727,7 +734,9 @@ fn json_misfit(
             })
         }
         _ => {
-            let value: Value = serde_json::from_str(text).ok()?;
+            let Ok(value) = serde_json::from_str::<Value>(text) else {
+                return Some(UNREADABLE.into());
+            };
             let integer = |n: &serde_json::Number| n.is_i64() || n.is_u64();
             let fits = match (dt, &value) {
                 (_, Value::Null) => true,
