@@ -120,7 +120,7 @@ impl Error {
 const MAX_MESSAGE: usize = 500;
 
 /// Collapse a multi-line message into one line, so every error prints on one line, cut to
-/// [`MAX_MESSAGE`] characters.
+/// `MAX_MESSAGE` characters.
 pub fn one_line(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     for (i, part) in message

@@ -4,11 +4,13 @@
 //! * [`hash_file`] is tier 1: the bytes are hashed and nothing is parsed.
 //! * [`read_text_file`] streams a CSV or JSON-lines file's bytes, hashes them as they pass and
 //!   decodes them (through gzip/zstd when compressed) into `RecordBatch`es that go to a sink; a
-//!   remote file's bytes are fetched once. A Parquet file needs random access to its footer:
-//!   it is read as the jobs of [`super::parts`], which the engine spreads over threads.
+//!   remote file's bytes are fetched once. Every value is held to its column's type; one that
+//!   does not fit is an [`Error::Misfit`] (see [`super::typing`]). A Parquet file needs random
+//!   access to its footer: it is read as the jobs of [`super::parts`], which the engine spreads
+//!   over threads.
 //! * [`discover_schema`] reads the schema a side will be decoded with: the Parquet footer (two
-//!   range reads from the known size, never a suffix range, which Azure rejects) or the types
-//!   inferred from the first rows of the first text file.
+//!   range reads from the known size, never a suffix range, which Azure rejects; timestamps in
+//!   the timezone their writer declared) or, for text, [`super::typing::from_head`].
 
 use std::io::{BufRead, BufReader, Read};
 use std::ops::Range;

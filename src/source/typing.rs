@@ -11,7 +11,7 @@
 //!
 //! The types are arrow's inference (arrow-csv's and arrow-json's rules, which the whole-data
 //! pass follows across files too), narrowed by what a value must look like to keep its type
-//! (`canonical_*`, [`float_holds`]): `007` is text, not the integer 7. A column with no value
+//! (`canonical_*`, `float_holds`): `007` is text, not the integer 7. A column with no value
 //! is Null and marked [`is_untyped`]; a JSON float column whose numbers a 64-bit float cannot
 //! hold as written is read as the text of its numbers ([`is_number_text`]).
 
@@ -34,9 +34,9 @@ use super::store::Location;
 use crate::error::{Error, Result};
 
 /// The types of a text dataset from the head of its first file with a row. Looked for among
-/// the first [`INFER_FILES`] files with bytes (a header-only CSV file, an empty partition's
+/// the first `INFER_FILES` files with bytes (a header-only CSV file, an empty partition's
 /// output, says nothing about the types); failing that, the first file's columns are untyped.
-/// A head holding no whole line (a line longer than [`INFER_BYTES`]) sends the inference to
+/// A head holding no whole line (a line longer than `INFER_BYTES`) sends the inference to
 /// every row ([`from_every_row`]).
 pub async fn from_head(dataset: &Dataset) -> Result<SchemaRef> {
     let loc = &dataset.location;
@@ -683,7 +683,7 @@ pub(super) fn float_holds(v: &str) -> bool {
     plainly_held(v) || printed_back(v)
 }
 
-/// [`float_holds`] the long way: the float's shortest printed form has the value written.
+/// `float_holds` the long way: the float's shortest printed form has the value written.
 fn printed_back(v: &str) -> bool {
     match (v.parse::<f64>(), decimal_value(v)) {
         // Digits: the float must hold their value (not infinity for `1e400`, not 0 for
@@ -700,7 +700,7 @@ fn printed_back(v: &str) -> bool {
 /// Whether `v` is a plain decimal number (sign, digits, point, exponent) with at most 15
 /// significant digits and a magnitude well inside the normal floats: such a number always
 /// survives a 64-bit float unchanged (every 15-digit decimal maps to its own float), so
-/// [`float_holds`] need not print the float to check. Checked without allocating, since it runs
+/// `float_holds` need not print the float to check. Checked without allocating, since it runs
 /// on every value of every float column.
 pub(super) fn plainly_held(v: &str) -> bool {
     let bytes = v.strip_prefix('-').unwrap_or(v).as_bytes();
