@@ -34,7 +34,7 @@ pub struct DataFile {
     #[serde(skip)]
     pub format: DataFormat,
     /// Hive partition values from `key=value/` folders, outermost first, unescaped
-    /// ([`hive_value`]; `None` for Hive's default partition, its null).
+    /// (`hive_value`; `None` for Hive's default partition, its null).
     #[serde(skip)]
     pub partition_values: Vec<(String, Option<String>)>,
 }

@@ -16,7 +16,7 @@
 //!   hash job has nothing left to do.
 //!
 //! Strings are decoded as views and dictionary-encoded columns straight into their values
-//! ([`reading_metadata`]): the engine hashes views as it hashes strings, and compares
+//! (`reading_metadata`): the engine hashes views as it hashes strings, and compares
 //! dictionaries as values.
 //!
 //! A caller that needs only some rows (the second pass of the differing-rows subset) names the
