@@ -33,7 +33,7 @@ use super::quoted_empty::{self, QuotedEmpty};
 use super::store::{Location, StoreKind};
 use super::typing::{
     canonical_boolean, canonical_float, canonical_integer, csv_value_fits, float_holds,
-    is_empty_text, is_number_text, plainly_held, text_typed,
+    inferred_before_text, is_number_text, plainly_held, text_typed,
 };
 use crate::error::{Error, Result};
 
@@ -525,13 +525,19 @@ fn parse_exactly(url: &str, schema: &SchemaRef, batch: RecordBatch) -> Result<Re
             DataType::Boolean => Arc::new(BooleanArray::from(
                 parse(text, canonical_boolean, |v| Some(v == "true")).ok_or_else(refuse)?,
             )),
-            // Text only because the rows its type came from held `""`: another value could be
-            // of any type.
-            DataType::Utf8 if is_empty_text(f) && text.iter().flatten().any(|v| !v.is_empty()) => {
+            // Text only after the head's checks: a value that would have typed the head
+            // otherwise could change them.
+            DataType::Utf8
+                if inferred_before_text(f).is_some_and(|before| {
+                    text.iter()
+                        .flatten()
+                        .any(|v| !v.is_empty() && !csv_value_fits(&before, v))
+                }) =>
+            {
                 return Err(Error::misfit(
                     url,
                     format!(
-                        "column `{}` holds a value, but the rows its type came from held only empty strings",
+                        "column `{}` holds a value that would have given the rows its type came from another type",
                         f.name()
                     ),
                 ))

@@ -581,16 +581,20 @@ fn infer_text_schema(
                 .map_err(|e| Error::format(url, e))?;
             let text_columns = csv_text_columns(url, &schema, text, Some(INFER_ROWS))?;
             let typed = text_typed(&schema, |_, f| text_columns.contains(f.name()));
-            // Null where inferred, text now: only `""` was seen.
+            // Text now, another type where inferred: remember which, so a later value that
+            // would have changed it is a misfit.
             let fields: Vec<Field> = typed
                 .fields()
                 .iter()
                 .zip(schema.fields())
                 .map(|(f, inferred)| {
                     let f = f.as_ref().clone();
-                    if inferred.data_type() == &DataType::Null && f.data_type() == &DataType::Utf8 {
+                    if inferred.data_type() != &DataType::Utf8 && f.data_type() == &DataType::Utf8 {
                         let mut metadata = f.metadata().clone();
-                        metadata.insert(EMPTY_TEXT.to_string(), "true".to_string());
+                        metadata.insert(
+                            INFERRED.to_string(),
+                            csv_flags(inferred.data_type()).to_string(),
+                        );
                         f.with_metadata(metadata)
                     } else {
                         f
@@ -950,15 +954,20 @@ fn number_text(schema: Schema, pick: impl Fn(usize, &Field) -> bool) -> Schema {
     Schema::new_with_metadata(fields, schema.metadata().clone())
 }
 
-/// Field metadata that marks a CSV column typed text from a head whose only values were quoted
-/// empty strings (`""`): another value later says nothing the head knew, so the reader
-/// refuses it ([`Error::Misfit`]) and the whole data decides (ints with `""` are integers, the
-/// `""` null, as when both are in the head).
-const EMPTY_TEXT: &str = "parity.empty_text";
+/// Field metadata of a CSV column the head made text although inference typed it otherwise
+/// (only `""` where it saw Null; `-0` or `007` where it saw integers): the [`csv_flags`] of the
+/// inferred type. A later value that would have changed that type could change the verdict on
+/// the column (`-0` is text among integers but a float among floats), so the reader refuses it
+/// ([`Error::Misfit`]) and the whole data decides.
+const INFERRED: &str = "parity.inferred";
 
-/// Whether a field is a CSV column typed text from quoted empty strings alone.
-pub fn is_empty_text(field: &Field) -> bool {
-    field.metadata().contains_key(EMPTY_TEXT)
+/// The type inference gave a CSV column that the head then made text ([`INFERRED`]).
+pub fn inferred_before_text(field: &Field) -> Option<DataType> {
+    field
+        .metadata()
+        .get(INFERRED)
+        .and_then(|flags| flags.parse().ok())
+        .map(csv_type)
 }
 
 /// Schema metadata of a JSON-lines side: a field an object leaves out is null, so a column

@@ -1301,6 +1301,8 @@ fn a_late_csv_value_is_held_to_its_column_type_as_inference_would_type_it() {
         ("inf", "1.5", "Infinity"),
         ("short_date", "2024-01-01", "2024-1-9"),
         ("empty_text", "\"\"", "7"),
+        // `-0` is text among integers but a float among floats.
+        ("minus_zero", "-0", "1.5"),
     ] {
         let late_first: String = {
             let mut out = format!("id,c\n10000,{late}\n");
