@@ -100,9 +100,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 fn run_interruptible<T>(work: impl std::future::Future<Output = T>) -> anyhow::Result<T> {
     let rt = runtime()?;
     let outcome = rt.block_on(async {
+        // The handlers are in place before `work` is first polled: a signal that arrives while
+        // it makes its spill folder must find them (a race a loaded machine lost).
+        let stop = interrupted(listen());
         tokio::select! {
+            biased;
+            signal = stop => Err(signal),
             done = work => Ok(done),
-            signal = interrupted() => Err(signal),
         }
     });
     match outcome {
@@ -114,14 +118,21 @@ fn run_interruptible<T>(work: impl std::future::Future<Output = T>) -> anyhow::R
     }
 }
 
-/// Completes with the name of the first SIGINT or SIGTERM received.
-async fn interrupted() -> &'static str {
+/// Handlers for SIGINT and SIGTERM, installed when this is called (inside the runtime);
+/// `None` when they cannot be, and the default (end the process) stands.
+fn listen() -> Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)> {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        // Without handlers the default (end the process) stands.
+    Some((
+        signal(SignalKind::interrupt()).ok()?,
+        signal(SignalKind::terminate()).ok()?,
+    ))
+}
+
+/// Completes with the name of the first SIGINT or SIGTERM the handlers receive.
+async fn interrupted(
+    handlers: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+) -> &'static str {
+    let Some((mut int, mut term)) = handlers else {
         return std::future::pending().await;
     };
     tokio::select! {

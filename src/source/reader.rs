@@ -32,8 +32,8 @@ use super::listing::{DataFile, Dataset};
 use super::quoted_empty::{self, QuotedEmpty};
 use super::store::{Location, StoreKind};
 use super::typing::{
-    canonical_boolean, canonical_float, canonical_integer, csv_value_fits, float_holds,
-    inferred_before_text, is_number_text, plainly_held, text_typed,
+    canonical_boolean, canonical_integer, csv_float, csv_value_fits, float_holds,
+    inferred_before_text, is_number_text, text_typed,
 };
 use crate::error::{Error, Result};
 
@@ -511,15 +511,7 @@ fn parse_exactly(url: &str, schema: &SchemaRef, batch: RecordBatch) -> Result<Re
             )),
             // Only the spellings inference takes for floats (`Infinity` is text there).
             DataType::Float64 => Arc::new(Float64Array::from(
-                parse(
-                    text,
-                    // A plain number (the common case) fits without the classifier.
-                    |v| {
-                        canonical_float(v)
-                            && (plainly_held(v) || csv_value_fits(&DataType::Float64, v))
-                    },
-                    |v| v.parse().ok(),
-                )
+                parse(text, csv_float, |v| v.parse().ok())
                 .ok_or_else(refuse)?,
             )),
             DataType::Boolean => Arc::new(BooleanArray::from(

@@ -843,7 +843,7 @@ fn csv_text_columns(
             }
             let check: fn(&str) -> bool = match t {
                 Some(DataType::Int64) => canonical_integer,
-                Some(DataType::Float64) => canonical_float,
+                Some(DataType::Float64) => csv_float,
                 Some(DataType::Boolean) => canonical_boolean,
                 // Any value at all, `""` included, is text in a column with none inferred.
                 Some(DataType::Null) => |_| false,
@@ -870,6 +870,13 @@ fn csv_text_columns(
         .filter(|(_, text)| *text)
         .map(|(f, _)| f.name().clone())
         .collect())
+}
+
+/// A CSV float as parity takes one: in its plain form ([`canonical_float`]), written as
+/// inference reads a float (ASCII digits; `NaN`, `nan`, `inf`, `-inf`, not `Infinity`).
+pub(super) fn csv_float(v: &str) -> bool {
+    // A plain number (the common case) fits without the classifier.
+    canonical_float(v) && (plainly_held(v) || csv_value_fits(&DataType::Float64, v))
 }
 
 /// Whether a column of CSV text (quoted empty fields marked) casts to `t` without an error, the
