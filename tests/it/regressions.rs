@@ -1303,6 +1303,8 @@ fn a_late_csv_value_is_held_to_its_column_type_as_inference_would_type_it() {
         ("empty_text", "\"\"", "7"),
         // `-0` is text among integers but a float among floats.
         ("minus_zero", "-0", "1.5"),
+        // Digits other than ASCII ones make no number.
+        ("arabic_digits", "1.5", "١.٥"),
     ] {
         let late_first: String = {
             let mut out = format!("id,c\n10000,{late}\n");
