@@ -32,7 +32,7 @@ use super::listing::{DataFile, Dataset};
 use super::quoted_empty::{self, QuotedEmpty};
 use super::store::{Location, StoreKind};
 use super::typing::{
-    canonical_boolean, canonical_integer, csv_float, csv_value_fits, float_holds,
+    canonical_boolean, canonical_integer, clock_in_range, csv_float, csv_value_fits, float_holds,
     inferred_before_text, is_number_text, text_typed,
 };
 use crate::error::{Error, Result};
@@ -553,7 +553,11 @@ fn parse_exactly(url: &str, schema: &SchemaRef, batch: RecordBatch) -> Result<Re
             other => {
                 // Held to the type as inference would have typed it: a date-time in a date
                 // column, or a finer fraction in a timestamp column, would be cut by the cast.
-                if text.iter().flatten().any(|v| !csv_value_fits(other, v)) {
+                if text
+                    .iter()
+                    .flatten()
+                    .any(|v| !csv_value_fits(other, v) || !clock_in_range(v))
+                {
                     return Err(Error::misfit(
                         url,
                         format!(

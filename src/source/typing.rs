@@ -54,7 +54,9 @@ pub async fn from_head(dataset: &Dataset) -> Result<SchemaRef> {
         if rows > 0 {
             return Ok(schema);
         }
-        first.get_or_insert(schema);
+        if !schema.fields().is_empty() {
+            first.get_or_insert(schema);
+        }
     }
     match first {
         Some(schema) => Ok(schema),
@@ -562,6 +564,11 @@ fn infer_text_schema(
         return Ok(None);
     };
     if text.iter().all(|b| b.is_ascii_whitespace()) {
+        // A JSON-lines file of no lines is a file of no rows (an empty task's output, often
+        // an empty gzip); a CSV file needs its header.
+        if format == FileFormat::JsonLines {
+            return Ok(Some((Arc::new(Schema::empty()), 0)));
+        }
         return Err(Error::format(
             url,
             "the file is empty: no header and no rows",
@@ -890,7 +897,25 @@ fn casts_exactly(column: &arrow::array::ArrayRef, t: &DataType) -> bool {
         safe: false,
         ..Default::default()
     };
-    arrow::compute::cast_with_options(&values, t, &options).is_ok()
+    values.iter().flatten().all(clock_in_range)
+        && arrow::compute::cast_with_options(&values, t, &options).is_ok()
+}
+
+/// Whether a date-time's clock (`hh:mm:ss` after `YYYY-MM-DD` and `T` or a space) is a time of
+/// day: arrow's parse takes second 60 (a leap second on any day) as the second before or the
+/// minute after, so `12:30:60` would equal `12:30:59`. Values without a clock pass.
+pub(super) fn clock_in_range(v: &str) -> bool {
+    let b = v.as_bytes();
+    if b.len() < 19 || !matches!(b[10], b'T' | b' ') {
+        return true;
+    }
+    let two = |at: usize| {
+        b[at..at + 2]
+            .iter()
+            .all(u8::is_ascii_digit)
+            .then(|| (b[at] - b'0') * 10 + (b[at + 1] - b'0'))
+    };
+    matches!((two(11), two(14), two(17)), (Some(h), Some(m), Some(s)) if h < 24 && m < 60 && s < 60)
 }
 
 /// Field metadata that marks a JSON column read as the text of its numbers (see

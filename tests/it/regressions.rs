@@ -1407,3 +1407,48 @@ fn a_csv_date_that_names_no_day_makes_its_column_text() {
     assert_eq!(v["verdict"], "equivalent");
     assert_eq!(v["schema_changes"], serde_json::json!([]));
 }
+
+#[test]
+fn a_leap_second_on_the_clock_is_no_instant() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |name: &str| d.path().join(name);
+    // arrow's parse takes :60 as :59 (or the next minute): two different times were equal.
+    text(
+        &p("l.csv"),
+        "id,at\n1,2024-06-30T12:30:00\n2,2024-06-30T12:30:60\n",
+    );
+    text(
+        &p("r.csv"),
+        "id,at\n1,2024-06-30T12:30:00\n2,2024-06-30T12:30:59\n",
+    );
+    let (run, v) = diff_json(&p("l.csv"), &p("r.csv"), &["--key", "id"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(v["verdict"], "diverged");
+    assert_eq!(v["schema_changes"][0]["left_type"], "Utf8");
+}
+
+#[test]
+fn an_empty_json_lines_part_is_a_file_of_no_rows_wherever_it_sorts() {
+    use std::io::Write;
+    let d = tempfile::tempdir().unwrap();
+    let p = |name: &str| d.path().join(name);
+    let gz = |path: &Path, body: &str| {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let mut w = flate2::write::GzEncoder::new(
+            std::fs::File::create(path).unwrap(),
+            flate2::Compression::fast(),
+        );
+        w.write_all(body.as_bytes()).unwrap();
+        w.finish().unwrap();
+    };
+    let rows: String = (0..100).map(|i| format!("{{\"id\": {i}}}\n")).collect();
+    // An empty task's output: a gzip of nothing (not a file of zero bytes), first on the left.
+    gz(&p("l/part-00000.jsonl.gz"), "");
+    gz(&p("l/part-00001.jsonl.gz"), &rows);
+    gz(&p("r/part-00000.jsonl.gz"), &rows);
+    gz(&p("r/part-00001.jsonl.gz"), "\n\n");
+    let (run, v) = diff_json(&p("l"), &p("r"), &["--key", "id"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(v["verdict"], "equivalent");
+    assert_eq!(v["left_rows"], 100);
+}
