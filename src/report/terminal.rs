@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::{human_bytes, show, Render};
+use super::{human_bytes, printable, show, Render};
 use crate::diff::summary::SideSummary;
 use crate::diff::{DiffSummary, Verdict};
 use crate::schema::SchemaChangeKind;
@@ -47,7 +47,7 @@ fn side_line(
     writeln!(
         out,
         "  {name:<6} {}  ({}, {} file{}, {}, {rows})",
-        s.url,
+        printable(&s.url),
         s.format,
         s.files,
         if s.files == 1 { "" } else { "s" },
@@ -121,7 +121,12 @@ impl Render for Terminal {
                 } else {
                     "compatible".to_string()
                 };
-                writeln!(out, "  {:<20} {what}  [{effect}]", c.column)?;
+                writeln!(
+                    out,
+                    "  {:<20} {}  [{effect}]",
+                    printable(&c.column),
+                    printable(&what)
+                )?;
             }
         }
 
@@ -133,7 +138,7 @@ impl Render for Terminal {
         if !differing.is_empty() {
             let w = differing
                 .iter()
-                .map(|c| c.name.len())
+                .map(|c| printable(&c.name).chars().count())
                 .max()
                 .unwrap_or(6)
                 .max(6);
@@ -146,7 +151,9 @@ impl Render for Terminal {
                 writeln!(
                     out,
                     "  {:<w$}  {:>10}  {:>16}",
-                    c.name, c.changed, c.within_tolerance
+                    printable(&c.name),
+                    c.changed,
+                    c.within_tolerance
                 )?;
             }
         }
@@ -167,7 +174,7 @@ impl Render for Terminal {
                 let cells: Vec<String> = keys
                     .into_iter()
                     .chain(rest)
-                    .map(|(k, v)| format!("{k}={}", show(v, VALUE_WIDTH)))
+                    .map(|(k, v)| format!("{}={}", printable(k), show(v, VALUE_WIDTH)))
                     .collect();
                 writeln!(out, "  {}", cells.join("  "))?;
             }
@@ -183,13 +190,14 @@ impl Render for Terminal {
                 let key: Vec<String> = row
                     .key
                     .iter()
-                    .map(|(k, v)| format!("{k}={}", show(v, VALUE_WIDTH)))
+                    .map(|(k, v)| format!("{}={}", printable(k), show(v, VALUE_WIDTH)))
                     .collect();
                 writeln!(out, "  {}", key.join(" "))?;
                 for (col, change) in &row.changes {
                     writeln!(
                         out,
-                        "      {col}: {} -> {}",
+                        "      {}: {} -> {}",
+                        printable(col),
                         show(&change.left, VALUE_WIDTH),
                         show(&change.right, VALUE_WIDTH)
                     )?;
@@ -205,7 +213,7 @@ impl Render for Terminal {
         if !s.hints.is_empty() {
             writeln!(out, "\nhints")?;
             for h in &s.hints {
-                writeln!(out, "  - {}", h.message)?;
+                writeln!(out, "  - {}", printable(&h.message))?;
             }
         }
         if let Some(d) = &s.diff_out {

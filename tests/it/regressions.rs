@@ -1452,3 +1452,25 @@ fn an_empty_json_lines_part_is_a_file_of_no_rows_wherever_it_sorts() {
     assert_eq!(v["verdict"], "equivalent");
     assert_eq!(v["left_rows"], 100);
 }
+
+#[test]
+fn column_names_from_the_data_cannot_break_the_terminal_output() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |name: &str| d.path().join(name);
+    // A quoted header name with a line break and an escape sequence, and such values.
+    text(&p("l.csv"), "id,\"na\nme\x1b[2J\"\n1,\"a\nb\"\n");
+    text(&p("r.csv"), "id,\"na\nme\x1b[2J\"\n1,\"a\nc\"\n");
+    let run = diff(&p("l.csv"), &p("r.csv"), &["--key", "id"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(!run.stdout.contains('\x1b'), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("      na me [2J: a b -> a c\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.lines().any(|l| l.starts_with("  na me [2J ")),
+        "{}",
+        run.stdout
+    );
+}
