@@ -131,7 +131,8 @@ fn unit_row(u: &UnitOutcome, color: bool) -> Vec<String> {
         u.partition.to_string(),
         paint(color, u.verdict.as_str(), u.verdict),
         rows_pair(u.counts.left_rows, u.counts.right_rows),
-        detail,
+        // Column names and decoder messages come from the data.
+        super::printable(&detail),
     ]
 }
 
@@ -280,7 +281,7 @@ pub fn run_summary(
                 "{}{}: {}",
                 if md { "- " } else { "  " },
                 f.pipeline,
-                f.error
+                super::printable(&f.error)
             )?;
         }
     }
@@ -445,7 +446,7 @@ pub fn history(
                 r.partition.to_string(),
                 paint(color && !md, r.verdict.as_str(), r.verdict),
                 rows_pair(r.counts.left_rows, r.counts.right_rows),
-                detail,
+                super::printable(&detail),
                 r.checked_at.format("%Y-%m-%d %H:%M:%S").to_string(),
                 r.run_id.clone(),
             ]
