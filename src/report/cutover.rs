@@ -550,3 +550,38 @@ pub fn lineage(l: &Lineage, format: OutputFormat, out: &mut dyn Write) -> io::Re
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn details_from_the_data_cannot_repaint_the_terminal() {
+        let unit = UnitOutcome {
+            pipeline: "orders".into(),
+            partition: crate::inventory::template::Partition::day(
+                chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(),
+            ),
+            verdict: UnitVerdict::Diverged,
+            classification: None,
+            redacted: false,
+            counts: Counts {
+                changed_rows: 1,
+                ..Counts::default()
+            },
+            changed_cells: BTreeMap::from([("na\nme\x1b[2J".to_string(), 1)]),
+            divergent_schema_changes: 0,
+            error: None,
+            ledger_record: None,
+            duration_ms: 0,
+        };
+        let row = unit_row(&unit, false);
+        assert_eq!(row[4], "1 changed: na me [2J (1)");
+        let failed = UnitOutcome {
+            error: Some("file:///x.csv: bad\x1b[31m".into()),
+            verdict: UnitVerdict::Error,
+            ..unit
+        };
+        assert_eq!(unit_row(&failed, false)[4], "file:///x.csv: bad [31m");
+    }
+}
