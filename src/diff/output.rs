@@ -1,8 +1,9 @@
 //! The full row diff as a Parquet file (`--diff-out`).
 //!
-//! One row per difference: `kind` (`only_left`, `only_right`, `changed`), the key columns, then
-//! `left_<col>` and `right_<col>` for every other compared column (for a changed row only the
-//! changed columns are filled, the rest are null), and `changed_columns`. Values keep their
+//! One row per difference: `kind` (`only_left`, `only_right`, `changed`), the key columns
+//! (`key_<name>` where a name would clash), then `left_<col>` and `right_<col>` for every
+//! other compared column (for a changed row only the changed columns are filled, the rest are
+//! null), and `changed_columns`, the list of a changed row's changed column names. Values keep their
 //! Arrow types, so DuckDB or Polars can filter and join on them; with redaction every value
 //! column becomes the redacted string instead. The file is written to a temporary name and
 //! moved (or uploaded) into place only when complete, so a failed run never leaves half a file.
@@ -46,12 +47,41 @@ fn key_type(plan: &Plan, k: usize) -> DataType {
     }
 }
 
+/// The key columns' names in the diff file: their own, or `key_<name>` (repeated as needed)
+/// when that would be the name of another column of the file (`kind`, `changed_columns`,
+/// `left_<col>`, `right_<col>`), since a file with two columns of one name cannot be read back
+/// (pyarrow refuses it; DuckDB renames one silently).
+fn key_names(plan: &Plan) -> Vec<String> {
+    let mut taken: std::collections::HashSet<String> =
+        ["kind".to_string(), "changed_columns".to_string()].into();
+    for c in plan.columns.iter().filter(|c| !c.is_key) {
+        taken.insert(format!("left_{}", c.name));
+        taken.insert(format!("right_{}", c.name));
+    }
+    plan.key
+        .iter()
+        .map(|&k| {
+            let mut name = plan.columns[k].name.clone();
+            while taken.contains(&name) {
+                name = format!("key_{name}");
+            }
+            taken.insert(name.clone());
+            name
+        })
+        .collect()
+}
+
+/// The type of `changed_columns`: the names of a changed row's changed columns, as a list (a
+/// joined string could not tell the column `a,b` from the columns `a` and `b`).
+fn changed_columns_type() -> DataType {
+    DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true)))
+}
+
 fn output_schema(plan: &Plan, redacted: bool) -> SchemaRef {
     let ty = |t: &DataType| if redacted { DataType::Utf8 } else { t.clone() };
     let mut fields = vec![Field::new("kind", DataType::Utf8, false)];
-    for &k in &plan.key {
-        let c = &plan.columns[k];
-        fields.push(Field::new(&c.name, ty(&key_type(plan, k)), true));
+    for (&k, name) in plan.key.iter().zip(key_names(plan)) {
+        fields.push(Field::new(name, ty(&key_type(plan, k)), true));
     }
     for c in plan.columns.iter().filter(|c| !c.is_key) {
         fields.push(Field::new(
@@ -65,7 +95,7 @@ fn output_schema(plan: &Plan, redacted: bool) -> SchemaRef {
             true,
         ));
     }
-    fields.push(Field::new("changed_columns", DataType::Utf8, true));
+    fields.push(Field::new("changed_columns", changed_columns_type(), true));
     Arc::new(Schema::new(fields))
 }
 
@@ -264,19 +294,18 @@ fn build_batch(
             columns.push(redact_array(&gather(&sources, &picks)?, redactor)?);
         }
     }
-    columns.push(Arc::new(StringArray::from(
-        rows.iter()
-            .map(|r| {
-                (r.kind == DiffKind::Changed).then(|| {
-                    r.changed
-                        .iter()
-                        .map(|&c| plan.columns[c].name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(",")
-                })
-            })
-            .collect::<Vec<_>>(),
-    )));
+    let mut changed = arrow::array::ListBuilder::new(arrow::array::StringBuilder::new());
+    for r in rows {
+        if r.kind == DiffKind::Changed {
+            for &c in &r.changed {
+                changed.values().append_value(&plan.columns[c].name);
+            }
+            changed.append(true);
+        } else {
+            changed.append(false);
+        }
+    }
+    columns.push(Arc::new(changed.finish()));
     RecordBatch::try_new(schema.clone(), columns)
         .map_err(|e| Error::Internal(format!("building the diff file: {e}")))
 }

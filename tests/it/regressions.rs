@@ -1474,3 +1474,53 @@ fn column_names_from_the_data_cannot_break_the_terminal_output() {
         run.stdout
     );
 }
+
+#[test]
+fn the_diff_file_never_holds_two_columns_of_one_name_and_lists_changed_columns() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |name: &str| d.path().join(name);
+    // A key named `kind`, a column named `left_x` beside a column `x`, a column named `a,b`.
+    text(
+        &p("l.csv"),
+        "kind,x,left_x,a,b,\"a,b\"\nk1,1,2,1,1,1\nk2,1,2,1,1,1\n",
+    );
+    text(
+        &p("r.csv"),
+        "kind,x,left_x,a,b,\"a,b\"\nk1,9,2,2,2,1\nk2,1,2,1,1,2\n",
+    );
+    let out = p("diff.parquet");
+    let (run, _) = diff_json(
+        &p("l.csv"),
+        &p("r.csv"),
+        &["--key", "kind", "--diff-out", out.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let batches: Vec<RecordBatch> =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+            std::fs::File::open(&out).unwrap(),
+        )
+        .unwrap()
+        .build()
+        .unwrap()
+        .map(|b| b.unwrap())
+        .collect();
+    let schema = batches[0].schema();
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    assert_eq!(names[..2], ["kind", "key_kind"]);
+    let unique: std::collections::BTreeSet<&str> = names.iter().copied().collect();
+    assert_eq!(unique.len(), names.len(), "{names:?}");
+    let changed = batches[0]
+        .column_by_name("changed_columns")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<arrow::array::ListArray>()
+        .unwrap()
+        .clone();
+    let listed = |i: usize| -> Vec<String> {
+        let v = changed.value(i);
+        let v = v.as_any().downcast_ref::<StringArray>().unwrap();
+        v.iter().map(|s| s.unwrap().to_string()).collect()
+    };
+    assert_eq!(listed(0), ["a", "b", "x"]);
+    assert_eq!(listed(1), ["a,b"]);
+}
