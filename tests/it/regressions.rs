@@ -1524,3 +1524,18 @@ fn the_diff_file_never_holds_two_columns_of_one_name_and_lists_changed_columns()
     assert_eq!(listed(0), ["a", "b", "x"]);
     assert_eq!(listed(1), ["a,b"]);
 }
+
+#[test]
+fn redacted_json_hides_hive_folder_values_in_input_paths() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |name: &str| d.path().join(name);
+    text(&p("l/region=secretEU/a.csv"), "id,v\n1,a\n");
+    text(&p("r/region=secretEU/a.csv"), "id,v\n1,b\n");
+    let (run, v) = diff_json(&p("l"), &p("r"), &["--key", "id", "--redact"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(!run.stdout.contains("secretEU"), "{}", run.stdout);
+    assert_eq!(v["left"]["inputs"][0]["path"], "region=…/a.csv");
+    // Without --redact the paths are as listed.
+    let (_, v) = diff_json(&p("l"), &p("r"), &["--key", "id"]);
+    assert_eq!(v["left"]["inputs"][0]["path"], "region=secretEU/a.csv");
+}
