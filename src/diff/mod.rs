@@ -135,47 +135,42 @@ pub async fn compare_datasets(
     cfg: &DiffConfig,
     progress: Arc<dyn Progress>,
 ) -> Result<DiffSummary> {
-    let (mut lschema, mut rschema) =
+    let (lschema, rschema) =
         futures::try_join!(reader::discover_schema(lds), reader::discover_schema(rds))?;
-    let (mut left_retyped, mut right_retyped) = (false, false);
+    // Each side: its data, its types, whether they were taken from every row.
+    let mut sides = [(lds, lschema, false), (rds, rschema, false)];
     loop {
         let attempt = compare_typed(
             lds,
             rds,
-            lschema.clone(),
-            rschema.clone(),
+            sides[0].1.clone(),
+            sides[1].1.clone(),
             cfg,
             progress.clone(),
-            !(left_retyped || right_retyped),
+            !(sides[0].2 || sides[1].2),
         )
         .await;
         let Err(Error::Misfit { file, message }) = attempt else {
             return attempt;
         };
-        let in_left = lds.files.iter().any(|f| f.url == file);
-        let in_right = rds.files.iter().any(|f| f.url == file);
-        if (!in_left || left_retyped) && (!in_right || right_retyped) {
+        let hit = sides
+            .each_ref()
+            .map(|(ds, _, retyped)| !retyped && ds.files.iter().any(|f| f.url == file));
+        if !hit.contains(&true) {
             return Err(Error::Format { file, message });
         }
         tracing::info!("{file}: {message}; taking the column types from every row");
         progress.stage("typing every row");
-        if in_left && !left_retyped {
-            lschema = typing::from_every_row(lds).await?;
-            left_retyped = true;
-        }
-        if in_right && !right_retyped {
-            rschema = typing::from_every_row(rds).await?;
-            right_retyped = true;
-        }
-        // The other side usually holds the same values split another way: when its head types
-        // disagree with the types just taken from every row, it would misfit next.
-        if left_retyped && !right_retyped && is_text(rds) && types_differ(&lschema, &rschema) {
-            rschema = typing::from_every_row(rds).await?;
-            right_retyped = true;
-        }
-        if right_retyped && !left_retyped && is_text(lds) && types_differ(&lschema, &rschema) {
-            lschema = typing::from_every_row(lds).await?;
-            left_retyped = true;
+        for s in [0, 1, 0, 1] {
+            // First the side that misfit; then the other text side, which usually holds the
+            // same values split another way: when its head types disagree with those just
+            // taken from every row, it would misfit next.
+            let follows =
+                sides[1 - s].2 && is_text(sides[s].0) && types_differ(&sides[0].1, &sides[1].1);
+            if !sides[s].2 && (hit[s] || follows) {
+                sides[s].1 = typing::from_every_row(sides[s].0).await?;
+                sides[s].2 = true;
+            }
         }
     }
 }

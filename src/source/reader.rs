@@ -295,17 +295,27 @@ fn strip_metadata(schema: arrow::datatypes::Schema) -> arrow::datatypes::Schema 
     arrow::datatypes::Schema::new(schema.fields().clone())
 }
 
-/// A blocking `Read` over the chunks the async side sends.
-struct ChannelReader {
-    rx: mpsc::Receiver<Bytes>,
+/// A blocking `Read` over chunks of bytes that `next` hands out, one at a time (`None` at the
+/// end): the chunks an async task sends, or a store's stream read from a blocking thread.
+pub(super) struct ChunkRead<F> {
+    next: F,
     current: Bytes,
 }
 
-impl Read for ChannelReader {
+impl<F: FnMut() -> Option<std::io::Result<Bytes>>> ChunkRead<F> {
+    pub(super) fn new(next: F) -> Self {
+        ChunkRead {
+            next,
+            current: Bytes::new(),
+        }
+    }
+}
+
+impl<F: FnMut() -> Option<std::io::Result<Bytes>>> Read for ChunkRead<F> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         while self.current.is_empty() {
-            match self.rx.blocking_recv() {
-                Some(chunk) => self.current = chunk,
+            match (self.next)() {
+                Some(chunk) => self.current = chunk?,
                 None => return Ok(0),
             }
         }
@@ -344,10 +354,8 @@ pub async fn read_text_file(
     let url = file.url.clone();
     let format = file.format;
     let decoder = tokio::task::spawn_blocking(move || {
-        let reader = ChannelReader {
-            rx,
-            current: Bytes::new(),
-        };
+        let mut rx = rx;
+        let reader = ChunkRead::new(move || rx.blocking_recv().map(Ok));
         decode_text(
             &url,
             format.format,

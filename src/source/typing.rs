@@ -72,15 +72,15 @@ pub async fn from_head(dataset: &Dataset) -> Result<SchemaRef> {
 /// read twice, once for arrow's inference and once for the checks on how values are written; a
 /// Parquet dataset's footers are read until every column has a type.
 pub async fn from_every_row(dataset: &Dataset) -> Result<SchemaRef> {
+    if dataset.format().format == FileFormat::Parquet {
+        return parquet_every_file(dataset).await;
+    }
     let files: Vec<DataFile> = dataset
         .files
         .iter()
         .filter(|f| f.size > 0)
         .cloned()
         .collect();
-    if dataset.format().format == FileFormat::Parquet {
-        return parquet_every_file(dataset).await;
-    }
     let Some(first) = files.first() else {
         let url = dataset.files.first().map_or("", |f| f.url.as_str());
         return Err(Error::format(
@@ -138,42 +138,19 @@ fn open_blocking(handle: &Handle, loc: &Location, file: &DataFile) -> Result<Box
             std::fs::File::open(&path)
                 .map_err(|e| Error::format(&file.url, format!("cannot read: {e}")))?,
         ),
-        None => Box::new(BlockingStream {
-            handle: handle.clone(),
-            stream: handle.block_on(reader::byte_stream(loc, file))?,
-            current: Bytes::new(),
-            url: file.url.clone(),
-        }),
+        None => {
+            let mut stream = handle.block_on(reader::byte_stream(loc, file))?;
+            let (handle, url) = (handle.clone(), file.url.clone());
+            Box::new(reader::ChunkRead::new(move || {
+                handle.block_on(stream.next()).map(|chunk| {
+                    chunk.map_err(|e| {
+                        std::io::Error::other(Error::store(&url, "get", &e).to_string())
+                    })
+                })
+            }))
+        }
     };
     reader::decompressed(&file.url, file.format.compression, raw)
-}
-
-/// A store's byte stream read from a blocking thread.
-struct BlockingStream {
-    handle: Handle,
-    stream: futures::stream::BoxStream<'static, object_store::Result<Bytes>>,
-    current: Bytes,
-    url: String,
-}
-
-impl Read for BlockingStream {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.current.is_empty() {
-            match self.handle.block_on(self.stream.next()) {
-                Some(Ok(chunk)) => self.current = chunk,
-                Some(Err(e)) => {
-                    return Err(std::io::Error::other(
-                        Error::store(&self.url, "get", &e).to_string(),
-                    ))
-                }
-                None => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current[..n]);
-        let _ = self.current.split_to(n);
-        Ok(n)
-    }
 }
 
 /// arrow-csv's inference as a set of flags (its `InferredDataType`): a column's type is the
@@ -388,10 +365,10 @@ fn json_every_row(handle: &Handle, loc: &Location, files: &[DataFile]) -> Result
             .map_or("", |f| f.url.as_str())
     };
     let schema = inferred.map_err(|e| Error::format(url(), e))?;
-    let inexact = values.inexact;
-    Ok(json_lines(untyped(number_text(schema, |_, f| {
-        f.data_type() == &DataType::Float64 && inexact.contains(f.name())
-    }))))
+    Ok(json_lines(untyped(float_columns_as_number_text(
+        schema,
+        &values.inexact,
+    ))))
 }
 
 /// Every JSON line of a dataset's files, in order, as values for arrow's inference. On the
@@ -458,22 +435,9 @@ impl Iterator for JsonValues<'_> {
                     format!("line {}: not a JSON object: {e}", self.line_number),
                 )
             };
-            let fields: std::collections::BTreeMap<String, &serde_json::value::RawValue> =
-                match serde_json::from_slice(&self.line) {
-                    Ok(fields) => fields,
-                    Err(e) => {
-                        let e = not_an_object(e.to_string());
-                        return self.fail(e);
-                    }
-                };
-            for (name, raw) in &fields {
-                let raw = raw.get();
-                if raw.starts_with(['-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9'])
-                    && !float_holds(raw)
-                    && !self.inexact.contains(name)
-                {
-                    self.inexact.insert(name.clone());
-                }
+            if let Err(e) = note_inexact(&self.line, &mut self.inexact) {
+                let e = not_an_object(e.to_string());
+                return self.fail(e);
             }
             return match serde_json::from_slice::<serde_json::Value>(&self.line) {
                 Ok(value) => Some(Ok(value)),
@@ -931,39 +895,43 @@ pub fn is_number_text(field: &Field) -> bool {
 /// JSON float64 columns whose sampled values a 64-bit float cannot hold as written are read as
 /// the text of their numbers: an integer beyond 64 bits (as floats, 18446744073709551615 and
 /// 18446744073709551614 would be the same number) or a decimal with more digits than a float
-/// holds (`1234567890123.4567`). Such columns are marked [`NUMBER_TEXT`].
+/// holds (`1234567890123.4567`). Such columns are marked [`NUMBER_TEXT`]. The sample's first
+/// `INFER_ROWS` objects are looked at, the ones the types came from.
 fn inexact_numbers_as_text(url: &str, schema: Schema, sample: &[u8]) -> Result<Schema> {
-    use arrow::datatypes::DataType;
-    let floats: Vec<usize> = schema
-        .fields()
-        .iter()
+    let mut inexact = HashSet::new();
+    let lines = sample
+        .split(|&b| b == b'\n')
         .enumerate()
-        .filter(|(_, f)| f.data_type() == &DataType::Float64)
-        .map(|(i, _)| i)
-        .collect();
-    if floats.is_empty() {
-        return Ok(schema);
+        .filter(|(_, line)| !line.iter().all(|b| b.is_ascii_whitespace()))
+        .take(INFER_ROWS);
+    for (i, line) in lines {
+        note_inexact(line, &mut inexact)
+            .map_err(|e| Error::format(url, format!("line {}: not a JSON object: {e}", i + 1)))?;
     }
-    let floats_as_text = Arc::new(text_typed(&schema, |i, _| floats.contains(&i)));
-    let reader = arrow::json::ReaderBuilder::new(floats_as_text)
-        .with_coerce_primitive(true)
-        .with_batch_size(INFER_ROWS)
-        .build(BufReader::new(sample))
-        .map_err(|e| Error::format(url, e))?;
-    let mut as_text = vec![false; schema.fields().len()];
-    for batch in reader.take(1) {
-        let batch = batch.map_err(|e| Error::format(url, e))?;
-        for &i in &floats {
-            if let Some(values) = batch
-                .column(i)
-                .as_any()
-                .downcast_ref::<arrow::array::StringArray>()
-            {
-                as_text[i] = values.iter().flatten().any(|v| !float_holds(v));
-            }
+    Ok(float_columns_as_number_text(schema, &inexact))
+}
+
+/// Note in `into` the top-level members of one JSON line that hold a number a 64-bit float
+/// does not hold as written.
+fn note_inexact(line: &[u8], into: &mut HashSet<String>) -> serde_json::Result<()> {
+    let members: std::collections::BTreeMap<String, &serde_json::value::RawValue> =
+        serde_json::from_slice(line)?;
+    for (name, raw) in members {
+        let raw = raw.get();
+        if raw.starts_with(['-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9'])
+            && !float_holds(raw)
+        {
+            into.insert(name);
         }
     }
-    Ok(number_text(schema, |i, _| as_text[i]))
+    Ok(())
+}
+
+/// `schema` with its float columns named in `inexact` read as number text.
+fn float_columns_as_number_text(schema: Schema, inexact: &HashSet<String>) -> Schema {
+    number_text(schema, |_, f| {
+        f.data_type() == &DataType::Float64 && inexact.contains(f.name())
+    })
 }
 
 /// `schema` with the fields `pick` chooses read as the text of their numbers ([`NUMBER_TEXT`]).
