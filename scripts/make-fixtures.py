@@ -4,6 +4,7 @@
 Usage:
     pip install pyarrow          # only needed to regenerate, never by CI
     python3 scripts/make-fixtures.py
+    python3 scripts/make-fixtures.py --only PREFIX   # just the fixtures named PREFIX*
 
 The script deletes everything under fixtures/ except fixtures/cutover/ (the demo
 cutover, written by scripts/make-cutover-demo.py) and fixtures/report/ (by hand), and writes
@@ -444,6 +445,93 @@ def fx_timezone_declared():
     write_parquet(d / "right/part-0.parquet", right)
     finish(name, "Same instants, at declared timestamp[s, Europe/Paris] (stored as ms) vs timestamp[ms, UTC], with --strict-types: diverged, 1 schema change.",
            expect(KEY + ["--strict-types"], "diverged", len(ids), len(ids), schema_changes=1))
+
+
+def write_int96(path, table):
+    """Timestamps as Spark, Hive and Impala write them: Parquet's deprecated INT96."""
+    _mkparent(path)
+    pq.write_table(table, str(path), compression="snappy", version="2.6", data_page_version="1.0",
+                   use_deprecated_int96_timestamps=True)
+
+
+# 9999-12-31T03:00, an "open-ended" end date, in microseconds: beyond 64-bit nanoseconds, which
+# would read it as 1816-03-29T08:56:08.066277376.
+FAR_US = 253_402_225_200_000_000
+WRAPPED_NS = (FAR_US * 1000 + (1 << 63)) % (1 << 64) - (1 << 63)
+INT96_US = [1_704_067_200_000_000, FAR_US, 0, None, 1_717_243_200_123_456]
+
+
+def int96_us_table(values=INT96_US):
+    return pa.table({"id": pa.array(range(1, len(values) + 1), pa.int64()),
+                     "at": pa.array(values, pa.timestamp("us"))})
+
+
+def fx_int96_far_future():
+    name = "int96_far_future"
+    d = ROOT / name
+    write_int96(d / "left/part-0.parquet", int96_us_table())
+    write_parquet(d / "right/part-0.parquet", int96_us_table())
+    finish(name, "INT96 (Spark) holding 9999-12-31T03:00 vs the same instants as timestamp[us]: equivalent (64-bit nanoseconds would wrap the date to 1816).",
+           expect(KEY, "equivalent", 5, 5))
+
+
+def fx_int96_wrapped_date():
+    name = "int96_wrapped_date"
+    d = ROOT / name
+    write_int96(d / "left/part-0.parquet", int96_us_table())
+    wrapped = [None if v is None else (WRAPPED_NS if v == FAR_US else v * 1000) for v in INT96_US]
+    right = pa.table({"id": pa.array(range(1, 6), pa.int64()), "at": pa.array(wrapped, pa.timestamp("ns"))})
+    write_parquet(d / "right/part-0.parquet", right)
+    finish(name, "INT96 9999-12-31T03:00 vs timestamp[ns] 1816-03-29T08:56:08.066277376 (what a wrapping reader makes of it): diverged, 1 changed cell.",
+           expect(KEY, "diverged", 5, 5, changed_rows=1, changed_cells={"at": 1}, schema_changes=1))
+
+
+INT96_NS = [1_704_067_200_000_000_001, 1_717_243_200_123_456_789, None, -1]
+
+
+def fx_int96_nanoseconds():
+    name = "int96_nanoseconds"
+    d = ROOT / name
+    t = pa.table({"id": pa.array(range(1, 5), pa.int64()), "at": pa.array(INT96_NS, pa.timestamp("ns"))})
+    write_int96(d / "left/part-0.parquet", t)
+    write_parquet(d / "right/part-0.parquet", t)
+    finish(name, "INT96 (Hive, Impala) with nanosecond digits vs the same as timestamp[ns]: equivalent (INT96 is read in nanoseconds when its values need them).",
+           expect(KEY, "equivalent", 4, 4))
+
+
+def fx_int96_nanosecond_digit():
+    name = "int96_nanosecond_digit"
+    d = ROOT / name
+    left = pa.table({"id": pa.array(range(1, 5), pa.int64()), "at": pa.array(INT96_NS, pa.timestamp("ns"))})
+    write_int96(d / "left/part-0.parquet", left)
+    cut = [None if v is None else v // 1000 for v in INT96_NS]
+    right = pa.table({"id": pa.array(range(1, 5), pa.int64()), "at": pa.array(cut, pa.timestamp("us"))})
+    write_parquet(d / "right/part-0.parquet", right)
+    finish(name, "INT96 with nanosecond digits vs the same cut to timestamp[us]: diverged, 3 changed cells (reading INT96 in microseconds would cut them equal).",
+           expect(KEY, "diverged", 4, 4, changed_rows=3, changed_cells={"at": 3}, schema_changes=1))
+
+
+def fx_int96_no_unit_holds_both():
+    name = "int96_no_unit_holds_both"
+    d = ROOT / name
+    write_int96(d / "left/part-0.parquet", int96_us_table([FAR_US]))
+    write_int96(d / "left/part-1.parquet", pa.table({"id": pa.array([2], pa.int64()),
+                                                     "at": pa.array([INT96_NS[0]], pa.timestamp("ns"))}))
+    write_parquet(d / "right/part-0.parquet", int96_us_table([FAR_US, INT96_NS[0] // 1000]))
+    finish(name, "INT96 9999-12-31 in one file and nanosecond digits in another: no 64-bit unit holds both, exit 2 naming the file.",
+           expect_error(KEY, "part-0.parquet"))
+
+
+def fx_int96_nested():
+    name = "int96_nested"
+    d = ROOT / name
+    st = pa.struct([("at", pa.timestamp("us")), ("n", pa.int32())])
+    rows = [{"at": v, "n": i} for i, v in enumerate(INT96_US)]
+    t = pa.table({"id": pa.array(range(1, 6), pa.int64()), "s": pa.array(rows, st)})
+    write_int96(d / "left/part-0.parquet", t)
+    write_parquet(d / "right/part-0.parquet", t)
+    finish(name, "INT96 inside a struct (as Spark writes it) holding 9999-12-31T03:00 vs timestamp[us]: equivalent.",
+           expect(KEY, "equivalent", 5, 5))
 
 
 def fx_decimal_scale():
@@ -961,11 +1049,12 @@ def read_side(side):
         odd = next(p for p in files if file_format(p)[0] != first)
         raise CannotCheck(f"{odd}: format {file_format(odd)[0]} differs from {first} of {files[0].name} (mixed formats)")
     tables = []
+    int96 = {}  # column -> (needs nanoseconds, files beyond 64-bit nanoseconds)
     for p in files:
         fmt, comp = file_format(p)
         try:
             if fmt == "parquet":
-                t = pq.ParquetFile(str(p)).read()
+                t = read_parquet_exactly(p, int96)
             else:
                 raw = p.read_bytes()
                 if comp == ".gz":
@@ -985,7 +1074,35 @@ def read_side(side):
                 if k not in t.column_names:
                     t = t.append_column(k, pa.array([v] * t.num_rows, pa.string()))
         tables.append(t)
+    for column, (needs_ns, beyond) in sorted(int96.items()):
+        if needs_ns and beyond:
+            raise CannotCheck(f"{beyond[0]}: INT96 column {column}: no 64-bit timestamp holds them all exactly")
     return tables
+
+
+def read_parquet_exactly(p, int96):
+    """A Parquet file as parity reads it: INT96 timestamps exactly (pyarrow, like arrow-rs, wraps
+    them silently into 64-bit nanoseconds). A top-level INT96 column is read in nanoseconds when
+    they hold every value (kept when a value has digits below the microsecond), in microseconds
+    otherwise; nested ones in microseconds. `int96` collects, per column, whether some file
+    needs nanoseconds and which files nanoseconds cannot hold."""
+    f = pq.ParquetFile(str(p))
+    cols = [f.schema.column(i) for i in range(len(f.schema))]
+    top = [c.path for c in cols if c.physical_type == "INT96" and "." not in c.path]
+    if not any(c.physical_type == "INT96" for c in cols):
+        return f.read()
+    tu = pq.ParquetFile(str(p), coerce_int96_timestamp_unit="us").read()
+    tn = pq.ParquetFile(str(p), coerce_int96_timestamp_unit="ns").read()
+    for name in top:
+        us = tu.column(name).cast(pa.int64()).to_pylist()
+        ns = tn.column(name).cast(pa.int64()).to_pylist()
+        in_range = all(n is None or n // 1000 == u for u, n in zip(us, ns))
+        sub_micro = in_range and any(n is not None and n % 1000 for n in ns)
+        needs_ns, beyond = int96.setdefault(name, (False, []))
+        int96[name] = (needs_ns or sub_micro, beyond + ([] if in_range else [p]))
+        if sub_micro:
+            tu = tu.set_column(tu.schema.get_field_index(name), name, tn.column(name))
+    return tu
 
 
 def family(t):
@@ -1018,7 +1135,9 @@ def norm_column(arr):
     t = arr.type
     fam = family(t)
     if fam == "timestamp":
-        vals = arr.cast(pa.timestamp("ns", tz="UTC")).cast(pa.int64()).to_pylist()
+        # Exact nanoseconds in Python integers: a cast to 64-bit nanoseconds would overflow.
+        per = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[t.unit]
+        vals = [None if v is None else v * per for v in arr.cast(pa.int64()).to_pylist()]
     else:
         vals = arr.to_pylist()
     out = []
@@ -1029,6 +1148,8 @@ def norm_column(arr):
             out.append(NAN if math.isnan(v) else (fam, v + 0.0))
         elif fam == "decimal":
             out.append((fam, v.normalize() if v != 0 else D(0)))
+        elif isinstance(v, dict):
+            out.append((fam, tuple(sorted(v.items()))))
         else:
             out.append((fam, v))
     return out
@@ -1193,6 +1314,17 @@ def check():
 
 def main():
     ROOT.mkdir(parents=True, exist_ok=True)
+    if sys.argv[1:2] == ["--only"]:
+        # Write only the fixtures whose name starts with the prefix given, leaving the rest as
+        # they are (a new fixture, without rewriting every file with this pyarrow version).
+        prefix = sys.argv[2]
+        for k, fn in sorted(globals().items()):
+            if k.startswith("fx_" + prefix):
+                shutil.rmtree(ROOT / k[3:], ignore_errors=True)
+                fn()
+        check()
+        print(f"wrote {len(FIXTURES)} fixtures starting with {prefix!r}, reference check passed")
+        return
     for p in sorted(ROOT.iterdir()):
         if p.name in KEEP:
             continue

@@ -868,6 +868,7 @@ async fn read_side(
     let units = futures::stream::iter(files)
         .map(|(i, file)| {
             let selection = selection.clone();
+            let dataset = decode_schema.clone();
             let (count, kept) = (&count, &kept);
             async move {
                 let wanted = |first: u64, rows: u64| {
@@ -880,7 +881,10 @@ async fn read_side(
                         let jobs = parquet.jobs_again(wanted);
                         Some((parquet, jobs))
                     }
-                    None => parts::open_parquet(location, file, gathering, count, wanted).await?,
+                    None => {
+                        parts::open_parquet(location, file, gathering, count, wanted, Some(dataset))
+                            .await?
+                    }
                 };
                 Ok::<_, Error>(match opened {
                     Some((parquet, jobs)) => {

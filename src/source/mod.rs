@@ -9,6 +9,7 @@
 //! lines, which carry none. Nothing here knows about fingerprints or diffs.
 
 pub mod format;
+pub mod int96;
 pub mod listing;
 pub mod parts;
 pub mod quoted_empty;

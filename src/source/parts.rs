@@ -248,11 +248,16 @@ fn reading_type(dt: &DataType) -> DataType {
     }
 }
 
-/// The reader metadata with every top-level column read as [`reading_type`] says. Where the
-/// Parquet reader cannot do that, the metadata is kept as is.
-pub(super) fn reading_metadata(metadata: ArrowReaderMetadata) -> ArrowReaderMetadata {
+/// The reader metadata with every top-level column read as [`reading_type`] says, from the file's
+/// schema `decoded` (its INT96 timestamps in the units [`super::int96::check_file`] chose). Where
+/// the Parquet reader cannot read strings and dictionaries that way, INT96 units and timezones
+/// are still applied.
+pub(super) fn reading_metadata(
+    metadata: ArrowReaderMetadata,
+    decoded: &Schema,
+) -> Result<ArrowReaderMetadata> {
     let schema = super::reader::with_declared_timezones(
-        metadata.schema(),
+        decoded,
         metadata.metadata().file_metadata().key_value_metadata(),
     );
     if schema
@@ -261,7 +266,7 @@ pub(super) fn reading_metadata(metadata: ArrowReaderMetadata) -> ArrowReaderMeta
         .all(|f| reading_type(f.data_type()) == *f.data_type())
         && schema == *metadata.schema().as_ref()
     {
-        return metadata;
+        return Ok(metadata);
     }
     let fields: Vec<Field> = schema
         .fields()
@@ -272,11 +277,25 @@ pub(super) fn reading_metadata(metadata: ArrowReaderMetadata) -> ArrowReaderMeta
                 .with_data_type(reading_type(f.data_type()))
         })
         .collect();
-    let options = ArrowReaderOptions::new().with_schema(Arc::new(Schema::new_with_metadata(
-        fields,
-        schema.metadata().clone(),
-    )));
-    ArrowReaderMetadata::try_new(metadata.metadata().clone(), options).unwrap_or(metadata)
+    let hinted = |fields: Vec<Field>| {
+        let options = ArrowReaderOptions::new().with_schema(Arc::new(Schema::new_with_metadata(
+            fields,
+            schema.metadata().clone(),
+        )));
+        ArrowReaderMetadata::try_new(metadata.metadata().clone(), options)
+    };
+    if let Ok(m) = hinted(fields) {
+        return Ok(m);
+    }
+    // Without the views and dictionaries: INT96 units must hold whatever else does not.
+    if schema == *metadata.schema().as_ref() {
+        return Ok(metadata);
+    }
+    hinted(schema.fields().iter().map(|f| f.as_ref().clone()).collect()).map_err(|e| {
+        Error::Internal(format!(
+            "reading INT96 timestamps in the units checked: {e}"
+        ))
+    })
 }
 
 /// Where a file from an object store is gathered while it is fetched and hashed.
@@ -292,13 +311,15 @@ pub struct Gathering<'a> {
 /// is opened in place; a file in an object store is fetched (counted by `on_bytes` and hashed
 /// as it arrives) and gathered as `gathering` says. `wanted` says, from a part's first row and
 /// row count, whether it is to be decoded. The jobs returned are the hash job and a decode job
-/// per wanted part.
+/// per wanted part. `dataset` is the side's column types, which say the unit its INT96
+/// timestamps are read in (see [`super::int96`]).
 pub async fn open_parquet(
     loc: &Location,
     file: &DataFile,
     gathering: Gathering<'_>,
     on_bytes: &ByteCounter,
     wanted: impl Fn(u64, u64) -> bool,
+    dataset: Option<Arc<Schema>>,
 ) -> Result<Option<(Arc<ParquetFile>, Vec<Job>)>> {
     if file.format.format != FileFormat::Parquet {
         return Ok(None);
@@ -314,14 +335,14 @@ pub async fn open_parquet(
                 file: Arc::new(f),
                 len: before.len(),
             });
-            ParquetFile::new(data_file, source, Some(before), None)
+            ParquetFile::new(data_file, source, Some(before), None, dataset.as_deref())
         })
         .await
         .map_err(|e| Error::Internal(e.to_string()))??,
         None => {
             let (source, hashed) = gather(loc, file, gathering, on_bytes).await?;
             tokio::task::spawn_blocking(move || {
-                ParquetFile::new(data_file, source, None, Some(hashed))
+                ParquetFile::new(data_file, source, None, Some(hashed), dataset.as_deref())
             })
             .await
             .map_err(|e| Error::Internal(e.to_string()))??
@@ -376,10 +397,18 @@ impl ParquetFile {
         source: Source,
         before: Option<std::fs::Metadata>,
         hashed: Option<(u64, blake3::Hash)>,
+        dataset: Option<&Schema>,
     ) -> Result<ParquetFile> {
         let metadata = ArrowReaderMetadata::load(&source, ArrowReaderOptions::new())
             .map_err(|e| Error::format(&file.url, format!("not a readable Parquet file: {e}")))?;
-        let metadata = reading_metadata(metadata);
+        let decoded = super::int96::check_file(
+            &file.url,
+            &Arc::new(source.clone()),
+            metadata.metadata(),
+            metadata.schema(),
+            dataset,
+        )?;
+        let metadata = reading_metadata(metadata, &decoded)?;
         let counts: Vec<u64> = metadata
             .metadata()
             .row_groups()
@@ -605,7 +634,7 @@ mod tests {
                 counted.fetch_add(n, Ordering::Relaxed);
             })
         };
-        let (parquet, jobs) = open_parquet(loc, file, gathering, &count, |_, _| true)
+        let (parquet, jobs) = open_parquet(loc, file, gathering, &count, |_, _| true, None)
             .await
             .unwrap()
             .unwrap();
@@ -674,6 +703,7 @@ mod tests {
             gathering(dir.path()),
             &no_count(),
             |first, rows| (first..first + rows).contains(&200_000),
+            None,
         )
         .await
         .unwrap()
@@ -726,7 +756,8 @@ mod tests {
             metadata.schema().field(0).data_type(),
             DataType::Dictionary(_, _)
         ));
-        let metadata = reading_metadata(metadata);
+        let schema = metadata.schema().as_ref().clone();
+        let metadata = reading_metadata(metadata, &schema).unwrap();
         let types: Vec<DataType> = metadata
             .schema()
             .fields()
@@ -782,10 +813,17 @@ mod tests {
             rows.fetch_add(b.num_rows(), Ordering::Relaxed);
             Ok(())
         };
-        let (parquet, jobs) = open_parquet(&loc, &file, gathering(dir.path()), &count, |_, _| true)
-            .await
-            .unwrap()
-            .unwrap();
+        let (parquet, jobs) = open_parquet(
+            &loc,
+            &file,
+            gathering(dir.path()),
+            &count,
+            |_, _| true,
+            None,
+        )
+        .await
+        .unwrap()
+        .unwrap();
         let mut first = None;
         for job in &jobs {
             first = parquet.run(job, &count, &mut sink).unwrap();
@@ -823,11 +861,17 @@ mod tests {
     async fn a_file_rewritten_between_jobs_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let (loc, file) = parquet_side(dir.path(), 1000, 100).await;
-        let (parquet, jobs) =
-            open_parquet(&loc, &file, gathering(dir.path()), &no_count(), |_, _| true)
-                .await
-                .unwrap()
-                .unwrap();
+        let (parquet, jobs) = open_parquet(
+            &loc,
+            &file,
+            gathering(dir.path()),
+            &no_count(),
+            |_, _| true,
+            None,
+        )
+        .await
+        .unwrap()
+        .unwrap();
         let mut sink = |_: RecordBatch| -> Result<()> { Ok(()) };
         parquet.run(&jobs[0], &no_count(), &mut sink).unwrap();
         // Written in place: the modification time moves on.

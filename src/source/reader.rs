@@ -219,23 +219,69 @@ pub async fn discover_schema(dataset: &Dataset) -> Result<SchemaRef> {
     }
 }
 
-/// The schema a Parquet file decodes to, from its footer (two range reads from the known size).
-pub(super) async fn parquet_schema(
+/// A Parquet file's footer (two range reads from the known size).
+pub(super) async fn parquet_footer(
     loc: &Location,
     file: &DataFile,
-) -> Result<arrow::datatypes::Schema> {
+) -> Result<parquet::file::metadata::ParquetMetaData> {
     let fetch = RangeFetch {
         store: loc.store.clone(),
         path: file.path.clone(),
     };
-    let meta = ParquetMetaDataReader::new()
+    ParquetMetaDataReader::new()
         .load_and_finish(fetch, file.size)
         .await
-        .map_err(|e| Error::format(&file.url, format!("not a readable Parquet file: {e}")))?;
+        .map_err(|e| Error::format(&file.url, format!("not a readable Parquet file: {e}")))
+}
+
+/// The schema a Parquet file's footer gives, as arrow-rs converts it (INT96 leaves still in
+/// nanoseconds).
+pub(super) fn footer_schema(
+    url: &str,
+    meta: &parquet::file::metadata::ParquetMetaData,
+) -> Result<arrow::datatypes::Schema> {
     let kv = meta.file_metadata().key_value_metadata();
-    let schema = parquet::arrow::parquet_to_arrow_schema(meta.file_metadata().schema_descr(), kv)
-        .map_err(|e| Error::format(&file.url, e))?;
+    parquet::arrow::parquet_to_arrow_schema(meta.file_metadata().schema_descr(), kv)
+        .map_err(|e| Error::format(url, e))
+}
+
+/// The schema a Parquet file decodes to, from its footer: INT96 timestamps in microseconds
+/// (see [`super::int96`]), timestamps in the timezone their writer declared.
+pub(super) async fn parquet_schema(
+    loc: &Location,
+    file: &DataFile,
+) -> Result<arrow::datatypes::Schema> {
+    let meta = parquet_footer(loc, file).await?;
+    let schema = super::int96::footer_types(&footer_schema(&file.url, &meta)?, &meta);
+    let kv = meta.file_metadata().key_value_metadata();
     Ok(strip_metadata(with_declared_timezones(&schema, kv)))
+}
+
+/// What the INT96 values of a Parquet file need (see [`super::int96`]): its INT96 column chunks
+/// are fetched (only those) and their values read.
+pub(super) async fn parquet_int96_extents(
+    loc: &Location,
+    file: &DataFile,
+) -> Result<Vec<super::int96::LeafExtent>> {
+    let meta = parquet_footer(loc, file).await?;
+    let ranges = super::int96::chunk_ranges(&meta);
+    if ranges.is_empty() {
+        return Ok(Vec::new());
+    }
+    let schema = footer_schema(&file.url, &meta)?;
+    let fetched = loc
+        .store
+        .get_ranges(&file.path, &ranges)
+        .await
+        .map_err(|e| Error::store(&file.url, "get", &e))?;
+    let chunks = Arc::new(super::int96::Ranges {
+        ranges: ranges.iter().map(|r| r.start).zip(fetched).collect(),
+        len: file.size,
+    });
+    let url = file.url.clone();
+    tokio::task::spawn_blocking(move || super::int96::extents(&url, &chunks, &meta, &schema))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
 }
 
 /// `schema` (a Parquet file's, as arrow-rs reads it) with each top-level timestamp column in

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use arrow::array::{Array, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use bytes::Bytes;
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 use tokio::runtime::Handle;
 
@@ -127,7 +127,31 @@ async fn parquet_every_file(dataset: &Dataset) -> Result<SchemaRef> {
             }
         }
     }
-    Ok(Arc::new(Schema::new(fields)))
+    let schema = Schema::new(fields);
+    Ok(Arc::new(
+        int96_units_from_every_file(dataset, schema).await?,
+    ))
+}
+
+/// A Parquet dataset's INT96 timestamp columns in the unit every file's values need: read as
+/// nanoseconds where some file has digits below the microsecond, microseconds otherwise (see
+/// [`super::int96`]). Only the files' INT96 column chunks are read, and only when the dataset has
+/// INT96 columns.
+async fn int96_units_from_every_file(dataset: &Dataset, schema: Schema) -> Result<Schema> {
+    let loc = &dataset.location;
+    let first = reader::parquet_footer(loc, &dataset.files[0]).await?;
+    if super::int96::int96_leaves(&first).is_empty() {
+        return Ok(schema);
+    }
+    let extents: Vec<Vec<super::int96::LeafExtent>> = futures::stream::iter(&dataset.files)
+        .map(|f| reader::parquet_int96_extents(loc, f))
+        .buffered(4)
+        .try_collect()
+        .await?;
+    Ok(super::int96::with_nanoseconds_where_needed(
+        &schema,
+        &extents.concat(),
+    ))
 }
 
 /// A file's decompressed bytes as a blocking `Read`: local files from disk, others fetched

@@ -1539,3 +1539,110 @@ fn redacted_json_hides_hive_folder_values_in_input_paths() {
     let (_, v) = diff_json(&p("l"), &p("r"), &["--key", "id"]);
     assert_eq!(v["left"]["inputs"][0]["path"], "region=secretEU/a.csv");
 }
+
+/// Narrowings on the read path (issue: INT96 wrapped silently). An unsigned 64-bit value above
+/// `i64::MAX` is not the negative number with the same bits, and a decimal holding more digits
+/// than its declared precision is compared by its value, never cut to the precision.
+#[test]
+fn unsigned_64_bit_values_are_not_read_as_their_signed_bits() {
+    use arrow::array::UInt64Array;
+    let dir = tempfile::tempdir().unwrap();
+    let (l, r) = (
+        dir.path().join("l/a.parquet"),
+        dir.path().join("r/a.parquet"),
+    );
+    let big = u64::MAX - 4; // -5 as i64 bits
+    parquet(
+        &l,
+        vec![
+            ("id", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef),
+            ("v", Arc::new(UInt64Array::from(vec![big, 7]))),
+        ],
+    );
+    parquet(
+        &r,
+        vec![
+            ("id", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef),
+            ("v", Arc::new(Int64Array::from(vec![-5, 7]))),
+        ],
+    );
+    let (run, json) = diff_json(&l, &r, &["--key", "id"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(json["verdict"], "diverged");
+    assert_eq!(json["changed_cells"]["v"], 1);
+}
+
+#[test]
+fn a_decimal_wider_than_its_declared_precision_is_compared_by_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let decimals = |values: Vec<i128>, p: u8| -> ArrayRef {
+        // arrow-rs writes what it is given: 1234567.89 under a declared decimal(5, 2).
+        Arc::new(
+            Decimal128Array::from(values)
+                .with_precision_and_scale(p, 2)
+                .unwrap(),
+        )
+    };
+    let ids = || Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef;
+    let l = dir.path().join("l/a.parquet");
+    parquet(
+        &l,
+        vec![
+            ("id", ids()),
+            ("d", decimals(vec![123_456_789, 99_999, -1], 5)),
+        ],
+    );
+    // The same values declared wide enough: equivalent (a compatible change of precision).
+    let same = dir.path().join("same/a.parquet");
+    parquet(
+        &same,
+        vec![
+            ("id", ids()),
+            ("d", decimals(vec![123_456_789, 99_999, -1], 12)),
+        ],
+    );
+    let (run, json) = diff_json(&l, &same, &["--key", "id"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(json["verdict"], "equivalent");
+    // One digit beyond the declared precision differs: a change, never cut equal.
+    let other = dir.path().join("other/a.parquet");
+    parquet(
+        &other,
+        vec![
+            ("id", ids()),
+            ("d", decimals(vec![223_456_789, 99_999, -1], 5)),
+        ],
+    );
+    let (run, json) = diff_json(&l, &other, &["--key", "id"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(json["changed_cells"]["d"], 1);
+}
+
+/// Dates far from 1970 keep their day: Parquet's DATE is read into Date32, which holds ±5.8
+/// million years.
+#[test]
+fn dates_far_from_1970_are_not_narrowed() {
+    use arrow::array::Date32Array;
+    let dir = tempfile::tempdir().unwrap();
+    let ids = || Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef;
+    let far = 2_932_896; // 9999-12-31
+    let l = dir.path().join("l/a.parquet");
+    parquet(
+        &l,
+        vec![
+            ("id", ids()),
+            ("d", Arc::new(Date32Array::from(vec![far, -719_162]))),
+        ],
+    );
+    let r = dir.path().join("r/a.parquet");
+    parquet(
+        &r,
+        vec![
+            ("id", ids()),
+            ("d", Arc::new(Date32Array::from(vec![far + 1, -719_162]))),
+        ],
+    );
+    let (run, json) = diff_json(&l, &r, &["--key", "id"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(json["changed_cells"]["d"], 1);
+}
