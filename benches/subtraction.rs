@@ -18,7 +18,7 @@ fn fixed16(values: Vec<u8>) -> FixedSizeBinaryArray {
 /// A side's index: every row's key hash, and a row hash that differs between the sides for one
 /// row in twelve (a changed row).
 fn index(side: u64) -> HashIndex {
-    let mut idx = HashIndex::new(1, usize::MAX);
+    let mut idx = HashIndex::new(1, usize::MAX, None, "bench");
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
     for first in (0..ROWS).step_by(BATCH as usize) {
         let mut key = Vec::with_capacity(BATCH as usize * 16);
@@ -41,7 +41,7 @@ fn index(side: u64) -> HashIndex {
             key: fixed16(key),
             null_key: BooleanArray::from(vec![false; BATCH as usize]),
         };
-        idx.add(0, first, &hashes, true);
+        idx.add(0, first, &hashes, true).unwrap();
     }
     idx
 }
@@ -54,7 +54,7 @@ fn subtraction(c: &mut Criterion) {
     g.bench_function("keyed 2M + 2M rows", |b| {
         b.iter_batched(
             || (left.clone(), right.clone()),
-            |(l, r)| differences(l, r, true),
+            |(l, r)| differences(l, r, true).unwrap(),
             BatchSize::LargeInput,
         )
     });

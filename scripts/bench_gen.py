@@ -11,7 +11,13 @@ Layout written under OUT (one folder per row count):
     ident/right/ byte copy of diff/left            -> the identical pair is (diff/left, ident/right)
     equiv/right/ same rows as diff/left, zstd, 3 files, row groups of 256,000, other row order
                                                    -> the equivalent pair is (diff/left, equiv/right)
+    every/left/, every/right/  the diff pair plus a `loaded_at` column that differs in every
+                               row (a load timestamp an hour apart): every matched row differs
+    half/right/  the rows of diff/left, `qty` + 1 in about half of them, zstd, 4 files, row
+                 groups of 256,000, other row order -> the half pair is (diff/left, half/right)
     manifest.json  expected counts, sizes, generation time (written last: it is the marker)
+
+`--pairs diff,ident,...` writes only some pairs (the large row counts need only `diff`).
 
 Schema (8 columns): id int64 (the key, shuffled), customer string, amount float64,
 qty int32, price decimal(18,4), status dictionary<int32, string>, created_at timestamp(us, UTC),
@@ -35,7 +41,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 SEED = 0x5EED_0F_9A217
-FORMAT_VERSION = 3  # bump when the generated data changes: forces regeneration
+FORMAT_VERSION = 4  # bump when the generated data changes: forces regeneration
+PAIRS = ["diff", "ident", "equiv", "every", "half"]
 
 COLUMNS = ["customer", "amount", "qty", "price", "status", "created_at", "note"]  # changeable
 STATUS = ["new", "paid", "shipped", "delivered", "cancelled", "refunded"]
@@ -141,6 +148,17 @@ def apply_right_changes(ids: np.ndarray, c: dict[str, np.ndarray]) -> None:
     c["note_kind"] = np.where(m, new_kind, kind)
 
 
+# The load timestamp of the "every" pair: the left run loaded at BASE_LOAD_US, the right run an
+# hour later; both add the row's id modulo 1000 microseconds (rows load over a second).
+BASE_LOAD_US = 1_793_500_000_000_000
+LOAD_SHIFT_US = 3_600_000_000
+
+
+def half_changed(ids: np.ndarray) -> np.ndarray:
+    """Rows of the half pair whose qty differs: one bit of the id's hash (about half)."""
+    return bits(splitmix(ids.astype(np.uint64) ^ np.uint64(SEED + 7)), 5, 2) == 1
+
+
 def to_table(ids: np.ndarray, c: dict[str, np.ndarray], schema: pa.Schema) -> pa.Table:
     n = len(ids)
     cust = pc.binary_join_element_wise(
@@ -165,9 +183,12 @@ def to_table(ids: np.ndarray, c: dict[str, np.ndarray], schema: pa.Schema) -> pa
     kind = c["note_kind"]
     notes = pc.if_else(pa.array(kind == 1), pa.scalar("", pa.string()), notes)
     notes = pc.if_else(pa.array(kind == 0), pa.scalar(None, pa.string()), notes)
-    return pa.Table.from_arrays(
-        [pa.array(ids, pa.int64()), cust, amount, pa.array(c["qty"], pa.int32()), price,
-         status, created, notes], schema=schema)
+    arrays = [pa.array(ids, pa.int64()), cust, amount, pa.array(c["qty"], pa.int32()), price,
+              status, created, notes]
+    if "loaded_at" in schema.names:
+        loaded = BASE_LOAD_US + c["load_shift"] + (ids % 1000)
+        arrays.append(pa.array(loaded, pa.int64()).view(pa.timestamp("us", tz="UTC")))
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 SCHEMA = pa.schema([
@@ -182,23 +203,33 @@ SCHEMA = pa.schema([
 ])
 
 
+SCHEMA_LOADED = SCHEMA.append(pa.field("loaded_at", pa.timestamp("us", tz="UTC")))
+
+
 def write_side(out_dir: str, names: list[str], order: np.ndarray, *, right: bool,
-               codec: str, row_group: int, chunk_groups: int) -> None:
-    """Write ids in `order` split evenly over len(names) files, chunk by chunk."""
+               codec: str, row_group: int, chunk_groups: int, load_shift: int | None = None,
+               half: bool = False) -> None:
+    """Write ids in `order` split evenly over len(names) files, chunk by chunk. `load_shift`
+    adds the loaded_at column (the every pair); `half` changes qty in about half the rows."""
     os.makedirs(out_dir, exist_ok=True)
     n = len(order)
     bounds = np.linspace(0, n, len(names) + 1).astype(np.int64)
     chunk = row_group * chunk_groups
+    schema = SCHEMA if load_shift is None else SCHEMA_LOADED
     for fi, name in enumerate(names):
         path = os.path.join(out_dir, name)
-        with pq.ParquetWriter(path + ".tmp", SCHEMA, compression=codec) as w:
+        with pq.ParquetWriter(path + ".tmp", schema, compression=codec) as w:
             for s in range(bounds[fi], bounds[fi + 1], chunk):
                 e = min(s + chunk, bounds[fi + 1])
                 ids = order[s:e]
                 c = base_columns(ids)
                 if right:
                     apply_right_changes(ids, c)
-                w.write_table(to_table(ids, c, SCHEMA), row_group_size=row_group)
+                if half:
+                    c["qty"] = np.where(half_changed(ids), c["qty"] + 1, c["qty"]).astype(np.int32)
+                if load_shift is not None:
+                    c["load_shift"] = np.int64(load_shift)
+                w.write_table(to_table(ids, c, schema), row_group_size=row_group)
         os.replace(path + ".tmp", path)
 
 
@@ -210,7 +241,7 @@ def expected_counts(n: int) -> dict:
     by_col = {name: int((ch & (p["col"] == i)).sum()) for i, name in enumerate(COLUMNS)}
     # amount rows whose only difference is noise (not counted as changes)
     noise_only = kept & p["noise"] & ~ch
-    return {
+    diff = {
         "only_left": int(p["deleted"].sum()),
         "only_right": int(p["inserted"].sum()),
         "changed_rows": int(ch.sum()),
@@ -218,6 +249,13 @@ def expected_counts(n: int) -> dict:
         "noise_only_rows": int(noise_only.sum()),
         "right_rows": int(kept.sum() + p["inserted"].sum()),
     }
+    every = dict(diff, changed_rows=int(kept.sum()),
+                 changed_by_column=dict(by_col, loaded_at=int(kept.sum())), noise_only_rows=0)
+    halved = int(half_changed(2 * k.astype(np.int64)).sum())
+    half = {"only_left": 0, "only_right": 0, "changed_rows": halved,
+            "changed_by_column": {name: (halved if name == "qty" else 0) for name in COLUMNS},
+            "noise_only_rows": 0, "right_rows": n}
+    return {"diff": diff, "every": every, "half": half}
 
 
 def dir_bytes(d: str) -> int:
@@ -229,17 +267,23 @@ def main() -> int:
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--out", required=True, help="output folder for this row count")
     ap.add_argument("--force", action="store_true", help="regenerate even if the marker exists")
+    ap.add_argument("--pairs", default=",".join(PAIRS),
+                    help=f"which pairs to write, of {','.join(PAIRS)} (default all)")
     a = ap.parse_args()
     n = a.rows
+    wanted = [x for x in a.pairs.split(",") if x]
+    if not wanted or any(x not in PAIRS for x in wanted):
+        ap.error(f"--pairs takes some of {','.join(PAIRS)}, got {a.pairs!r}")
     manifest_path = os.path.join(a.out, "manifest.json")
     if not a.force and os.path.exists(manifest_path):
         with open(manifest_path) as f:
             m = json.load(f)
-        if m.get("rows") == n and m.get("format_version") == FORMAT_VERSION:
+        if (m.get("rows") == n and m.get("format_version") == FORMAT_VERSION
+                and set(wanted) <= set(m.get("pairs", {}))):
             print(f"bench_gen: data for {n} rows already in {a.out} "
                   f"(generated in {m['gen_seconds']:.1f}s), skipping", file=sys.stderr)
             return 0
-    for sub in ("diff", "ident", "equiv"):
+    for sub in ("diff", "ident", "equiv", "every", "half"):
         shutil.rmtree(os.path.join(a.out, sub), ignore_errors=True)
     if os.path.exists(manifest_path):
         os.remove(manifest_path)
@@ -262,14 +306,16 @@ def main() -> int:
         write_side(left_dir, [f"part-{i:05d}.snappy.parquet" for i in range(4)], order,
                    right=False, codec="snappy", row_group=1_000_000, chunk_groups=1)
 
-    def gen_right():
+    def right_ids():
         k = np.arange(n, dtype=np.uint64)
         p = plan(k)
         ids = np.concatenate([2 * k[~p["deleted"]].astype(np.int64),
                               2 * k[p["inserted"]].astype(np.int64) + 1])
         del p, k
-        ids = ids[np.random.default_rng(SEED + 1).permutation(len(ids))]
-        write_side(right_dir, [f"data_{i}.parquet" for i in range(5)], ids,
+        return ids[np.random.default_rng(SEED + 1).permutation(len(ids))]
+
+    def gen_right():
+        write_side(right_dir, [f"data_{i}.parquet" for i in range(5)], right_ids(),
                    right=True, codec="zstd", row_group=128_000, chunk_groups=8)
 
     def gen_ident():
@@ -282,24 +328,55 @@ def main() -> int:
         write_side(equiv_dir, [f"chunk-{i}.parquet" for i in range(3)], order,
                    right=False, codec="zstd", row_group=256_000, chunk_groups=4)
 
-    step("left (snappy, 4 files, 1M row groups)", gen_left)
-    step("right (zstd, 5 files, 128k row groups)", gen_right)
-    step("identical copy", gen_ident)
-    step("equivalent right (zstd, 3 files, 256k row groups, reshuffled)", gen_equiv)
+    every_left = os.path.join(a.out, "every", "left")
+    every_right = os.path.join(a.out, "every", "right")
+    half_dir = os.path.join(a.out, "half", "right")
+
+    def gen_every():
+        order = 2 * np.random.default_rng(SEED).permutation(n).astype(np.int64)
+        write_side(every_left, [f"part-{i:05d}.snappy.parquet" for i in range(4)], order,
+                   right=False, codec="snappy", row_group=1_000_000, chunk_groups=1, load_shift=0)
+        del order
+        write_side(every_right, [f"data_{i}.parquet" for i in range(5)], right_ids(),
+                   right=True, codec="zstd", row_group=128_000, chunk_groups=8,
+                   load_shift=LOAD_SHIFT_US)
+
+    def gen_half():
+        order = 2 * np.random.default_rng(SEED + 3).permutation(n).astype(np.int64)
+        write_side(half_dir, [f"half-{i}.parquet" for i in range(4)], order,
+                   right=False, codec="zstd", row_group=256_000, chunk_groups=4, half=True)
+
+    steps = {
+        "diff": [("left (snappy, 4 files, 1M row groups)", gen_left),
+                 ("right (zstd, 5 files, 128k row groups)", gen_right)],
+        "ident": [("identical copy", gen_ident)],
+        "equiv": [("equivalent right (zstd, 3 files, 256k row groups, reshuffled)", gen_equiv)],
+        "every": [("every pair (the diff pair plus loaded_at, an hour apart)", gen_every)],
+        "half": [("half right (qty + 1 in half the rows, zstd, 4 files)", gen_half)],
+    }
+    if any(x in wanted for x in ("ident", "equiv", "half")) and "diff" not in wanted:
+        wanted.insert(0, "diff")  # their left side is diff/left
+    for pair in PAIRS:
+        if pair in wanted:
+            for name, fn in steps[pair]:
+                step(name, fn)
     exp = expected_counts(n)
     gen_seconds = time.monotonic() - t0
+    layout = {
+        "diff": {"left": left_dir, "right": right_dir},
+        "ident": {"left": left_dir, "right": ident_dir},
+        "equiv": {"left": left_dir, "right": equiv_dir},
+        "every": {"left": every_left, "right": every_right},
+        "half": {"left": left_dir, "right": half_dir},
+    }
     manifest = {
         "format_version": FORMAT_VERSION,
         "rows": n,
         "gen_seconds": round(gen_seconds, 2),
         "step_seconds": timings,
-        "pairs": {
-            "diff": {"left": left_dir, "right": right_dir},
-            "identical": {"left": left_dir, "right": ident_dir},
-            "equivalent": {"left": left_dir, "right": equiv_dir},
-        },
-        "bytes": {"diff_left": dir_bytes(left_dir), "diff_right": dir_bytes(right_dir),
-                  "ident_right": dir_bytes(ident_dir), "equiv_right": dir_bytes(equiv_dir)},
+        "pairs": {p: layout[p] for p in PAIRS if p in wanted},
+        "bytes": {f"{p}_{side}": dir_bytes(d) for p in PAIRS if p in wanted
+                  for side, d in layout[p].items()},
         "expected": exp,
         "key": "id",
         "abs_tol": 1e-9,
@@ -309,7 +386,7 @@ def main() -> int:
         json.dump(manifest, f, indent=2)
     os.replace(manifest_path + ".tmp", manifest_path)
     print(f"bench_gen: {n} rows generated in {gen_seconds:.1f}s -> {a.out}", file=sys.stderr)
-    print(json.dumps(exp), file=sys.stderr)
+    print(json.dumps(exp["diff"]), file=sys.stderr)
     return 0
 
 

@@ -20,7 +20,7 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 use super::spool::{key_hashes, null_keys, row_hashes};
 use super::summary::{CellChange, ChangedSample, SampleRow};
 use crate::error::Result;
-use crate::fingerprint::encoding::{encoder, Cell, CellEncoder};
+use crate::fingerprint::encoding::{encoder, CellEncoder};
 use crate::fingerprint::logical::hash_at;
 use crate::redact::Redactor;
 use crate::schema::Plan;
@@ -273,25 +273,21 @@ impl<'a> SideRows<'a> {
         Ok(SideRows { batches, encoders })
     }
 
+    /// Column `col` of the rows `refs` (batch, row), gathered into one array in that order.
+    fn gather(&self, col: usize, refs: &[(usize, usize)]) -> Result<ArrayRef> {
+        let arrays: Vec<&dyn Array> = self
+            .batches
+            .iter()
+            .map(|b| b.column(col).as_ref())
+            .collect();
+        arrow::compute::interleave(&arrays, refs).map_err(|e| {
+            crate::error::Error::Internal(format!("gathering matched rows of column {col}: {e}"))
+        })
+    }
+
     fn encode(&self, r: RowRef, col: usize, out: &mut Vec<u8>) {
         let (b, row) = split_ref(r);
         self.encoders[b][col].encode(row, out);
-    }
-
-    /// The cell as a comparable value, when its layout has one (else compare encodings).
-    fn cell(&self, r: RowRef, col: usize) -> Option<Cell<'_>> {
-        let (b, row) = split_ref(r);
-        self.encoders[b][col].cell(row)
-    }
-
-    fn float(&self, r: RowRef, col: usize) -> Option<f64> {
-        let (b, row) = split_ref(r);
-        self.encoders[b][col].float(row)
-    }
-
-    fn decimal(&self, r: RowRef, col: usize) -> Option<(arrow_buffer::i256, i32)> {
-        let (b, row) = split_ref(r);
-        self.encoders[b][col].decimal(row)
     }
 
     fn row_hash(&self, r: RowRef) -> u128 {
@@ -338,6 +334,88 @@ pub fn render_cell(array: &ArrayRef, row: usize, redactor: Option<&Redactor>) ->
     Some(text)
 }
 
+/// Matched pairs compared at once (their gathered cells stay in the cache).
+const PAIR_CHUNK: usize = 4096;
+
+/// What the column-by-column comparison of a chunk of pairs found: per pair, a bit per changed
+/// column and whether a difference was within tolerance.
+struct PairMarks {
+    words: usize,
+    bits: Vec<u64>,
+    within: Vec<bool>,
+}
+
+impl PairMarks {
+    fn new(pairs: usize, columns: usize) -> Self {
+        let words = columns.div_ceil(64);
+        PairMarks {
+            words,
+            bits: vec![0; pairs * words],
+            within: vec![false; pairs],
+        }
+    }
+
+    fn set(&mut self, pair: usize, column: usize) {
+        self.bits[pair * self.words + column / 64] |= 1 << (column % 64);
+    }
+
+    fn any(&self, pair: usize) -> bool {
+        self.bits[pair * self.words..(pair + 1) * self.words]
+            .iter()
+            .any(|w| *w != 0)
+    }
+
+    /// The changed columns of a pair, ascending.
+    fn columns(&self, pair: usize) -> impl Iterator<Item = usize> + '_ {
+        self.bits[pair * self.words..(pair + 1) * self.words]
+            .iter()
+            .enumerate()
+            .flat_map(|(w, &word)| {
+                (0..64)
+                    .filter(move |b| word & (1 << b) != 0)
+                    .map(move |b| w * 64 + b)
+            })
+    }
+}
+
+/// Whether two different cells (row `i` of the gathered columns) are within the column's
+/// tolerance; a change beyond it records the largest differences for the hints. Decimals are
+/// held to their tolerance exactly, floats in floating point.
+fn within_tolerance(
+    col: &crate::schema::PlanColumn,
+    c: usize,
+    le: &dyn CellEncoder,
+    re: &dyn CellEncoder,
+    i: usize,
+    tally: &mut Tally,
+) -> bool {
+    let exact = match (col.tolerance, le.decimal(i), re.decimal(i)) {
+        (Some(t), Some(x), Some(y)) => Some(t.accepts_decimal(x, y)),
+        _ => None,
+    };
+    match (le.float(i), re.float(i)) {
+        (Some(x), Some(y)) => {
+            let accepted = exact.unwrap_or_else(|| col.tolerance.is_some_and(|t| t.accepts(x, y)));
+            if accepted {
+                tally.within_cells[c] += 1;
+                return true;
+            }
+            if x.is_finite() && y.is_finite() {
+                let diff = (x - y).abs();
+                let scale = x.abs().max(y.abs());
+                tally.max_abs[c] = tally.max_abs[c].max(diff);
+                if scale > 0.0 {
+                    tally.max_rel[c] = tally.max_rel[c].max(diff / scale);
+                }
+            } else {
+                tally.non_numeric[c] = true;
+            }
+        }
+        _ => tally.non_numeric[c] = true,
+    }
+    false
+}
+
 /// Everything tier 3 needs that does not change between partitions.
 pub struct Matcher<'p> {
     plan: &'p Plan,
@@ -375,16 +453,22 @@ impl<'p> Matcher<'p> {
 
     fn sort_key(&self, side: &SideRows, r: RowRef) -> Vec<u8> {
         let mut out = Vec::new();
+        self.sort_key_into(side, r, &mut out);
+        out
+    }
+
+    /// The order of samples: the key's encoding (the whole row's without a key), into `out`.
+    fn sort_key_into(&self, side: &SideRows, r: RowRef, out: &mut Vec<u8>) {
+        out.clear();
         if self.keyed() {
             for &k in &self.plan.key {
-                side.encode(r, k, &mut out);
+                side.encode(r, k, out);
             }
         } else {
             for c in 0..self.plan.columns.len() {
-                side.encode(r, c, &mut out);
+                side.encode(r, c, out);
             }
         }
-        out
     }
 
     fn sample_row(&self, side: &SideRows, r: RowRef) -> SampleRow {
@@ -442,78 +526,101 @@ impl<'p> Matcher<'p> {
         }
     }
 
-    fn compare_pair(
+    /// Compare matched pairs (left row, right row, key hash). Pairs with equal row hashes are
+    /// equal rows; the others are compared a chunk at a time, column by column, on the pairs'
+    /// cells gathered into arrays of their own: reading two sides' columns pair by pair misses
+    /// the cache at every cell, gathering a column for many pairs at once does not wait on each.
+    fn compare_pairs(
         &self,
         l: &SideRows,
         r: &SideRows,
-        lr: RowRef,
-        rr: RowRef,
+        pairs: &[(RowRef, RowRef, u128)],
         tally: &mut Tally,
-        order: u128,
-    ) {
-        tally.matched_rows += 1;
-        if l.row_hash(lr) == r.row_hash(rr) {
-            return;
+    ) -> Result<()> {
+        tally.matched_rows += pairs.len() as u64;
+        let differing: Vec<(RowRef, RowRef, u128)> = pairs
+            .iter()
+            .filter(|(lr, rr, _)| l.row_hash(*lr) != r.row_hash(*rr))
+            .copied()
+            .collect();
+        for chunk in differing.chunks(PAIR_CHUNK) {
+            self.compare_chunk(l, r, chunk, tally)?;
         }
-        let mut changed = Vec::new();
-        let mut within = false;
+        Ok(())
+    }
+
+    /// Compare the cells of a chunk of pairs whose rows differ, then count and keep each pair.
+    fn compare_chunk(
+        &self,
+        l: &SideRows,
+        r: &SideRows,
+        chunk: &[(RowRef, RowRef, u128)],
+        tally: &mut Tally,
+    ) -> Result<()> {
+        let n = chunk.len();
+        let lrefs: Vec<(usize, usize)> = chunk.iter().map(|p| split_ref(p.0)).collect();
+        let rrefs: Vec<(usize, usize)> = chunk.iter().map(|p| split_ref(p.1)).collect();
+        let mut marks = PairMarks::new(n, self.plan.columns.len());
         let (mut a, mut b) = (Vec::new(), Vec::new());
         for (c, col) in self.plan.columns.iter().enumerate() {
             if col.is_key {
                 continue;
             }
-            let equal = match (l.cell(lr, c), r.cell(rr, c)) {
-                (Some(x), Some(y)) => x == y,
-                _ => {
-                    a.clear();
-                    b.clear();
-                    l.encode(lr, c, &mut a);
-                    r.encode(rr, c, &mut b);
-                    a == b
+            let (la, ra) = (l.gather(c, &lrefs)?, r.gather(c, &rrefs)?);
+            let (le, re) = (encoder(&la)?, encoder(&ra)?);
+            for i in 0..n {
+                let equal = match (le.cell(i), re.cell(i)) {
+                    (Some(x), Some(y)) => x == y,
+                    _ => {
+                        a.clear();
+                        b.clear();
+                        le.encode(i, &mut a);
+                        re.encode(i, &mut b);
+                        a == b
+                    }
+                };
+                if equal {
+                    continue;
                 }
-            };
-            if equal {
+                if within_tolerance(col, c, le.as_ref(), re.as_ref(), i, tally) {
+                    marks.within[i] = true;
+                } else {
+                    tally.changed_cells[c] += 1;
+                    marks.set(i, c);
+                }
+            }
+        }
+        let mut key = Vec::new();
+        for (i, &(lr, rr, order)) in chunk.iter().enumerate() {
+            if !marks.any(i) {
+                if marks.within[i] {
+                    tally.within_rows += 1;
+                }
                 continue;
             }
-            // Decimals are held to their tolerance exactly; floats in floating point.
-            let exact = match (col.tolerance, l.decimal(lr, c), r.decimal(rr, c)) {
-                (Some(t), Some(x), Some(y)) => Some(t.accepts_decimal(x, y)),
-                _ => None,
-            };
-            match (l.float(lr, c), r.float(rr, c)) {
-                (Some(x), Some(y)) => {
-                    let accepted =
-                        exact.unwrap_or_else(|| col.tolerance.is_some_and(|t| t.accepts(x, y)));
-                    if accepted {
-                        tally.within_cells[c] += 1;
-                        within = true;
-                        continue;
-                    }
-                    if x.is_finite() && y.is_finite() {
-                        let diff = (x - y).abs();
-                        let scale = x.abs().max(y.abs());
-                        tally.max_abs[c] = tally.max_abs[c].max(diff);
-                        if scale > 0.0 {
-                            tally.max_rel[c] = tally.max_rel[c].max(diff / scale);
-                        }
-                    } else {
-                        tally.non_numeric[c] = true;
-                    }
-                }
-                _ => tally.non_numeric[c] = true,
-            }
-            tally.changed_cells[c] += 1;
-            changed.push(c);
+            tally.changed_rows += 1;
+            self.keep_changed(l, r, (lr, rr, order), marks.columns(i), &mut key, tally);
         }
-        if changed.is_empty() {
-            if within {
-                tally.within_rows += 1;
-            }
+        Ok(())
+    }
+
+    /// A changed pair: offered to the samples, and kept for the diff file.
+    fn keep_changed(
+        &self,
+        l: &SideRows,
+        r: &SideRows,
+        (lr, rr, order): (RowRef, RowRef, u128),
+        changed: impl Iterator<Item = usize>,
+        key: &mut Vec<u8>,
+        tally: &mut Tally,
+    ) {
+        self.sort_key_into(l, lr, key);
+        let sampled = tally.samples_changed.wants(key);
+        if !sampled && !self.keep_rows {
             return;
         }
-        tally.changed_rows += 1;
-        let key = self.sort_key(l, lr);
-        if tally.samples_changed.wants(&key) {
+        let changed: Vec<usize> = changed.collect();
+        if sampled {
             let key_values = self
                 .plan
                 .key
@@ -538,7 +645,7 @@ impl<'p> Matcher<'p> {
                 })
                 .collect();
             tally.samples_changed.push(
-                key,
+                key.clone(),
                 ChangedSample {
                     key: key_values,
                     changes,
@@ -593,7 +700,7 @@ impl<'p> Matcher<'p> {
         lrefs: &[(u128, RowRef, bool)],
         rrefs: &[(u128, RowRef, bool)],
         tally: &mut Tally,
-    ) {
+    ) -> Result<()> {
         #[derive(Clone, Copy)]
         struct Slot {
             l: RowRef,
@@ -628,6 +735,7 @@ impl<'p> Matcher<'p> {
             s.rn += 1;
         }
         let mut deferred = HashKeys::default();
+        let mut pairs = Vec::new();
         for (&k, s) in &map {
             if !self.keyed() {
                 // The key is the whole row: equal hashes are equal rows.
@@ -645,7 +753,7 @@ impl<'p> Matcher<'p> {
                 tally.dup_right += (s.rn > 1) as u64;
                 deferred.insert(k);
             } else if s.ln == 1 && s.rn == 1 {
-                self.compare_pair(l, r, s.l, s.r, tally, k);
+                pairs.push((s.l, s.r, k));
             } else if s.ln == 1 {
                 self.only(l, s.l, true, 1, tally, k);
             } else {
@@ -668,6 +776,7 @@ impl<'p> Matcher<'p> {
                 self.multiset(l, r, &ls, &rs, tally, k);
             }
         }
+        self.compare_pairs(l, r, &pairs, tally)
     }
 
     /// Diff one partition: every row of `left` against every row of `right`.
@@ -714,12 +823,12 @@ impl<'p> Matcher<'p> {
             .min(groups);
         if workers <= 1 {
             for g in 0..groups {
-                self.diff_group(&l, &r, &lrefs[g], &rrefs[g], tally);
+                self.diff_group(&l, &r, &lrefs[g], &rrefs[g], tally)?;
             }
         } else {
             // Groups are independent: each worker takes the next one and keeps its own tally.
             let next = AtomicUsize::new(0);
-            let partials: Vec<Tally> = std::thread::scope(|scope| {
+            let partials: Vec<Result<Tally>> = std::thread::scope(|scope| {
                 let handles: Vec<_> = (0..workers)
                     .map(|_| {
                         scope.spawn(|| {
@@ -729,9 +838,9 @@ impl<'p> Matcher<'p> {
                                 if g >= groups {
                                     break;
                                 }
-                                self.diff_group(&l, &r, &lrefs[g], &rrefs[g], &mut part);
+                                self.diff_group(&l, &r, &lrefs[g], &rrefs[g], &mut part)?;
                             }
-                            part
+                            Ok(part)
                         })
                     })
                     .collect();
@@ -741,7 +850,7 @@ impl<'p> Matcher<'p> {
                     .collect()
             });
             for part in partials {
-                tally.merge(part);
+                tally.merge(part?);
             }
         }
         let mut rows = std::mem::take(&mut tally.rows);

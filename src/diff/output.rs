@@ -139,6 +139,7 @@ impl DiffWriter {
                 prefix: object_store::path::Path::default(),
                 kind: StoreKind::Local,
                 credentials: crate::source::CredentialSource::None,
+                copies: None,
             };
             (loc, temp)
         };

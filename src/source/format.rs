@@ -8,7 +8,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// How a file's rows are encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FileFormat {
     /// Apache Parquet.
@@ -20,7 +20,7 @@ pub enum FileFormat {
 }
 
 /// A byte-level compression wrapped around a text format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Compression {
     /// Plain bytes.
@@ -32,7 +32,7 @@ pub enum Compression {
 }
 
 /// A file's format and its outer compression.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct DataFormat {
     /// The row format.
     pub format: FileFormat,

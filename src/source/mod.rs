@@ -8,6 +8,7 @@
 //! the way to arrow's CSV reader, and [`typing`] decides the column types of CSV and JSON
 //! lines, which carry none. Nothing here knows about fingerprints or diffs.
 
+pub mod copies;
 pub mod format;
 pub mod int96;
 pub mod listing;

@@ -308,11 +308,11 @@ pub struct Gathering<'a> {
 }
 
 /// Open a Parquet file and read its footer; `None` for a file of another format. A local file
-/// is opened in place; a file in an object store is fetched (counted by `on_bytes` and hashed
-/// as it arrives) and gathered as `gathering` says. `wanted` says, from a part's first row and
-/// row count, whether it is to be decoded. The jobs returned are the hash job and a decode job
-/// per wanted part. `dataset` is the side's column types, which say the unit its INT96
-/// timestamps are read in (see [`super::int96`]).
+/// (or a remote file's local copy) is opened in place; a file in an object store is fetched
+/// (counted by `on_bytes` and hashed as it arrives) and gathered as `gathering` says. `wanted`
+/// says, from a part's first row and row count, whether it is to be decoded. The jobs returned
+/// are the hash job and a decode job per wanted part. `dataset` is the side's column types,
+/// which say the unit its INT96 timestamps are read in (see [`super::int96`]).
 pub async fn open_parquet(
     loc: &Location,
     file: &DataFile,
@@ -353,7 +353,8 @@ pub async fn open_parquet(
 }
 
 /// Fetch a file from its store once, hashing it as it arrives, into memory or (past
-/// `spill_over` bytes) a temporary file.
+/// `spill_over` bytes) a temporary file. When the location keeps local copies, the fetch writes
+/// one, and the file is read from it.
 async fn gather(
     loc: &Location,
     file: &DataFile,
@@ -361,17 +362,21 @@ async fn gather(
     on_bytes: &ByteCounter,
 ) -> Result<(Source, (u64, blake3::Hash))> {
     enum Into {
+        Nowhere,
         Memory(BytesMut),
         Disk(File),
     }
     let dir = gathering.tmp_dir;
-    let mut into = if file.size > gathering.spill_over {
+    let mut into = if loc.copies.is_some() {
+        Into::Nowhere
+    } else if file.size > gathering.spill_over {
         Into::Disk(tempfile::tempfile_in(dir).map_err(|e| Error::io(dir.display(), e))?)
     } else {
         Into::Memory(BytesMut::with_capacity(file.size as usize))
     };
-    let (size, hash) = fetch_hashed(loc, file, on_bytes, |chunk| {
+    let (size, hash, copied) = fetch_hashed(loc, file, on_bytes, |chunk| {
         match &mut into {
+            Into::Nowhere => {}
             Into::Memory(buf) => buf.extend_from_slice(chunk),
             Into::Disk(f) => {
                 std::io::Write::write_all(f, chunk).map_err(|e| Error::io(dir.display(), e))?
@@ -380,12 +385,22 @@ async fn gather(
         Ok(())
     })
     .await?;
-    let source = match into {
-        Into::Memory(buf) => Source::Memory(buf.freeze()),
-        Into::Disk(f) => Source::File(SharedFile {
-            file: Arc::new(f),
+    let on_disk = |file: File| {
+        Source::File(SharedFile {
+            file: Arc::new(file),
             len: size,
-        }),
+        })
+    };
+    let source = match (into, copied) {
+        (_, Some((copy, _))) => on_disk(copy),
+        (Into::Memory(buf), None) => Source::Memory(buf.freeze()),
+        (Into::Disk(f), None) => on_disk(f),
+        (Into::Nowhere, None) => {
+            return Err(Error::Internal(format!(
+                "{}: fetched into nowhere",
+                file.url
+            )))
+        }
     };
     Ok((source, (size, hash)))
 }
@@ -444,6 +459,12 @@ impl ParquetFile {
     /// Whether this is a file on local disk, opened in place.
     pub fn is_local(&self) -> bool {
         self.before.is_some()
+    }
+
+    /// Whether the file's bytes are on local disk (the file itself, a local copy or a temporary
+    /// file), not held in memory: then it may stay open for another pass.
+    pub fn on_disk(&self) -> bool {
+        matches!(self.source, Source::File(_))
     }
 
     /// The jobs of another pass over a local file, on the file opened for the first pass (call
@@ -613,6 +634,7 @@ mod tests {
             prefix: object_store::path::Path::from("side"),
             kind: crate::source::StoreKind::Memory,
             credentials: crate::source::CredentialSource::None,
+            copies: None,
         };
         let ds = crate::source::list(&loc, None).await.unwrap();
         (loc, ds.files[0].clone())

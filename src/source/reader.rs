@@ -117,18 +117,25 @@ pub async fn hash_file(
         check_size(file, size)?;
         return Ok(digest(file, size, hash, None));
     }
-    let (size, hash) = fetch_hashed(loc, file, on_bytes, |_| Ok(())).await?;
+    let (size, hash, _) = fetch_hashed(loc, file, on_bytes, |_| Ok(())).await?;
     Ok(digest(file, size, hash, None))
 }
 
-/// Fetch a file from its store once: each chunk is counted, hashed and handed to `each`. The
-/// byte count is checked against the listing; returns it with the blake3 hash.
+/// Fetch a file from its store once: each chunk is counted, hashed and handed to `each`, and
+/// written to a local copy when the location keeps copies. The byte count is checked against
+/// the listing; returns it with the blake3 hash, and the copy (open, and its path) if one was
+/// made.
 pub(super) async fn fetch_hashed(
     loc: &Location,
     file: &DataFile,
     on_bytes: &ByteCounter,
     mut each: impl FnMut(&Bytes) -> Result<()>,
-) -> Result<(u64, blake3::Hash)> {
+) -> Result<(
+    u64,
+    blake3::Hash,
+    Option<(std::fs::File, std::path::PathBuf)>,
+)> {
+    let mut copy = loc.copies.as_ref().map(|c| c.start(file)).transpose()?;
     let mut stream = byte_stream(loc, file).await?;
     let mut hasher = blake3::Hasher::new();
     let mut size = 0u64;
@@ -137,10 +144,34 @@ pub(super) async fn fetch_hashed(
         size += chunk.len() as u64;
         on_bytes(chunk.len() as u64);
         hasher.update(&chunk);
+        if let Some(c) = copy.as_mut() {
+            c.write(&chunk)?;
+        }
         each(&chunk)?;
     }
     check_size(file, size)?;
-    Ok((size, hasher.finalize()))
+    let copied = match (copy, &loc.copies) {
+        (Some(c), Some(copies)) => Some(c.finish(copies)?),
+        _ => None,
+    };
+    Ok((size, hasher.finalize(), copied))
+}
+
+/// Make sure a remote file has a local copy (fetching it whole, once) when its location keeps
+/// copies; returns the copy's path, or `None` when the location keeps none (or is local).
+pub(super) async fn ensure_copy(
+    loc: &Location,
+    file: &DataFile,
+) -> Result<Option<std::path::PathBuf>> {
+    if loc.kind == StoreKind::Local || loc.copies.is_none() {
+        return Ok(None);
+    }
+    if let Some(path) = local_path(loc, file) {
+        return Ok(Some(path));
+    }
+    let none: ByteCounter = Arc::new(|_| {});
+    let (_, _, copied) = fetch_hashed(loc, file, &none, |_| Ok(())).await?;
+    Ok(copied.map(|(_, path)| path))
 }
 
 pub(super) fn check_size(file: &DataFile, size: u64) -> Result<()> {
@@ -156,11 +187,11 @@ pub(super) fn check_size(file: &DataFile, size: u64) -> Result<()> {
     Ok(())
 }
 
-/// The file-system path of a file on local disk (read without going through the store's
-/// chunked stream).
+/// The file-system path of a file on local disk, or of a remote file's local copy (see
+/// [`super::copies`]): read without going through the store's chunked stream.
 pub(super) fn local_path(loc: &Location, file: &DataFile) -> Option<std::path::PathBuf> {
     if loc.kind != StoreKind::Local {
-        return None;
+        return loc.copies.as_ref()?.get(file);
     }
     object_store::local::LocalFileSystem::new()
         .path_to_filesystem(&file.path)
@@ -374,7 +405,8 @@ impl<F: FnMut() -> Option<std::io::Result<Bytes>>> Read for ChunkRead<F> {
 
 /// Stream a text file once: hash its bytes and decode its rows into `sink`, with `schema`, the
 /// side's schema (from [`discover_schema`]). A Parquet file is an error here: it is read in
-/// parts ([`super::parts`]).
+/// parts ([`super::parts`]). A remote file's bytes are also written to a local copy when its
+/// location keeps copies, for later reads.
 pub async fn read_text_file(
     loc: &Location,
     file: &DataFile,
@@ -391,6 +423,7 @@ pub async fn read_text_file(
     if let Some(path) = local_path(loc, file) {
         return read_local_text(file, path, schema, on_bytes, sink).await;
     }
+    let mut copy = loc.copies.as_ref().map(|c| c.start(file)).transpose()?;
     let mut stream = byte_stream(loc, file).await?;
     let mut hasher = blake3::Hasher::new();
     let mut size = 0u64;
@@ -418,6 +451,12 @@ pub async fn read_text_file(
                 size += chunk.len() as u64;
                 on_bytes(chunk.len() as u64);
                 hasher.update(&chunk);
+                if let Some(c) = copy.as_mut() {
+                    if let Err(e) = c.write(&chunk) {
+                        store_error = Some(e);
+                        break;
+                    }
+                }
                 if tx.send(chunk).await.is_err() {
                     // The decoder stopped (bad input); its error is the one to report.
                     break;
@@ -436,6 +475,9 @@ pub async fn read_text_file(
     }
     let rows = decoded?;
     check_size(file, size)?;
+    if let (Some(c), Some(copies)) = (copy, &loc.copies) {
+        c.finish(copies)?;
+    }
     Ok(digest(file, size, hasher.finalize(), Some(rows)))
 }
 

@@ -73,6 +73,9 @@ pub struct Location {
     pub kind: StoreKind,
     /// Where the store's credentials come from.
     pub credentials: CredentialSource,
+    /// Local copies of this side's remote files for the comparison under way (see
+    /// [`super::copies`]); `None` reads the store every time.
+    pub copies: Option<Arc<super::copies::Copies>>,
 }
 
 impl Location {
@@ -225,6 +228,7 @@ fn open_local(path: &str) -> Result<Location> {
         prefix,
         kind: StoreKind::Local,
         credentials: CredentialSource::None,
+        copies: None,
     })
 }
 
@@ -260,6 +264,7 @@ fn open_url(url: &Url, options: &[(String, String)]) -> Result<Location> {
                 prefix: url_path(url)?,
                 kind: $kind,
                 credentials: $credentials,
+                copies: None,
             })
         }};
     }
@@ -276,6 +281,7 @@ fn open_url(url: &Url, options: &[(String, String)]) -> Result<Location> {
             prefix: url_path(url)?,
             kind: StoreKind::Memory,
             credentials: CredentialSource::None,
+            copies: None,
         }),
         "s3" | "s3a" => {
             cloud!(AmazonS3Builder, "AWS_", StoreKind::S3, aws_credential_source())

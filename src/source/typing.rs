@@ -487,13 +487,28 @@ const INFER_FILES: usize = 64;
 /// the head holds no whole line (a first line longer than the window).
 async fn infer_text_file(loc: &Location, file: &DataFile) -> Result<Option<(SchemaRef, usize)>> {
     let end = file.size.min(INFER_BYTES);
-    let head = if end == 0 {
-        Bytes::new()
+    // A side that keeps local copies fetches the whole file now, once, rather than its head
+    // now and all of it again when its rows are read.
+    let copy = if end == 0 {
+        None
     } else {
-        loc.store
+        reader::ensure_copy(loc, file).await?
+    };
+    let head = match copy {
+        _ if end == 0 => Bytes::new(),
+        Some(path) => tokio::task::spawn_blocking(move || -> std::io::Result<Bytes> {
+            let mut head = vec![0u8; end as usize];
+            std::fs::File::open(&path)?.read_exact(&mut head)?;
+            Ok(Bytes::from(head))
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+        .map_err(|e| Error::format(&file.url, format!("cannot read its local copy: {e}")))?,
+        None => loc
+            .store
             .get_range(&file.path, 0..end)
             .await
-            .map_err(|e| Error::store(&file.url, "get", &e))?
+            .map_err(|e| Error::store(&file.url, "get", &e))?,
     };
     let truncated = end < file.size;
     let url = file.url.clone();

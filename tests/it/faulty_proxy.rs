@@ -1,11 +1,13 @@
-//! A small HTTP proxy on loopback that fails requests: every other request it has not seen
-//! before gets a `503 Slow Down` the first time, and goes through to the real S3 server when
-//! it is retried. One request per connection, so a failure never poisons a pooled connection.
+//! A small HTTP proxy on loopback in front of the real S3 server. [`FaultyProxy::start`] fails
+//! requests: every other request it has not seen before gets a `503 Slow Down` the first time,
+//! and goes through when it is retried. [`FaultyProxy::counting`] fails nothing and counts the
+//! body bytes of the GET responses it passes, to check how often an object was fetched. One
+//! request per connection, so a failure never poisons a pooled connection.
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// A running proxy.
@@ -14,31 +16,52 @@ pub struct FaultyProxy {
     pub endpoint: String,
     failed: Arc<AtomicUsize>,
     forwarded: Arc<AtomicUsize>,
+    get_bytes: Arc<AtomicU64>,
 }
 
 impl FaultyProxy {
-    /// Start a proxy in front of `upstream` (`http://host:port`).
+    /// Start a proxy in front of `upstream` (`http://host:port`) that fails every other new
+    /// request once.
     pub fn start(upstream: &str) -> FaultyProxy {
+        Self::with_failures(upstream, true)
+    }
+
+    /// Start a proxy in front of `upstream` that fails nothing, counting GET body bytes.
+    pub fn counting(upstream: &str) -> FaultyProxy {
+        Self::with_failures(upstream, false)
+    }
+
+    fn with_failures(upstream: &str, failing: bool) -> FaultyProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let upstream = upstream.trim_start_matches("http://").to_string();
         let failed = Arc::new(AtomicUsize::new(0));
         let forwarded = Arc::new(AtomicUsize::new(0));
+        let get_bytes = Arc::new(AtomicU64::new(0));
         let seen = Arc::new(Mutex::new(HashSet::new()));
-        let counter = Arc::new(AtomicUsize::new(0));
-        let (f, w) = (failed.clone(), forwarded.clone());
+        // Without failures, the counter starts odd and stays so: no request is ever failed.
+        let counter = Arc::new(AtomicUsize::new(if failing { 0 } else { 1 }));
+        let step = if failing { 1 } else { 2 };
+        let (f, w, g) = (failed.clone(), forwarded.clone(), get_bytes.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { continue };
-                let (up, f, w, seen, counter) = (
+                let (up, f, w, g, seen, counter) = (
                     upstream.clone(),
                     f.clone(),
                     w.clone(),
+                    g.clone(),
                     seen.clone(),
                     counter.clone(),
                 );
                 std::thread::spawn(move || {
-                    let _ = serve(conn, &up, &f, &w, &seen, &counter);
+                    let counts = Counts {
+                        failed: &f,
+                        forwarded: &w,
+                        get_bytes: &g,
+                        step,
+                    };
+                    let _ = serve(conn, &up, &counts, &seen, &counter);
                 });
             }
         });
@@ -46,7 +69,13 @@ impl FaultyProxy {
             endpoint,
             failed,
             forwarded,
+            get_bytes,
         }
+    }
+
+    /// Body bytes of the GET responses passed to the client.
+    pub fn get_bytes(&self) -> u64 {
+        self.get_bytes.load(Ordering::SeqCst)
     }
 
     /// Requests answered with 503.
@@ -60,11 +89,18 @@ impl FaultyProxy {
     }
 }
 
+/// What the proxy counts, and how far its request counter steps (2 keeps it odd: no failures).
+struct Counts<'a> {
+    failed: &'a AtomicUsize,
+    forwarded: &'a AtomicUsize,
+    get_bytes: &'a AtomicU64,
+    step: usize,
+}
+
 fn serve(
     client: TcpStream,
     upstream: &str,
-    failed: &AtomicUsize,
-    forwarded: &AtomicUsize,
+    counts: &Counts<'_>,
     seen: &Mutex<HashSet<String>>,
     counter: &AtomicUsize,
 ) -> std::io::Result<()> {
@@ -106,11 +142,13 @@ fn serve(
     let key = format!("{request_line} {range}");
     let fail = {
         let mut seen = seen.lock().unwrap();
-        !seen.contains(&key) && counter.fetch_add(1, Ordering::SeqCst) % 2 == 0 && seen.insert(key)
+        !seen.contains(&key)
+            && counter.fetch_add(counts.step, Ordering::SeqCst) % 2 == 0
+            && seen.insert(key)
     };
     let mut client = client;
     if fail {
-        failed.fetch_add(1, Ordering::SeqCst);
+        counts.failed.fetch_add(1, Ordering::SeqCst);
         client.write_all(
             b"HTTP/1.1 503 Slow Down\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
         )?;
@@ -122,7 +160,15 @@ fn serve(
     up.flush()?;
     let mut response = Vec::new();
     up.read_to_end(&mut response)?;
-    forwarded.fetch_add(1, Ordering::SeqCst);
+    counts.forwarded.fetch_add(1, Ordering::SeqCst);
+    if request_line.starts_with("GET ") {
+        let head_end = response
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(response.len(), |p| p + 4);
+        let body = (response.len() - head_end) as u64;
+        counts.get_bytes.fetch_add(body, Ordering::SeqCst);
+    }
     client.write_all(&response)?;
     client.flush()
 }

@@ -91,6 +91,7 @@ fn location(store: &Arc<InMemory>, prefix: &str) -> Location {
         prefix: Path::from(prefix),
         kind: StoreKind::Memory,
         credentials: CredentialSource::None,
+        copies: None,
     }
 }
 

@@ -368,3 +368,127 @@ fn int96_in_s3_is_read_exactly() {
         run.stderr
     );
 }
+
+/// A pair of sides with `rows` rows: ids shuffled by file, a text and a float column; the right
+/// side changes every 50th row's text, drops id 0 and adds one id. Written as Parquet (four
+/// files a side) or CSV (two files a side).
+fn write_pair(dir: &Path, rows: i64, csv: bool) -> (u64, u64) {
+    use arrow::array::{Float64Array, Int64Array, StringArray};
+    use arrow::record_batch::RecordBatch;
+    use std::sync::Arc;
+    let mut counts = (0, 0);
+    for (side, changed) in [("left", false), ("right", true)] {
+        let ids: Vec<i64> = if changed {
+            (1..=rows).collect()
+        } else {
+            (0..rows).collect()
+        };
+        let files = if csv { 2 } else { 4 };
+        for (f, chunk) in ids.chunks(ids.len().div_ceil(files)).enumerate() {
+            let text: Vec<String> = chunk
+                .iter()
+                .map(|i| {
+                    let base = format!("customer-{:08}-{}", i * 7919 % 1_000_003, i % 97);
+                    if changed && i % 50 == 0 {
+                        format!("{base}!")
+                    } else {
+                        base
+                    }
+                })
+                .collect();
+            let amount: Vec<f64> = chunk.iter().map(|i| (*i as f64) * 0.25).collect();
+            let batch = RecordBatch::try_from_iter([
+                ("id", Arc::new(Int64Array::from(chunk.to_vec())) as _),
+                ("name", Arc::new(StringArray::from(text)) as _),
+                ("amount", Arc::new(Float64Array::from(amount)) as _),
+            ])
+            .unwrap();
+            let folder = dir.join(side);
+            std::fs::create_dir_all(&folder).unwrap();
+            if csv {
+                let file = std::fs::File::create(folder.join(format!("part-{f}.csv"))).unwrap();
+                let mut w = arrow::csv::Writer::new(file);
+                w.write(&batch).unwrap();
+            } else {
+                let file = std::fs::File::create(folder.join(format!("part-{f}.parquet"))).unwrap();
+                let props = parquet::file::properties::WriterProperties::builder()
+                    .set_compression(parquet::basic::Compression::UNCOMPRESSED)
+                    .set_max_row_group_row_count(Some(20_000))
+                    .build();
+                let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props))
+                    .unwrap();
+                w.write(&batch).unwrap();
+                w.close().unwrap();
+            }
+        }
+        let bytes: u64 = std::fs::read_dir(dir.join(side))
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().len())
+            .sum();
+        if changed {
+            counts.1 = bytes;
+        } else {
+            counts.0 = bytes;
+        }
+    }
+    counts
+}
+
+/// A keyed diff on the memory-bounded path reads both sides twice (fingerprints, then the
+/// differing rows), but fetches each object once: the first pass keeps a local copy of every
+/// remote file for the second. Counted through a proxy in front of the S3 server: the GET bytes
+/// are the objects' sizes (and their footers), within 2 %.
+#[test]
+fn the_memory_bounded_path_fetches_each_object_once() {
+    let Some(ep) = endpoint("PARITY_TEST_S3_ENDPOINT") else {
+        return;
+    };
+    let bucket = unique("parity-once");
+    create_bucket(&ep, &bucket);
+    let s = store(&ep, &bucket);
+    let dir = tempfile::tempdir().unwrap();
+    let rows = 200_000;
+    for (format, csv) in [("parquet", false), ("csv", true)] {
+        let local = dir.path().join(format);
+        let (left_bytes, right_bytes) = write_pair(&local, rows, csv);
+        upload_dir(&s, &local.join("left"), &format!("{format}/left"));
+        upload_dir(&s, &local.join("right"), &format!("{format}/right"));
+        let proxy = crate::faulty_proxy::FaultyProxy::counting(&ep);
+        let run = s3_diff(
+            &proxy.endpoint,
+            &format!("s3://{bucket}/{format}/left/"),
+            &format!("s3://{bucket}/{format}/right/"),
+            &[
+                "--key",
+                "id",
+                "--memory-limit",
+                "16MiB",
+                "--format",
+                "json",
+                "-v",
+            ],
+        );
+        assert_eq!(run.code, 1, "{format}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("re-reading differing rows"),
+            "{format}: the memory-bounded path was not taken: {}",
+            run.stderr
+        );
+        let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        assert_eq!(
+            (
+                v["only_left"].as_u64(),
+                v["only_right"].as_u64(),
+                v["changed_rows"].as_u64()
+            ),
+            (Some(1), Some(1), Some(rows as u64 / 50 - 1)),
+            "{format}"
+        );
+        let objects = left_bytes + right_bytes;
+        let fetched = proxy.get_bytes();
+        assert!(
+            fetched >= objects && fetched <= objects + objects / 50,
+            "{format}: {fetched} bytes fetched for {objects} bytes of objects"
+        );
+    }
+}
