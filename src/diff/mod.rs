@@ -469,6 +469,7 @@ async fn compare_typed(
         },
         schema_changes: plan.changes.clone(),
         key: cfg.key.clone(),
+        settings: summary::Settings::of(cfg),
         columns,
         fingerprints: Some(FingerprintPair {
             left: FingerprintRecord::from(&lread.fingerprint),
@@ -526,6 +527,7 @@ fn identical(
         null_keys: PerSide::default(),
         schema_changes: Vec::new(),
         key: cfg.key.clone(),
+        settings: summary::Settings::of(cfg),
         columns: Vec::new(),
         fingerprints: None,
         left: side_summary(lds, lh),
@@ -797,7 +799,7 @@ async fn read_side(
     // The index takes 8 or 12 bytes a row; a side may use a third of the budget for it.
     let index = Arc::new(Mutex::new(HashIndex::new(
         ds.files.len(),
-        cfg.memory_limit as usize / 3,
+        usize::try_from(cfg.memory_limit / 3).unwrap_or(usize::MAX),
     )));
     progress.side_started(side, ds.files.len() as u64, ds.total_bytes());
     let projected = match side {
@@ -807,7 +809,9 @@ async fn read_side(
     let spooled_schema = spool::spooled_schema(&projected);
     // Each side may hold a little over a third of the budget in memory; the rest is for
     // decoding, gathered Parquet files and tier 3's hash tables.
-    let budget = (cfg.memory_limit as usize) * 35 / 100;
+    // Divided first: a budget near the top of the range (`--memory-limit 999999TB`) must not
+    // overflow.
+    let budget = usize::try_from(cfg.memory_limit / 100 * 35).unwrap_or(usize::MAX);
     let spool = Arc::new(Mutex::new(Spool::new(
         spooled_schema.clone(),
         budget,
