@@ -228,31 +228,20 @@ pub fn parse_rename(text: &str) -> Result<(String, String)> {
     }
 }
 
-/// Parse a size: `1073741824`, `512MiB`, `1GiB`, `2G`, `100MB`, `64k`.
+/// Parse a memory budget: `1073741824`, `512MiB`, `1GiB`, `2G`, `100MB`, `64k`, `1.5GiB`
+/// (parse-size, every unit binary: `1GB` is 2^30 bytes). At least 16MiB; a size past 16EiB
+/// is refused, never wrapped.
 pub fn parse_size(text: &str) -> Result<u64> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let num: f64 = num.parse().map_err(|_| {
-        Error::Invalid(format!(
-            "size `{text}`: expected a number with an optional unit (MiB, GiB)"
-        ))
-    })?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        "t" | "tb" | "tib" => 1 << 40,
-        other => {
-            return Err(Error::Invalid(format!(
-                "size `{text}`: unknown unit `{other}`"
-            )))
-        }
-    };
-    let bytes = (num * mult as f64) as u64;
+    let bytes = parse_size::Config::new()
+        .with_binary()
+        .parse_size(text.trim())
+        .map_err(|e| {
+            let why = match e {
+                parse_size::Error::PosOverflow => "too large (at most 16EiB)".to_string(),
+                _ => "expected a number with an optional unit such as 512MiB or 2GiB".to_string(),
+            };
+            Error::Invalid(format!("size `{text}`: {why}"))
+        })?;
     if bytes < (16 << 20) {
         return Err(Error::Invalid(format!(
             "size `{text}`: the memory limit must be at least 16MiB"
@@ -511,7 +500,15 @@ mod tests {
         assert_eq!(parse_size("1GiB").unwrap(), 1 << 30);
         assert_eq!(parse_size("512MiB").unwrap(), 512 << 20);
         assert_eq!(parse_size("67108864").unwrap(), 64 << 20);
+        assert_eq!(parse_size("2G").unwrap(), 2 << 30);
+        assert_eq!(parse_size("64m").unwrap(), 64 << 20);
+        assert_eq!(parse_size("1.5GiB").unwrap(), 3 << 29);
+        assert_eq!(parse_size("999999TB").unwrap(), 999_999 << 40);
         assert!(parse_size("1").is_err());
-        assert!(parse_size("12 parsecs").is_err());
+        let e = parse_size("12 parsecs").unwrap_err().to_string();
+        assert!(e.contains("expected a number"), "{e}");
+        let e = parse_size("16EiB").unwrap_err().to_string();
+        assert_eq!(e, "size `16EiB`: too large (at most 16EiB)");
+        assert!(parse_size("-1GiB").is_err());
     }
 }

@@ -91,19 +91,20 @@ impl Error {
         }
     }
 
-    /// An [`Error::Store`] from an `object_store` error.
+    /// An [`Error::Store`] from an `object_store` error. A store that found no credentials
+    /// says so, and where it looked, instead of its metadata endpoint's HTTP error.
     pub fn store(url: impl fmt::Display, op: &'static str, err: &object_store::Error) -> Self {
+        let url = url.to_string();
+        if let Some(message) = crate::source::store::credential_failure(&url, err) {
+            return Error::Store { url, op, message };
+        }
         let message = match err {
             object_store::Error::NotFound { .. } => "not found".to_string(),
             object_store::Error::PermissionDenied { .. } => "permission denied".to_string(),
             object_store::Error::Unauthenticated { .. } => "not authenticated".to_string(),
             other => one_line(&other.to_string()),
         };
-        Error::Store {
-            url: url.to_string(),
-            op,
-            message,
-        }
+        Error::Store { url, op, message }
     }
 
     /// An [`Error::Io`] for a local path.

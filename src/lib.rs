@@ -39,6 +39,7 @@ pub mod fingerprint;
 pub mod inventory;
 pub mod ledger;
 pub mod lineage;
+pub mod lookalike;
 pub mod plan;
 pub mod progress;
 pub mod readiness;

@@ -46,8 +46,9 @@ use crate::plan::newest_settled;
 use crate::redact::Redactor;
 use crate::schema::SchemaChange;
 
-/// Version of the report's JSON form.
-pub const REPORT_SCHEMA_VERSION: u32 = 1;
+/// Version of the report's JSON form. 2: `states` counts the pipelines in scope only (they add
+/// up to `in_scope`); `not_migrating` counts the ones out of it.
+pub const REPORT_SCHEMA_VERSION: u32 = 2;
 
 /// Above this many pipelines the report lists the whole ledger at once rather than each
 /// pipeline's folder (`scripts/bench-ledger`, 200 pipelines × 90 days: 20 list requests in
@@ -243,8 +244,11 @@ pub struct Readiness {
     pub decision: Decision,
     /// Pipelines in scope for the decision (selected and being migrated).
     pub in_scope: u64,
-    /// Pipelines per state (every state, zero included).
+    /// Pipelines in scope per state (every state a pipeline in scope can be in, zero
+    /// included); they add up to `in_scope`.
     pub states: BTreeMap<&'static str, u64>,
+    /// Selected pipelines out of scope: retired with the legacy platform, not migrated.
+    pub not_migrating: u64,
     /// The pipelines in scope that are not ready, most urgent first.
     pub holding_back: Vec<String>,
     /// The pipelines, in inventory order.
@@ -614,13 +618,17 @@ pub fn summarize(
     opts: &ReportOptions,
     pipelines: Vec<PipelineReadiness>,
 ) -> Readiness {
-    let mut states: BTreeMap<&'static str, u64> =
-        State::ALL.iter().map(|s| (s.as_str(), 0)).collect();
-    for p in &pipelines {
-        *states.entry(p.state.as_str()).or_default() += 1;
-    }
     let mut scope: Vec<&PipelineReadiness> = pipelines.iter().filter(|p| p.migrate).collect();
     let in_scope = scope.len() as u64;
+    let mut states: BTreeMap<&'static str, u64> = State::ALL
+        .iter()
+        .filter(|s| **s != State::NotMigrating)
+        .map(|s| (s.as_str(), 0))
+        .collect();
+    for p in &scope {
+        *states.entry(p.state.as_str()).or_default() += 1;
+    }
+    let not_migrating = pipelines.len() as u64 - in_scope;
     scope.sort_by_key(|p| p.state);
     let holding_back: Vec<String> = scope
         .iter()
@@ -645,6 +653,7 @@ pub fn summarize(
         decision,
         in_scope,
         states,
+        not_migrating,
         holding_back,
         pipelines,
     }
@@ -724,14 +733,8 @@ fn redact_samples(s: &Samples, r: &Redactor) -> Samples {
     }
 }
 
-/// `3d 4h`, `5h`, `20m`.
+/// A duration to the minute, as humantime writes it: `3days 4h`, `5h`, `20m`.
 pub fn human_duration(d: Duration) -> String {
-    let mins = d.num_minutes().max(0);
-    let (days, hours, m) = (mins / 1440, (mins % 1440) / 60, mins % 60);
-    match (days, hours) {
-        (0, 0) => format!("{m}m"),
-        (0, h) => format!("{h}h"),
-        (d, 0) => format!("{d}d"),
-        (d, h) => format!("{d}d {h}h"),
-    }
+    let minutes = u64::try_from(d.num_minutes()).unwrap_or(0);
+    humantime::format_duration(std::time::Duration::from_secs(minutes * 60)).to_string()
 }

@@ -219,6 +219,34 @@ fn cast_exactly(array: &ArrayRef, to: &DataType, name: &str, file_url: &str) -> 
     Ok(cast)
 }
 
+/// Column names listed in an error before `and N more`.
+const NAMES_IN_ERRORS: usize = 25;
+
+/// `columns: `a`, `b`, `c`` (sorted, the first few; control characters as spaces), for
+/// errors about a column that is not there.
+fn columns_named(names: &BTreeSet<&str>) -> String {
+    if names.is_empty() {
+        return "no columns".to_string();
+    }
+    let shown: Vec<String> = names
+        .iter()
+        .take(NAMES_IN_ERRORS)
+        .map(|n| {
+            let n: String = n
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            format!("`{n}`")
+        })
+        .collect();
+    let more = names.len().saturating_sub(NAMES_IN_ERRORS);
+    if more > 0 {
+        format!("columns: {}, and {more} more", shown.join(", "))
+    } else {
+        format!("columns: {}", shown.join(", "))
+    }
+}
+
 /// Build the plan from the two sides' schemas (partition columns included).
 pub fn plan(left: &SchemaRef, right: &SchemaRef, cfg: &DiffConfig) -> Result<Plan> {
     for (side, schema) in [("left", left), ("right", right)] {
@@ -230,17 +258,20 @@ pub fn plan(left: &SchemaRef, right: &SchemaRef, cfg: &DiffConfig) -> Result<Pla
     }
     let left_names: BTreeSet<&str> = left.fields().iter().map(|f| f.name().as_str()).collect();
     let right_names: BTreeSet<&str> = right.fields().iter().map(|f| f.name().as_str()).collect();
+    let has = |names: &BTreeSet<&str>| columns_named(names);
 
     let mut renames: BTreeMap<&str, &str> = BTreeMap::new();
     for (l, r) in &cfg.rename {
         if !left_names.contains(l.as_str()) {
             return Err(Error::Invalid(format!(
-                "--rename {l}={r}: the left side has no column `{l}`"
+                "--rename {l}={r}: the left side has no column `{l}` ({})",
+                has(&left_names)
             )));
         }
         if !right_names.contains(r.as_str()) {
             return Err(Error::Invalid(format!(
-                "--rename {l}={r}: the right side has no column `{r}`"
+                "--rename {l}={r}: the right side has no column `{r}` ({})",
+                has(&right_names)
             )));
         }
         renames.insert(l.as_str(), r.as_str());
@@ -264,8 +295,10 @@ pub fn plan(left: &SchemaRef, right: &SchemaRef, cfg: &DiffConfig) -> Result<Pla
     for col in &cfg.ignore {
         let on_left = left_names.contains(col.as_str()) || renames.values().any(|r| r == col);
         if !on_left && !right_names.contains(col.as_str()) {
+            let both: BTreeSet<&str> = left_names.union(&right_names).copied().collect();
             return Err(Error::Invalid(format!(
-                "--ignore {col}: neither side has a column `{col}`"
+                "--ignore {col}: neither side has a column `{col}` ({})",
+                has(&both)
             )));
         }
     }
@@ -302,12 +335,14 @@ pub fn plan(left: &SchemaRef, right: &SchemaRef, cfg: &DiffConfig) -> Result<Pla
                     )));
                 }
                 return Err(Error::Schema(format!(
-                    "key column `{k}` is missing on the left side"
+                    "key column `{k}` is missing on the left side ({})",
+                    has(&lefts.keys().map(String::as_str).collect())
                 )));
             }
             (_, None) => {
                 return Err(Error::Schema(format!(
-                    "key column `{k}` is missing on the right side"
+                    "key column `{k}` is missing on the right side ({})",
+                    has(&rights.keys().map(String::as_str).collect())
                 )))
             }
             (Some((_, lt)), Some(rt)) => {
@@ -322,8 +357,14 @@ pub fn plan(left: &SchemaRef, right: &SchemaRef, cfg: &DiffConfig) -> Result<Pla
     }
     for col in cfg.tolerance.columns.keys() {
         if !rights.contains_key(col) && !lefts.contains_key(col) {
+            let both: BTreeSet<&str> = lefts
+                .keys()
+                .chain(rights.keys())
+                .map(String::as_str)
+                .collect();
             return Err(Error::Invalid(format!(
-                "--tol {col}=…: no column `{col}` on either side"
+                "--tol {col}=…: no column `{col}` on either side ({})",
+                has(&both)
             )));
         }
     }

@@ -1,11 +1,14 @@
 //! Raw command-line flags and their validation into a [`DiffConfig`].
+//!
+//! What clap can check while parsing (a value among a fixed set, a size) it checks, so its
+//! error says which argument, what it allows and where the help is. The rest is checked in
+//! [`DiffArgs::into_config`].
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Args, Parser, Subcommand};
-use parity::config::{
-    parse_non_negative, parse_rename, parse_size, DiffConfig, Tolerance, Tolerances,
-};
+use parity::config::{parse_non_negative, parse_rename, DiffConfig, Tolerance, Tolerances};
 use parity::redact::Redactor;
 use parity::source::FileFormat;
 
@@ -51,6 +54,59 @@ pub enum Command {
     /// Exit codes: 0 the report was made (whatever it says, unless --fail-on no-go), 1 NO-GO
     /// with --fail-on no-go, 2 the report could not be made.
     Report(ReportArgs),
+    /// Print a shell completion script: `parity completions bash > ~/.local/share/bash-completion/completions/parity`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per command into a folder.
+    Man(ManArgs),
+}
+
+/// `parity completions SHELL`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `parity man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write parity.1 and a page per command (parity-diff.1, …) into this folder instead.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// The output formats of the text commands (`text` and `md` are accepted too).
+fn text_formats() -> PossibleValuesParser {
+    PossibleValuesParser::new([
+        PossibleValue::new("terminal").alias("text"),
+        PossibleValue::new("json"),
+        PossibleValue::new("markdown").alias("md"),
+    ])
+}
+
+/// The report's formats: the text ones and html.
+fn report_formats() -> PossibleValuesParser {
+    PossibleValuesParser::new([
+        PossibleValue::new("terminal").alias("text"),
+        PossibleValue::new("json"),
+        PossibleValue::new("markdown").alias("md"),
+        PossibleValue::new("html").alias("htm"),
+    ])
+}
+
+/// The input formats (`pq`, `json` and `ndjson` are accepted too).
+fn input_formats() -> PossibleValuesParser {
+    PossibleValuesParser::new([
+        PossibleValue::new("parquet").alias("pq"),
+        PossibleValue::new("csv"),
+        PossibleValue::new("jsonl").aliases(["json", "ndjson"]),
+    ])
+}
+
+/// A memory budget (`--memory-limit`), checked while parsing.
+fn memory_limit(text: &str) -> Result<u64, String> {
+    parity::config::parse_size(text).map_err(|e| e.to_string())
 }
 
 /// `parity report`.
@@ -68,8 +124,8 @@ pub struct ReportArgs {
     /// Only this pipeline (repeatable): the decision is then about these alone.
     #[arg(long = "pipeline", short = 'p', value_name = "ID")]
     pub pipeline: Vec<String>,
-    /// Output format: terminal, json, markdown or html.
-    #[arg(long, value_name = "FORMAT", default_value = "terminal")]
+    /// Output format.
+    #[arg(long, value_name = "FORMAT", default_value = "terminal", value_parser = report_formats())]
     pub format: String,
     /// Write the report to this file (created whole, or not at all) instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -125,12 +181,12 @@ pub struct RunArgs {
     /// Write audit events as JSON lines to this file (appended), or `-` for stdout.
     #[arg(long, value_name = "PATH")]
     pub events: Option<String>,
-    /// Output format: terminal, json or markdown.
-    #[arg(long, value_name = "FORMAT", default_value = "terminal")]
+    /// Output format.
+    #[arg(long, value_name = "FORMAT", default_value = "terminal", value_parser = text_formats())]
     pub format: String,
     /// Memory budget shared by the units checked at once.
-    #[arg(long, value_name = "SIZE", default_value = "1GiB")]
-    pub memory_limit: String,
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = memory_limit)]
+    pub memory_limit: u64,
     /// Folder for spill files (default: the system temporary folder).
     #[arg(long, value_name = "DIR")]
     pub spill_dir: Option<PathBuf>,
@@ -157,8 +213,8 @@ pub struct InventoryArgs {
     /// Do not list the stores to check that the locations exist.
     #[arg(long)]
     pub offline: bool,
-    /// Output format: terminal, json or markdown.
-    #[arg(long, value_name = "FORMAT", default_value = "terminal")]
+    /// Output format.
+    #[arg(long, value_name = "FORMAT", default_value = "terminal", value_parser = text_formats())]
     pub format: String,
 }
 
@@ -175,8 +231,8 @@ pub struct HistoryArgs {
     /// Every check, not only the newest per partition.
     #[arg(long)]
     pub all: bool,
-    /// Output format: terminal, json or markdown.
-    #[arg(long, value_name = "FORMAT", default_value = "terminal")]
+    /// Output format.
+    #[arg(long, value_name = "FORMAT", default_value = "terminal", value_parser = text_formats())]
     pub format: String,
 }
 
@@ -194,8 +250,8 @@ pub struct LineageArgs {
     /// The ledger, overriding the inventory's.
     #[arg(long, value_name = "URL")]
     pub ledger: Option<String>,
-    /// Output format: terminal, json or markdown.
-    #[arg(long, value_name = "FORMAT", default_value = "terminal")]
+    /// Output format.
+    #[arg(long, value_name = "FORMAT", default_value = "terminal", value_parser = text_formats())]
     pub format: String,
     /// The time treated as now (RFC 3339).
     #[arg(long, value_name = "TIME", hide = true)]
@@ -232,16 +288,16 @@ pub struct DiffArgs {
     #[arg(long)]
     pub strict_types: bool,
     /// Memory budget; the row diff spills to disk beyond it.
-    #[arg(long, value_name = "SIZE", default_value = "1GiB")]
-    pub memory_limit: String,
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = memory_limit)]
+    pub memory_limit: u64,
     /// Sample rows to show per kind of difference.
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub samples: usize,
-    /// Input format, overriding file extensions: parquet, csv, jsonl.
-    #[arg(long, value_name = "FORMAT")]
+    /// Input format, overriding file extensions.
+    #[arg(long, value_name = "FORMAT", value_parser = input_formats())]
     pub input_format: Option<String>,
-    /// Output format: terminal, json or markdown.
-    #[arg(long, value_name = "FORMAT", default_value = "terminal")]
+    /// Output format.
+    #[arg(long, value_name = "FORMAT", default_value = "terminal", value_parser = text_formats())]
     pub format: String,
     /// Write every differing row to this Parquet file (path or URL).
     #[arg(long, value_name = "URL")]
@@ -302,7 +358,7 @@ impl DiffArgs {
             rename,
             tolerance,
             strict_types: self.strict_types,
-            memory_limit: parse_size(&self.memory_limit)?,
+            memory_limit: self.memory_limit,
             samples: self.samples,
             input_format,
             redactor: self.redact.then(Redactor::from_env),

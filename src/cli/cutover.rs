@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use parity::config::{parse_size, DiffConfig};
+use parity::config::DiffConfig;
 use parity::events::{Event, EventKind, EventSink, JsonLines};
 use parity::inventory::{parse_duration, Inventory, InventoryReport};
 use parity::ledger::{new_run_id, newest_per_partition, Ledger};
@@ -16,9 +16,20 @@ use parity::report::{cutover, OutputFormat};
 use parity::run::RunOptions;
 
 use super::args::{HistoryArgs, InventoryArgs, LineageArgs, ReportArgs, RunArgs};
-use super::{run_interruptible, runtime, write_stdout};
+use super::{run_interruptible, runtime, screen_for, write_stdout};
 
+/// The inventory at `path`. A missing file says where parity looked and how to point it
+/// elsewhere.
 fn load(path: &Path) -> anyhow::Result<Inventory> {
+    if !path.exists() {
+        let here = std::env::current_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_else(|_| ".".into());
+        anyhow::bail!(
+            "{}: no inventory there (looked from {here}); name one with --config PATH or the PARITY_CONFIG environment variable",
+            path.display()
+        );
+    }
     Ok(Inventory::load(path)?)
 }
 
@@ -66,12 +77,6 @@ fn now(v: &Option<String>) -> anyhow::Result<DateTime<Utc>> {
     }
 }
 
-fn color_for(format: OutputFormat) -> bool {
-    format == OutputFormat::Terminal
-        && std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-}
-
 /// The overall progress bar of a run: one tick per unit checked.
 struct RunBar(ProgressBar);
 
@@ -104,6 +109,62 @@ impl EventSink for Tee<'_> {
     }
 }
 
+/// What `parity run` is asked to do, from its flags.
+fn run_options(args: &RunArgs, started: DateTime<Utc>) -> anyhow::Result<RunOptions> {
+    let (since, until) = (day("--since", &args.since)?, day("--until", &args.until)?);
+    if let (Some(a), Some(b)) = (since, until) {
+        anyhow::ensure!(
+            a <= b,
+            "--since {a} is after --until {b}: the window is empty"
+        );
+    }
+    Ok(RunOptions {
+        plan: PlanOptions {
+            window: Window {
+                date: day("--date", &args.date)?,
+                since,
+                until,
+            },
+            pipelines: args.pipeline.clone(),
+            recheck: args.recheck,
+            shard: args.shard.parse().map_err(anyhow::Error::msg)?,
+            now: started,
+            detect_rewrites: args.now.is_none(),
+        },
+        jobs: args.jobs,
+        base: DiffConfig {
+            memory_limit: args.memory_limit,
+            samples: args.samples,
+            concurrency: args.concurrency,
+            spill_dir: args.spill_dir.clone(),
+            ..Default::default()
+        },
+        reveal_confidential: args.reveal_confidential,
+        run_id: new_run_id(started),
+        // --now replays a past run: what it writes carries the times it would have had.
+        clock_offset: match args.now {
+            Some(_) => started - Utc::now(),
+            None => chrono::Duration::zero(),
+        },
+    })
+}
+
+/// The run's progress bar on stderr: only on a terminal, never with `--quiet` or in CI.
+fn run_bar(quiet: bool) -> Option<RunBar> {
+    let show_bar = !quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+    show_bar.then(|| {
+        let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        b.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{bar:30}] {pos}/{len} units {msg} ({elapsed})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        RunBar(b)
+    })
+}
+
 pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<u8> {
     let format: OutputFormat = args.format.parse().map_err(anyhow::Error::msg)?;
     let inv = load(&args.config.config)?;
@@ -120,42 +181,7 @@ pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<u8> {
             ledger.url()
         );
     }
-    let (since, until) = (day("--since", &args.since)?, day("--until", &args.until)?);
-    if let (Some(a), Some(b)) = (since, until) {
-        anyhow::ensure!(
-            a <= b,
-            "--since {a} is after --until {b}: the window is empty"
-        );
-    }
-    let opts = RunOptions {
-        plan: PlanOptions {
-            window: Window {
-                date: day("--date", &args.date)?,
-                since,
-                until,
-            },
-            pipelines: args.pipeline.clone(),
-            recheck: args.recheck,
-            shard: args.shard.parse().map_err(anyhow::Error::msg)?,
-            now: started,
-            detect_rewrites: args.now.is_none(),
-        },
-        jobs: args.jobs,
-        base: DiffConfig {
-            memory_limit: parse_size(&args.memory_limit)?,
-            samples: args.samples,
-            concurrency: args.concurrency,
-            spill_dir: args.spill_dir.clone(),
-            ..Default::default()
-        },
-        reveal_confidential: args.reveal_confidential,
-        run_id: new_run_id(started),
-        // --now replays a past run: what it writes carries the times it would have had.
-        clock_offset: match args.now {
-            Some(_) => started - Utc::now(),
-            None => chrono::Duration::zero(),
-        },
-    };
+    let opts = run_options(&args, started)?;
 
     // Events to stdout take stdout: the summary then goes to stderr.
     let events_to_stdout = args.events.as_deref() == Some("-");
@@ -171,18 +197,7 @@ pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<u8> {
         }
     };
     let stdout_sink = events_to_stdout.then(|| JsonLines::new(std::io::stdout()));
-    let show_bar = !quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
-    let bar = show_bar.then(|| {
-        let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-        b.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{bar:30}] {pos}/{len} units {msg} ({elapsed})",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
-        RunBar(b)
-    });
+    let bar = run_bar(quiet);
     let mut sinks: Vec<&dyn EventSink> = Vec::new();
     if let Some(s) = &file_sink {
         sinks.push(s);
@@ -200,13 +215,13 @@ pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<u8> {
             anyhow::bail!("{name}: writing events failed: {e}");
         }
     }
-    let color = color_for(format) && !events_to_stdout;
     if events_to_stdout {
         let mut err = std::io::stderr().lock();
-        cutover::run_summary(&summary, format, false, &mut err)?;
+        cutover::run_summary(&summary, format, parity::report::Screen::PLAIN, &mut err)?;
         err.flush()?;
     } else {
-        write_stdout(|out| cutover::run_summary(&summary, format, color, out))?;
+        let screen = screen_for(format);
+        write_stdout(|out| cutover::run_summary(&summary, format, screen, out))?;
     }
     Ok(summary.exit_code)
 }
@@ -220,27 +235,40 @@ pub fn inventory(args: InventoryArgs) -> anyhow::Result<u8> {
         runtime()?.block_on(parity::plan::location_gaps(&inv))
     };
     let report = InventoryReport::new(&inv, &gaps);
-    write_stdout(|out| cutover::inventory(&report, format, out))?;
+    let screen = screen_for(format);
+    write_stdout(|out| cutover::inventory(&report, format, screen, out))?;
     Ok(u8::from(report.pipelines_with_gaps > 0))
 }
 
 pub fn history(args: HistoryArgs) -> anyhow::Result<u8> {
     let format: OutputFormat = args.format.parse().map_err(anyhow::Error::msg)?;
     let inv = load(&args.config.config)?;
-    let ledger = ledger_to_read(&inv, &args.ledger)?;
-    if inv.pipeline(&args.pipeline).is_none() {
-        tracing::warn!(
-            "{}: no pipeline `{}` in the inventory; showing what the ledger holds",
-            inv.path,
-            args.pipeline
-        );
-    }
-    let records = runtime()?.block_on(async {
-        let mut entries = ledger.entries(&args.pipeline).await?;
+    let rt = runtime()?;
+    let known = inv.pipeline(&args.pipeline).is_some();
+    let ledger = match ledger_to_read(&inv, &args.ledger) {
+        Ok(l) => l,
+        Err(_) if !known => return Err(unknown_pipeline(&inv, &args.pipeline)),
+        Err(e) => return Err(e),
+    };
+    let records = rt.block_on(async {
+        let listed = ledger.entries(&args.pipeline).await;
+        // A pipeline gone from the inventory may still have a history; a name that is in
+        // neither is a mistake.
+        if !known && !listed.as_ref().is_ok_and(|e| !e.is_empty()) {
+            return Err(unknown_pipeline(&inv, &args.pipeline));
+        }
+        let mut entries = listed?;
+        if !known {
+            tracing::warn!(
+                "{}: no pipeline `{}` in the inventory; showing what the ledger holds",
+                inv.path,
+                args.pipeline
+            );
+        }
         if !args.all {
             entries = newest_per_partition(entries);
         }
-        ledger.read_all(&entries).await
+        Ok(ledger.read_all(&entries).await?)
     })?;
     // Redacted as the pipeline is classified now (or, gone from the inventory, as it was when
     // each record was written), whatever the run that wrote a record did.
@@ -256,9 +284,19 @@ pub fn history(args: HistoryArgs) -> anyhow::Result<u8> {
             parity::readiness::shown_now(r, must_redact, &redactor)
         })
         .collect();
-    let color = color_for(format);
-    write_stdout(|out| cutover::history(&args.pipeline, &records, format, color, out))?;
+    let screen = screen_for(format);
+    write_stdout(|out| cutover::history(&args.pipeline, &records, format, screen, out))?;
     Ok(0)
+}
+
+/// A pipeline neither in the inventory nor in the ledger, and the ones there are.
+fn unknown_pipeline(inv: &Inventory, id: &str) -> anyhow::Error {
+    let ids: Vec<String> = inv.pipelines.iter().map(|p| p.id.clone()).collect();
+    anyhow::anyhow!(
+        "{}: no pipeline `{id}` in the inventory or the ledger; pipelines: {}",
+        inv.path,
+        parity::report::text::capped(&ids, 30)
+    )
 }
 
 pub fn lineage(args: LineageArgs) -> anyhow::Result<u8> {
@@ -274,7 +312,8 @@ pub fn lineage(args: LineageArgs) -> anyhow::Result<u8> {
         window,
         now,
     ))?;
-    write_stdout(|out| cutover::lineage(&answer, format, out))?;
+    let screen = screen_for(format);
+    write_stdout(|out| cutover::lineage(&answer, format, screen, out))?;
     Ok(0)
 }
 
@@ -283,34 +322,33 @@ pub fn report(args: ReportArgs) -> anyhow::Result<u8> {
     let format: OutputFormat = if html {
         OutputFormat::Terminal
     } else {
-        args.format.parse().map_err(|e: String| {
-            anyhow::anyhow!(
-                "{}",
-                e.replace("json or markdown", "json, markdown or html")
-            )
-        })?
+        args.format.parse().map_err(anyhow::Error::msg)?
     };
     let inv = load(&args.config.config)?;
     let ledger = ledger_to_read(&inv, &args.ledger)?;
     let as_of = day("--as-of", &args.as_of)?;
     let opts = parity::readiness::ReportOptions::new(as_of, Utc::now(), args.pipeline.clone())?;
     let r = runtime()?.block_on(parity::readiness::report(&inv, &ledger, &opts))?;
-    let render = |out: &mut dyn Write, color: bool| {
+    let render = |out: &mut dyn Write, screen: parity::report::Screen| {
         if html {
             parity::report::html::render(&r, out)
         } else {
-            parity::report::readiness::render(&r, format, color, out)
+            parity::report::readiness::render(&r, format, screen, out)
         }
     };
     match &args.out {
         Some(path) => {
             let mut buf = Vec::new();
-            render(&mut buf, false)?;
+            render(&mut buf, parity::report::Screen::PLAIN)?;
             write_whole(path, &buf)?;
         }
         None => {
-            let color = color_for(format) && !html;
-            write_stdout(|out| render(out, color))?;
+            let screen = if html {
+                parity::report::Screen::PLAIN
+            } else {
+                screen_for(format)
+            };
+            write_stdout(|out| render(out, screen))?;
         }
     }
     let no_go = r.decision == parity::readiness::Decision::NoGo;

@@ -3,6 +3,10 @@
 //! Arguments are parsed in two steps: clap reads raw flags ([`args`]), then they are checked and
 //! turned into the library's [`parity::DiffConfig`]. The engine never sees clap. Exit codes are
 //! a contract: 0 parity, 1 differences, 2 the check could not be done.
+//!
+//! Where output goes decides how it looks: on a terminal, tables fit its width and carry colour
+//! (unless `NO_COLOR` is set); piped, they are plain and as wide as their content. Logs on
+//! stderr carry colour only when stderr is a terminal.
 
 pub mod args;
 pub mod cutover;
@@ -12,11 +16,11 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
-use parity::report::{self, OutputFormat};
+use clap::{CommandFactory, Parser};
+use parity::report::{self, OutputFormat, Screen};
 use parity::Progress;
 
-use args::{Cli, Command, DiffArgs};
+use args::{Cli, Command, CompletionsArgs, DiffArgs, ManArgs};
 
 /// Exit code when the check could not be done.
 pub const EXIT_ERROR: u8 = 2;
@@ -40,28 +44,36 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// `--help` and `--version` print as clap prints them; any other argument error becomes one
-/// line on stderr and exit 2, like every other error.
+/// clap prints its own errors: what is wrong, the usage of the command at hand, a "did you
+/// mean" when one fits, the allowed values, and where its help is (with colour on a terminal).
+/// Usage errors exit 2, like every other error; `--help` and `--version` exit 0.
 fn usage_error(e: clap::Error) -> ExitCode {
-    use clap::error::ErrorKind;
-    match e.kind() {
-        ErrorKind::DisplayHelp
-        | ErrorKind::DisplayVersion
-        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            let _ = e.print();
-            ExitCode::from(if e.use_stderr() { EXIT_ERROR } else { 0 })
-        }
-        _ => {
-            let text = e.to_string();
-            let first = text
-                .lines()
-                .map(str::trim)
-                .find(|l| !l.is_empty())
-                .unwrap_or("invalid arguments")
-                .trim_start_matches("error: ");
-            eprintln!("parity: error: {first} (see `parity --help`)");
-            ExitCode::from(EXIT_ERROR)
-        }
+    let _ = e.print();
+    ExitCode::from(if e.use_stderr() { EXIT_ERROR } else { 0 })
+}
+
+/// Whether colour is wanted on a stream that is a terminal: `NO_COLOR` (set, not empty) says no.
+fn colour_allowed() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// How stdout draws `format`: on a terminal, text tables fit its width (`COLUMNS` when set,
+/// else the terminal's own) with colour; piped, plain and unbounded.
+pub fn screen_for(format: OutputFormat) -> Screen {
+    if format != OutputFormat::Terminal || !std::io::stdout().is_terminal() {
+        return Screen::PLAIN;
+    }
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<u16>().ok())
+        .filter(|c| *c > 0);
+    let measured = console::Term::stdout()
+        .size_checked()
+        .map(|(_, cols)| cols)
+        .filter(|c| *c > 0);
+    Screen {
+        color: colour_allowed(),
+        width: Some(columns.or(measured).unwrap_or(80)),
     }
 }
 
@@ -78,6 +90,7 @@ fn init_logging(verbose: u8, quiet: bool) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && colour_allowed())
         .with_target(false)
         .try_init();
 }
@@ -90,7 +103,35 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::History(args) => cutover::history(args),
         Command::Lineage(args) => cutover::lineage(args),
         Command::Report(args) => cutover::report(args),
+        Command::Completions(args) => completions(args),
+        Command::Man(args) => man(args),
     }
+}
+
+/// `parity completions SHELL`: the script clap_complete writes from the clap definitions.
+fn completions(args: CompletionsArgs) -> anyhow::Result<u8> {
+    // clap_complete panics when its writer fails: it writes to memory, and a closed pipe
+    // (`parity completions bash | head`) is handled here like everywhere else.
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut Cli::command(), "parity", &mut script);
+    write_stdout(|out| out.write_all(&script))?;
+    Ok(0)
+}
+
+/// `parity man`: the man page clap_mangen writes from the clap definitions, to stdout, or
+/// one page per command into `--dir`.
+fn man(args: ManArgs) -> anyhow::Result<u8> {
+    let cmd = Cli::command();
+    match args.dir {
+        Some(dir) => {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| anyhow::anyhow!("--dir {}: {e}", dir.display()))?;
+            clap_mangen::generate_to(cmd, &dir)
+                .map_err(|e| anyhow::anyhow!("--dir {}: {e}", dir.display()))?;
+        }
+        None => write_stdout(|out| clap_mangen::Man::new(cmd).render(out))?,
+    }
+    Ok(0)
 }
 
 /// Run `work` on a fresh [`runtime`] to its end, or until SIGINT or SIGTERM arrives. Then
@@ -177,9 +218,7 @@ fn diff(args: DiffArgs, quiet: bool) -> anyhow::Result<u8> {
         Err(e) => return Err(e.into()),
     };
 
-    let color = format == OutputFormat::Terminal
-        && std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let color = screen_for(format).color;
     write_stdout(|out| report::render(&summary, format, color, out))?;
     Ok(summary.exit_code() as u8)
 }

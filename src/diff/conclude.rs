@@ -117,6 +117,7 @@ pub(super) fn summary(
         },
         schema_changes: plan.changes.clone(),
         key: cfg.key.clone(),
+        settings: Settings::of(cfg),
         columns,
         fingerprints: Some(FingerprintPair {
             left: FingerprintRecord::from(lfp),
@@ -162,6 +163,7 @@ pub(super) fn identical(
         null_keys: PerSide::default(),
         schema_changes: Vec::new(),
         key: cfg.key.clone(),
+        settings: Settings::of(cfg),
         columns: Vec::new(),
         fingerprints: None,
         left: side_summary(lds, lh),

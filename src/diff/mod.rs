@@ -235,25 +235,9 @@ async fn compare_typed(
         }
         (Tier::Fingerprint, None)
     } else {
-        let found = differing_rows(inputs, [&mut lread, &mut rread], &reading, &stages).await?;
-        spilled += found.spilled;
-        stages.enter("diffing");
-        let (t, out) = rows::diff_rows(
-            plan.clone(),
-            found.left,
-            found.right,
-            cfg,
-            reading.partitions,
-            found
-                .known
-                .as_ref()
-                .map(|d| Arc::new(d.duplicate_keys.clone())),
-        )
-        .await?;
+        let (t, out, more) = tier3(inputs, [&mut lread, &mut rread], &reading, &stages).await?;
         tally = t;
-        if let Some(d) = &found.known {
-            whole_table_counts(&mut tally, d, &lread, &rread);
-        }
+        spilled += more;
         (Tier::Rows, out)
     };
 
@@ -276,6 +260,35 @@ async fn compare_typed(
         spilled_bytes: spilled,
     };
     Ok(conclude::summary(&plan, cfg, sides, outcome))
+}
+
+/// Tier 3: find the rows that differ, diff them, and count over the whole tables. Returns the
+/// tally, the diff file written, and the bytes spilled.
+async fn tier3(
+    inputs: Inputs<'_>,
+    [lread, rread]: [&mut SideRead; 2],
+    reading: &Reading<'_>,
+    stages: &Stages<'_>,
+) -> Result<(Tally, Option<DiffOutSummary>, u64)> {
+    let found = differing_rows(inputs, [&mut *lread, &mut *rread], reading, stages).await?;
+    stages.enter("diffing");
+    let duplicates = found
+        .known
+        .as_ref()
+        .map(|d| Arc::new(d.duplicate_keys.clone()));
+    let (mut tally, out) = rows::diff_rows(
+        reading.plan.clone(),
+        found.left,
+        found.right,
+        reading.cfg,
+        reading.partitions,
+        duplicates,
+    )
+    .await?;
+    if let Some(d) = &found.known {
+        whole_table_counts(&mut tally, d, lread, rread);
+    }
+    Ok((tally, out, found.spilled))
 }
 
 /// The plan from both sides' schemas, their Hive folder columns included.
@@ -304,7 +317,8 @@ fn plan_sides(inputs: Inputs<'_>, cfg: &DiffConfig) -> Result<Plan> {
 /// needed only when the fingerprints differ, reads both sides again keeping just the rows that
 /// differ.
 fn first_keep(lds: &Dataset, rds: &Dataset, cfg: &DiffConfig) -> Keep {
-    let fits = decoded_estimate(lds) + decoded_estimate(rds) <= cfg.memory_limit / 10 * 7;
+    let fits =
+        decoded_estimate(lds).saturating_add(decoded_estimate(rds)) <= cfg.memory_limit / 10 * 7;
     match cfg.row_strategy {
         RowStrategy::Auto if fits => Keep::All,
         RowStrategy::Memory => Keep::All,

@@ -149,7 +149,9 @@ impl Sinks {
         // Each side may hold a little over a third of the budget in rows, and a third in its
         // index (16 bytes a row); the rest is for decoding, gathered Parquet files and tier 3's
         // hash tables. Past that, both go to the temporary folder.
-        let budget = (cfg.memory_limit as usize) * 35 / 100;
+        // Divided first: a budget near the top of the range (`--memory-limit 999999TB`) must not
+        // overflow.
+        let budget = usize::try_from(cfg.memory_limit / 100 * 35).unwrap_or(usize::MAX);
         let spool = Spool::new(
             spooled_schema.clone(),
             budget,
@@ -159,7 +161,7 @@ impl Sinks {
         );
         let index = HashIndex::new(
             ds.files.len(),
-            cfg.memory_limit as usize / 3,
+            usize::try_from(cfg.memory_limit / 3).unwrap_or(usize::MAX),
             Some(reading.spill_dir),
             side.name(),
         );

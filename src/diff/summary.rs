@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::config::{DiffConfig, Tolerances};
 use crate::fingerprint::FingerprintRecord;
 use crate::schema::SchemaChange;
 use crate::source::reader::FileDigest;
@@ -119,13 +120,41 @@ pub struct ColumnSummary {
 /// A sampled row: column → rendered value (`None` is null). Redacted when redaction is on.
 pub type SampleRow = BTreeMap<String, Option<String>>;
 
-/// One changed cell.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+/// One changed cell. Its JSON form is `left` and `right`, and, when the two values differ only
+/// in characters that read the same (see [`crate::lookalike`]), `escaped`: both values with
+/// the differing characters written as code points, so a person reading the JSON sees them.
+#[derive(Debug, Clone, serde::Deserialize, PartialEq, Eq)]
 pub struct CellChange {
     /// Left value.
     pub left: Option<String>,
     /// Right value.
     pub right: Option<String>,
+}
+
+impl CellChange {
+    /// Both values with their look-alike differences escaped, when they look alike.
+    pub fn escaped(&self) -> Option<(String, String)> {
+        crate::lookalike::escaped_pair(self.left.as_deref()?, self.right.as_deref()?)
+    }
+}
+
+impl Serialize for CellChange {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        #[derive(Serialize)]
+        struct Escaped {
+            left: String,
+            right: String,
+        }
+        let escaped = self.escaped();
+        let mut out = s.serialize_struct("CellChange", 2 + usize::from(escaped.is_some()))?;
+        out.serialize_field("left", &self.left)?;
+        out.serialize_field("right", &self.right)?;
+        if let Some((left, right)) = escaped {
+            out.serialize_field("escaped", &Escaped { left, right })?;
+        }
+        out.end()
+    }
 }
 
 /// A changed row: its key and its changed cells.
@@ -170,6 +199,42 @@ pub struct DiffOutSummary {
     pub rows: u64,
 }
 
+/// The comparison settings a result was made under, so a saved result explains itself. The
+/// key is the summary's own `key`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Settings {
+    /// Columns left out of the comparison.
+    pub ignore: Vec<String>,
+    /// Left column name → right column name.
+    pub rename: BTreeMap<String, String>,
+    /// Float tolerances: a default for every float column, and per column.
+    pub tolerance: Tolerances,
+    /// Whether every type change diverges, lossless ones included.
+    pub strict_types: bool,
+}
+
+impl Settings {
+    /// The settings of `cfg`.
+    pub fn of(cfg: &DiffConfig) -> Self {
+        Settings {
+            ignore: cfg.ignore.clone(),
+            rename: cfg.rename.iter().cloned().collect(),
+            tolerance: cfg.tolerance.clone(),
+            strict_types: cfg.strict_types,
+        }
+    }
+
+    /// Whether these are the defaults: nothing ignored or renamed, exact floats, lossless type
+    /// changes compatible.
+    pub fn is_default(&self) -> bool {
+        self.ignore.is_empty()
+            && self.rename.is_empty()
+            && self.tolerance.default.is_zero()
+            && self.tolerance.columns.is_empty()
+            && !self.strict_types
+    }
+}
+
 /// The whole result of a comparison.
 #[derive(Debug, Clone, Serialize)]
 pub struct DiffSummary {
@@ -207,6 +272,8 @@ pub struct DiffSummary {
     pub schema_changes: Vec<SchemaChange>,
     /// The key columns (empty: a multiset diff of whole rows).
     pub key: Vec<String>,
+    /// The other settings it compared under.
+    pub settings: Settings,
     /// Per compared column.
     pub columns: Vec<ColumnSummary>,
     /// Logical fingerprints, when tier 2 ran.

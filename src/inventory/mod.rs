@@ -587,24 +587,14 @@ fn date(v: &Spanned<toml::Value>, what: &str, ctx: &Ctx) -> Result<NaiveDate> {
     }
 }
 
-/// Parse `30m`, `6h`, `2d` or `0`.
+/// Parse a duration as humantime reads it: `30m`, `6h`, `2d`, `1w`, `1h 30m` or `0`. At most
+/// ten years: beyond any cutover, and the bound keeps date arithmetic far from overflow.
 pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
-    let t = text.trim();
-    if t == "0" {
-        return Ok(Duration::zero());
-    }
-    let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
-    let n: i64 = num
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration such as 30m, 6h or 2d"))?;
-    let d = match unit {
-        "m" => Duration::try_minutes(n),
-        "h" => Duration::try_hours(n),
-        "d" => Duration::try_days(n),
-        _ => return Err(format!("`{text}` is not a duration such as 30m, 6h or 2d")),
-    };
-    // Ten years is beyond any cutover; the bound keeps date arithmetic far from overflow.
-    d.filter(|d| *d <= Duration::days(3650))
+    let parsed = humantime::parse_duration(text.trim())
+        .map_err(|e| format!("`{text}` is not a duration such as 30m, 6h or 2d ({e})"))?;
+    Duration::from_std(parsed)
+        .ok()
+        .filter(|d| *d <= Duration::days(3650))
         .ok_or_else(|| format!("`{text}` is longer than ten years"))
 }
 
@@ -1083,7 +1073,7 @@ migrate = false
         );
         let e = err(&GOOD.replace("id = \"retired\"", "id = \"orders\""));
         assert!(e.contains("used twice"), "{e}");
-        let e = err(&GOOD.replace("min_age = \"6h\"", "min_age = \"6 hours\""));
+        let e = err(&GOOD.replace("min_age = \"6h\"", "min_age = \"six hours\""));
         assert!(e.starts_with("parity.toml:6: `min_age`"), "{e}");
         let e = err(&GOOD.replace("\"abs:0.01\"", "\"abs:-1\""));
         assert!(
@@ -1132,7 +1122,10 @@ migrate = false
         assert_eq!(parse_duration("30m").unwrap(), Duration::minutes(30));
         assert_eq!(parse_duration("2d").unwrap(), Duration::days(2));
         assert_eq!(parse_duration("0").unwrap(), Duration::zero());
-        assert!(parse_duration("1w").is_err());
+        assert_eq!(parse_duration("1w").unwrap(), Duration::days(7));
+        assert_eq!(parse_duration("1h 30m").unwrap(), Duration::minutes(90));
         assert!(parse_duration("h").is_err());
+        assert!(parse_duration("-2d").is_err());
+        assert!(parse_duration("").is_err());
     }
 }

@@ -9,39 +9,16 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::markdown::escape;
+use super::markdown::{code, escape};
+use super::table::{self, keep, shrink, Screen, Text, Tone};
+use super::text::{capped, count, partition_list};
 use super::OutputFormat;
-use crate::inventory::InventoryReport;
+use crate::inventory::Partition;
+use crate::inventory::{InventoryReport, InventoryRow};
 use crate::ledger::record::{ranked_columns, Counts};
 use crate::ledger::{Record, UnitVerdict};
-use crate::lineage::Lineage;
+use crate::lineage::{Lineage, LineageEntry};
 use crate::run::{RunSummary, UnitOutcome};
-
-/// Aligned columns for a terminal; the last column is not padded.
-pub fn table(out: &mut dyn Write, indent: &str, rows: &[Vec<String>]) -> io::Result<()> {
-    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..cols)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|v| v.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    for r in rows {
-        let mut line = String::from(indent);
-        for (c, v) in r.iter().enumerate() {
-            if c + 1 < r.len() {
-                line.push_str(&format!("{v:<w$}  ", w = widths[c]));
-            } else {
-                line.push_str(v);
-            }
-        }
-        writeln!(out, "{}", line.trim_end())?;
-    }
-    Ok(())
-}
 
 /// A Markdown table; every cell escaped.
 pub fn md_table(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
@@ -59,17 +36,23 @@ fn json<T: Serialize>(value: &T, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)
 }
 
-fn paint(color: bool, text: &str, v: UnitVerdict) -> String {
-    if !color {
-        return text.to_string();
+/// The colour of a verdict.
+pub fn verdict_tone(v: UnitVerdict) -> Tone {
+    match v {
+        UnitVerdict::Identical | UnitVerdict::Equivalent => Tone::Good,
+        UnitVerdict::WithinTolerance => Tone::Warn,
+        _ => Tone::Bad,
     }
-    let code = match v {
-        UnitVerdict::Identical | UnitVerdict::Equivalent => "32",
-        UnitVerdict::WithinTolerance => "33",
-        _ => "1;31",
-    };
-    format!("\x1b[{code}m{text}\x1b[0m")
 }
+
+/// Units listed in a run's `not at parity` table before `and N more`.
+const UNITS_LISTED: usize = 40;
+
+/// Missing partition ranges listed per pipeline before `and N more`.
+const RANGES_LISTED: usize = 6;
+
+/// Pipelines named in one line before `and N more`.
+const NAMES_LISTED: usize = 20;
 
 fn rows_pair(l: Option<u64>, r: Option<u64>) -> String {
     match (l, r) {
@@ -118,7 +101,7 @@ pub fn differences(
     parts.join("; ")
 }
 
-fn unit_row(u: &UnitOutcome, color: bool) -> Vec<String> {
+fn unit_row(u: &UnitOutcome) -> Vec<Text> {
     let detail = match (&u.error, u.verdict) {
         (Some(e), _) => e.clone(),
         (None, UnitVerdict::Diverged) => {
@@ -127,12 +110,12 @@ fn unit_row(u: &UnitOutcome, color: bool) -> Vec<String> {
         _ => String::new(),
     };
     vec![
-        u.pipeline.clone(),
-        u.partition.to_string(),
-        paint(color, u.verdict.as_str(), u.verdict),
-        rows_pair(u.counts.left_rows, u.counts.right_rows),
+        u.pipeline.clone().into(),
+        u.partition.to_string().into(),
+        Text::toned(u.verdict.as_str(), verdict_tone(u.verdict)),
+        rows_pair(u.counts.left_rows, u.counts.right_rows).into(),
         // Column names and decoder messages come from the data.
-        super::printable(&detail),
+        super::printable(&detail).into(),
     ]
 }
 
@@ -144,23 +127,141 @@ fn verdict_counts(v: &BTreeMap<String, u64>) -> String {
         .join(", ")
 }
 
-/// A run's summary. The terminal and Markdown forms list every unit that is not at parity and
-/// count the rest per pipeline; JSON has every unit.
+/// Text that is either Markdown or for a terminal: headings, list items and plain lines.
+#[derive(Clone, Copy)]
+struct Prose {
+    md: bool,
+    screen: Screen,
+}
+
+impl Prose {
+    /// A line of text, wrapped to the terminal's width.
+    fn line(self, out: &mut dyn Write, indent: usize, text: &str) -> io::Result<()> {
+        table::paragraph(out, indent, text, self.screen)
+    }
+
+    /// A section's title.
+    fn section(self, out: &mut dyn Write, title: &str) -> io::Result<()> {
+        if self.md {
+            writeln!(out, "\n### {title}\n")
+        } else {
+            writeln!(out, "\n{title}")
+        }
+    }
+
+    /// An item of a section.
+    fn item(self, out: &mut dyn Write, text: &str) -> io::Result<()> {
+        if self.md {
+            writeln!(out, "- {}", escape(text))
+        } else {
+            self.line(out, 2, &super::printable(text))
+        }
+    }
+}
+
+/// A run's summary. The terminal and Markdown forms list the units that are not at parity (the
+/// first [`UNITS_LISTED`]), the missing partitions as ranges, and count the rest per pipeline;
+/// JSON has every unit.
 pub fn run_summary(
     s: &RunSummary,
     format: OutputFormat,
-    color: bool,
+    screen: Screen,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     if format == OutputFormat::Json {
         return json(s, out);
     }
-    let md = format == OutputFormat::Markdown;
+    let prose = Prose {
+        md: format == OutputFormat::Markdown,
+        screen,
+    };
+    run_head(s, prose, out)?;
     let attention: Vec<&UnitOutcome> = s
         .units
         .iter()
         .filter(|u| !u.verdict.is_parity() || u.error.is_some())
         .collect();
+    if !attention.is_empty() {
+        not_at_parity(&attention, prose.md, screen, out)?;
+    }
+    run_lists(s, prose, out)
+}
+
+/// The run's id, cutover, shard and ledger, and what it checked.
+fn run_head(s: &RunSummary, prose: Prose, out: &mut dyn Write) -> io::Result<()> {
+    let units = s.units.len();
+    let headline = format!(
+        "{} checked: {}",
+        count(units, "unit"),
+        if units == 0 {
+            "nothing new to check".to_string()
+        } else {
+            verdict_counts(&s.verdicts)
+        }
+    );
+    let settled = (s.already_checked > 0).then(|| {
+        format!(
+            "{} already settled in the ledger (use --recheck to check again)",
+            count(s.already_checked as usize, "unit")
+        )
+    });
+    if prose.md {
+        writeln!(
+            out,
+            "## parity run {} — {}\n",
+            code(&s.run_id, false),
+            escape(&s.cutover)
+        )?;
+        writeln!(
+            out,
+            "- shard {}; ledger {}",
+            s.shard,
+            code(&s.ledger, false)
+        )?;
+        writeln!(out, "- {headline}")?;
+        if let Some(l) = &settled {
+            writeln!(out, "- {l}")?;
+        }
+        return Ok(());
+    }
+    let title = format!(
+        "parity run {}  cutover {}  shard {}",
+        s.run_id,
+        super::printable(&s.cutover),
+        s.shard
+    );
+    prose.line(out, 0, &title)?;
+    prose.line(out, 0, &format!("ledger {}", super::printable(&s.ledger)))?;
+    prose.line(out, 0, &headline)?;
+    if let Some(l) = &settled {
+        prose.line(out, 0, l)?;
+    }
+    Ok(())
+}
+
+/// The missing partitions (as ranges), the pipelines that could not be planned, the units at
+/// parity per pipeline, and the pipelines not migrating.
+fn run_lists(s: &RunSummary, prose: Prose, out: &mut dyn Write) -> io::Result<()> {
+    if !s.missing.is_empty() {
+        let mut by_pipeline: BTreeMap<&str, Vec<Partition>> = BTreeMap::new();
+        for m in &s.missing {
+            by_pipeline
+                .entry(&m.pipeline)
+                .or_default()
+                .push(m.partition);
+        }
+        prose.section(out, "missing on both sides (expected by the cadence)")?;
+        for (p, parts) in by_pipeline {
+            let ranges = partition_list(&parts, RANGES_LISTED);
+            prose.item(out, &format!("{p}: {ranges}"))?;
+        }
+    }
+    if !s.failed_pipelines.is_empty() {
+        prose.section(out, "pipelines that could not be planned")?;
+        for f in &s.failed_pipelines {
+            prose.item(out, &format!("{}: {}", f.pipeline, f.error))?;
+        }
+    }
     let mut at_parity: BTreeMap<&str, u64> = BTreeMap::new();
     for u in s
         .units
@@ -169,224 +270,160 @@ pub fn run_summary(
     {
         *at_parity.entry(&u.pipeline).or_insert(0) += 1;
     }
-    let units = s.units.len();
-    let headline = format!(
-        "{units} unit{} checked: {}",
-        if units == 1 { "" } else { "s" },
-        if units == 0 {
-            "nothing new to check".to_string()
-        } else {
-            verdict_counts(&s.verdicts)
-        }
-    );
-    if md {
-        writeln!(
-            out,
-            "## parity run `{}` — {}\n",
-            s.run_id,
-            escape(&s.cutover)
-        )?;
-        writeln!(out, "- shard {}; ledger `{}`", s.shard, s.ledger)?;
-        writeln!(out, "- {headline}")?;
-    } else {
-        writeln!(
-            out,
-            "parity run {}  cutover {}  shard {}",
-            s.run_id, s.cutover, s.shard
-        )?;
-        writeln!(out, "ledger {}", s.ledger)?;
-        writeln!(out, "{headline}")?;
-    }
-    if s.already_checked > 0 {
-        let line = format!(
-            "{} unit{} already settled in the ledger (use --recheck to check again)",
-            s.already_checked,
-            if s.already_checked == 1 { "" } else { "s" }
-        );
-        if md {
-            writeln!(out, "- {line}")?;
-        } else {
-            writeln!(out, "{line}")?;
-        }
-    }
-
-    if !attention.is_empty() {
-        let rows: Vec<Vec<String>> = attention
-            .iter()
-            .map(|u| unit_row(u, color && !md))
-            .collect();
-        if md {
-            writeln!(out, "\n### Not at parity\n")?;
-            md_table(
-                out,
-                &[
-                    "pipeline",
-                    "partition",
-                    "verdict",
-                    "rows (legacy/target)",
-                    "detail",
-                ],
-                &rows,
-            )?;
-        } else {
-            writeln!(out, "\nnot at parity")?;
-            let mut all = vec![vec![
-                "PIPELINE".into(),
-                "PARTITION".into(),
-                "VERDICT".into(),
-                "ROWS L/T".into(),
-                "DETAIL".into(),
-            ]];
-            all.extend(rows);
-            table(out, "  ", &all)?;
-        }
-    }
-    if !s.missing.is_empty() {
-        let mut by_pipeline: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-        for m in &s.missing {
-            by_pipeline
-                .entry(&m.pipeline)
-                .or_default()
-                .push(m.partition.to_string());
-        }
-        writeln!(
-            out,
-            "\n{}missing on both sides (expected by the cadence)",
-            if md { "### " } else { "" }
-        )?;
-        if md {
-            writeln!(out)?;
-        }
-        for (p, parts) in by_pipeline {
-            writeln!(
-                out,
-                "{}{p}: {}",
-                if md { "- " } else { "  " },
-                parts.join(", ")
-            )?;
-        }
-    }
-    if !s.failed_pipelines.is_empty() {
-        writeln!(
-            out,
-            "\n{}pipelines that could not be planned",
-            if md { "### " } else { "" }
-        )?;
-        if md {
-            writeln!(out)?;
-        }
-        for f in &s.failed_pipelines {
-            writeln!(
-                out,
-                "{}{}: {}",
-                if md { "- " } else { "  " },
-                f.pipeline,
-                super::printable(&f.error)
-            )?;
-        }
-    }
     if !at_parity.is_empty() {
-        writeln!(out, "\n{}at parity", if md { "### " } else { "" })?;
-        if md {
-            writeln!(out)?;
-        }
+        prose.section(out, "at parity")?;
         for (p, n) in at_parity {
-            writeln!(
-                out,
-                "{}{p}: {n} partition{}",
-                if md { "- " } else { "  " },
-                if n == 1 { "" } else { "s" }
-            )?;
+            prose.item(out, &format!("{p}: {}", count(n as usize, "partition")))?;
         }
     }
     if !s.not_migrating.is_empty() {
-        writeln!(
-            out,
-            "\n{}not migrating (retired, not checked): {}",
-            if md { "- " } else { "" },
-            s.not_migrating.join(", ")
-        )?;
+        let names = capped(&s.not_migrating, NAMES_LISTED);
+        let text = format!("not migrating (retired, not checked): {names}");
+        if prose.md {
+            writeln!(out, "\n- {}", escape(&text))?;
+        } else {
+            writeln!(out)?;
+            prose.line(out, 0, &text)?;
+        }
     }
     Ok(())
 }
 
+/// The units not at parity: a table of the first [`UNITS_LISTED`], then how many more.
+fn not_at_parity(
+    units: &[&UnitOutcome],
+    md: bool,
+    screen: Screen,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let rows: Vec<Vec<Text>> = units
+        .iter()
+        .take(UNITS_LISTED)
+        .map(|u| unit_row(u))
+        .collect();
+    let more = units.len().saturating_sub(UNITS_LISTED);
+    let more_line = format!(
+        "and {more} more not at parity: `parity history PIPELINE` or `--format json` lists every one"
+    );
+    if md {
+        writeln!(out, "\n### Not at parity\n")?;
+        md_table(
+            out,
+            &[
+                "pipeline",
+                "partition",
+                "verdict",
+                "rows (legacy/target)",
+                "detail",
+            ],
+            &plain_rows(rows),
+        )?;
+        if more > 0 {
+            writeln!(out, "\n{more_line}")?;
+        }
+        return Ok(());
+    }
+    writeln!(out, "\nnot at parity")?;
+    let columns = [
+        keep("pipeline"),
+        keep("partition"),
+        keep("verdict"),
+        keep("rows L/T").optional(1),
+        shrink("detail").at_least(24),
+    ];
+    table::write(out, 2, &columns, &rows, screen)?;
+    if more > 0 {
+        table::paragraph(out, 2, &more_line, screen)?;
+    }
+    Ok(())
+}
+
+/// One pipeline of the inventory listing.
+fn inventory_row(p: &InventoryRow) -> Vec<Text> {
+    let gaps = if p.gaps.is_empty() {
+        Text::toned("ok", Tone::Good)
+    } else {
+        let fields: Vec<&str> = p.gaps.iter().map(|g| g.field.as_str()).collect();
+        Text::toned(fields.join(", "), Tone::Gap)
+    };
+    vec![
+        p.id.clone().into(),
+        super::printable(p.owner.as_deref().unwrap_or("-")).into(),
+        p.classification.map_or("-", |c| c.as_str()).into(),
+        if p.migrate {
+            p.cadence.as_str().into()
+        } else {
+            Text::toned("retiring", Tone::Muted)
+        },
+        gaps,
+    ]
+}
+
 /// The inventory listing with gaps.
-pub fn inventory(r: &InventoryReport, format: OutputFormat, out: &mut dyn Write) -> io::Result<()> {
+pub fn inventory(
+    r: &InventoryReport,
+    format: OutputFormat,
+    screen: Screen,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     if format == OutputFormat::Json {
         return json(r, out);
     }
-    let md = format == OutputFormat::Markdown;
-    let rows: Vec<Vec<String>> = r
-        .pipelines
-        .iter()
-        .map(|p| {
-            vec![
-                p.id.clone(),
-                p.owner.clone().unwrap_or_else(|| "-".into()),
-                p.classification
-                    .map(|c| c.as_str().to_string())
-                    .unwrap_or_else(|| "-".into()),
-                if p.migrate {
-                    p.cadence.as_str().into()
-                } else {
-                    "retiring".into()
-                },
-                if p.gaps.is_empty() {
-                    "ok".into()
-                } else {
-                    p.gaps
-                        .iter()
-                        .map(|g| g.field.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                },
-            ]
-        })
-        .collect();
+    let prose = Prose {
+        md: format == OutputFormat::Markdown,
+        screen,
+    };
+    let rows: Vec<Vec<Text>> = r.pipelines.iter().map(inventory_row).collect();
     let header = ["pipeline", "owner", "classification", "cadence", "gaps"];
-    if md {
+    if prose.md {
         writeln!(
             out,
             "## Inventory — {} (retirement {})\n",
             escape(&r.cutover),
             r.retirement_date
         )?;
-        md_table(out, &header, &rows)?;
+        md_table(out, &header, &plain_rows(rows))?;
     } else {
-        writeln!(
-            out,
+        let title = format!(
             "{}  retirement {}  streak {}  ledger {}",
-            r.cutover, r.retirement_date, r.required_streak, r.ledger
-        )?;
-        let mut all = vec![header.iter().map(|h| h.to_uppercase()).collect()];
-        all.extend(rows);
-        table(out, "  ", &all)?;
+            super::printable(&r.cutover),
+            r.retirement_date,
+            r.required_streak,
+            super::printable(&r.ledger)
+        );
+        prose.line(out, 0, &title)?;
+        let columns = [
+            keep(header[0]),
+            keep(header[1]).optional(2),
+            keep(header[2]).optional(1),
+            keep(header[3]),
+            shrink(header[4]),
+        ];
+        table::write(out, 2, &columns, &rows, screen)?;
     }
     let with_gaps: Vec<_> = r.pipelines.iter().filter(|p| !p.gaps.is_empty()).collect();
     if !with_gaps.is_empty() {
-        writeln!(out, "\n{}gaps", if md { "### " } else { "" })?;
-        if md {
-            writeln!(out)?;
-        }
+        prose.section(out, "gaps")?;
         for p in with_gaps {
             for g in &p.gaps {
-                let line = format!("{}: {}", p.id, g.message);
-                if md {
-                    writeln!(out, "- {}", escape(&line))?;
-                } else {
-                    writeln!(out, "  {line}")?;
-                }
+                prose.item(out, &format!("{}: {}", p.id, g.message))?;
             }
         }
     }
-    let n = r.pipelines.len();
     writeln!(
         out,
-        "\n{}{n} pipeline{}, {} with gaps",
-        if md { "- " } else { "" },
-        if n == 1 { "" } else { "s" },
+        "\n{}{}, {} with gaps",
+        if prose.md { "- " } else { "" },
+        count(r.pipelines.len(), "pipeline"),
         r.pipelines_with_gaps
     )
+}
+
+/// Table rows without their colours, for Markdown.
+fn plain_rows(rows: Vec<Vec<Text>>) -> Vec<Vec<String>> {
+    rows.into_iter()
+        .map(|r| r.into_iter().map(|t| t.text).collect())
+        .collect()
 }
 
 /// The JSON form of a history.
@@ -402,7 +439,7 @@ pub fn history(
     pipeline: &str,
     records: &[Record],
     format: OutputFormat,
-    color: bool,
+    screen: Screen,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     if format == OutputFormat::Json {
@@ -419,7 +456,7 @@ pub fn history(
     if records.is_empty() {
         return writeln!(out, "{pipeline}: no checks recorded");
     }
-    let rows: Vec<Vec<String>> = records
+    let rows: Vec<Vec<Text>> = records
         .iter()
         .map(|r| {
             let detail = match &r.error {
@@ -443,12 +480,12 @@ pub fn history(
                 }
             };
             vec![
-                r.partition.to_string(),
-                paint(color && !md, r.verdict.as_str(), r.verdict),
-                rows_pair(r.counts.left_rows, r.counts.right_rows),
-                super::printable(&detail),
-                r.checked_at.format("%Y-%m-%d %H:%M:%S").to_string(),
-                r.run_id.clone(),
+                r.partition.to_string().into(),
+                Text::toned(r.verdict.as_str(), verdict_tone(r.verdict)),
+                rows_pair(r.counts.left_rows, r.counts.right_rows).into(),
+                super::printable(&detail).into(),
+                r.checked_at.format("%Y-%m-%d %H:%M:%S").to_string().into(),
+                r.run_id.clone().into(),
             ]
         })
         .collect();
@@ -461,94 +498,143 @@ pub fn history(
         "run",
     ];
     if md {
-        writeln!(out, "## History of `{pipeline}`\n")?;
-        md_table(out, &header, &rows)?;
+        writeln!(out, "## History of {}\n", code(pipeline, false))?;
+        md_table(out, &header, &plain_rows(rows))?;
     } else {
-        writeln!(
-            out,
-            "{pipeline}: {} record{}",
-            records.len(),
-            if records.len() == 1 { "" } else { "s" }
-        )?;
-        let mut all = vec![header.iter().map(|h| h.to_uppercase()).collect()];
-        all.extend(rows);
-        table(out, "  ", &all)?;
+        writeln!(out, "{pipeline}: {}", count(records.len(), "record"))?;
+        let columns = [
+            keep(header[0]),
+            keep(header[1]),
+            keep(header[2]).optional(2),
+            shrink(header[3]).at_least(24),
+            keep(header[4]).optional(3),
+            keep(header[5]).optional(1),
+        ];
+        table::write(out, 2, &columns, &rows, screen)?;
     }
     Ok(())
 }
 
-/// Which pipelines read a source, what they produced, where they write.
-pub fn lineage(l: &Lineage, format: OutputFormat, out: &mut dyn Write) -> io::Result<()> {
+/// One pipeline of a lineage answer in words: owner, classification, business process,
+/// partitions checked (`12 (2026-11-01 … 2026-11-12)`) and the verdicts among them.
+struct LineageWords<'a> {
+    owner: &'a str,
+    class: &'a str,
+    process: &'a str,
+    checked: String,
+    verdicts: String,
+}
+
+impl<'a> LineageWords<'a> {
+    fn of(e: &'a LineageEntry) -> Self {
+        let p = &e.pipeline;
+        let mut verdicts: BTreeMap<&str, u64> = BTreeMap::new();
+        for q in &e.partitions {
+            *verdicts.entry(q.verdict.as_str()).or_insert(0) += 1;
+        }
+        let verdicts = verdicts
+            .iter()
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let checked = match (e.partitions.first(), e.partitions.last()) {
+            (Some(a), Some(b)) if a.partition == b.partition => format!("1 ({})", a.partition),
+            (Some(a), Some(b)) => {
+                format!("{} ({} … {})", e.partitions.len(), a.partition, b.partition)
+            }
+            _ => "none in the window".into(),
+        };
+        LineageWords {
+            owner: p.owner.as_deref().unwrap_or("none"),
+            class: p.classification.map_or("unclassified", |c| c.as_str()),
+            process: p
+                .business_process
+                .as_deref()
+                .unwrap_or("no business process"),
+            checked,
+            verdicts,
+        }
+    }
+}
+
+/// Which pipelines read a source, what they produced, where they write. The terminal form is
+/// one table, a row per pipeline; Markdown gives each pipeline a section.
+pub fn lineage(
+    l: &Lineage,
+    format: OutputFormat,
+    screen: Screen,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     if format == OutputFormat::Json {
         return json(l, out);
     }
     let md = format == OutputFormat::Markdown;
     let since = l.since.format("%Y-%m-%d %H:%M UTC");
     if md {
-        writeln!(
-            out,
-            "## Pipelines reading `{}` since {since}\n",
-            escape(&l.source)
-        )?;
+        let source = code(&l.source, false);
+        writeln!(out, "## Pipelines reading {source} since {since}\n")?;
     } else {
-        writeln!(out, "pipelines reading {} since {since}", l.source)?;
+        let source = super::printable(&l.source);
+        let title = format!("pipelines reading {source} since {since}");
+        table::paragraph(out, 0, &title, screen)?;
     }
     if l.pipelines.is_empty() {
         return writeln!(out, "{}none in the inventory", if md { "" } else { "  " });
     }
-    for e in &l.pipelines {
-        let p = &e.pipeline;
-        let head = format!(
-            "{} (owner {}, {}, {})",
-            p.id,
-            p.owner.as_deref().unwrap_or("none"),
-            p.classification
-                .map(|c| c.as_str())
-                .unwrap_or("unclassified"),
-            p.business_process
-                .as_deref()
-                .unwrap_or("no business process")
-        );
-        let mut verdicts: BTreeMap<&str, u64> = BTreeMap::new();
-        for q in &e.partitions {
-            *verdicts.entry(q.verdict.as_str()).or_insert(0) += 1;
-        }
-        let produced = match (e.partitions.first(), e.partitions.last()) {
-            (Some(a), Some(b)) => format!(
-                "{} partition{} checked ({} … {}): {}",
-                e.partitions.len(),
-                if e.partitions.len() == 1 { "" } else { "s" },
-                a.partition,
-                b.partition,
-                verdicts
-                    .iter()
-                    .map(|(k, n)| format!("{n} {k}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            _ => "no partition checked in the window".into(),
-        };
-        let lines = [
-            format!("reads: {}", p.reads.join(", ")),
-            format!("writes: {}", p.writes.join(", ")),
-            format!("legacy: {}", e.legacy.as_deref().unwrap_or("-")),
-            format!("target: {}", e.target.as_deref().unwrap_or("-")),
-            format!("produced: {produced}"),
-        ];
-        if md {
-            writeln!(out, "### {}\n", escape(&head))?;
-            for l in lines {
-                writeln!(out, "- {}", escape(&l))?;
-            }
-            writeln!(out)?;
-        } else {
-            writeln!(out, "\n{head}")?;
-            for l in lines {
-                writeln!(out, "  {l}")?;
-            }
-        }
+    if md {
+        return l.pipelines.iter().try_for_each(|e| lineage_section(e, out));
     }
-    Ok(())
+    let rows: Vec<Vec<Text>> = l
+        .pipelines
+        .iter()
+        .map(|e| {
+            let w = LineageWords::of(e);
+            let writes = e.pipeline.writes.join(", ");
+            [
+                e.pipeline.id.as_str(),
+                w.owner,
+                w.class,
+                &w.checked,
+                &w.verdicts,
+                &writes,
+                e.target.as_deref().unwrap_or("-"),
+                e.legacy.as_deref().unwrap_or("-"),
+            ]
+            .iter()
+            .map(|v| Text::from(super::printable(v)))
+            .collect()
+        })
+        .collect();
+    writeln!(out)?;
+    let columns = [
+        keep("pipeline"),
+        keep("owner").optional(2),
+        keep("classification").optional(1),
+        keep("partitions checked"),
+        shrink("verdicts"),
+        shrink("writes"),
+        shrink("target"),
+        shrink("legacy").optional(3),
+    ];
+    table::write(out, 2, &columns, &rows, screen)
+}
+
+/// One pipeline of a lineage answer as a Markdown section.
+fn lineage_section(e: &LineageEntry, out: &mut dyn Write) -> io::Result<()> {
+    let p = &e.pipeline;
+    let w = LineageWords::of(e);
+    let head = format!("{} (owner {}, {}, {})", p.id, w.owner, w.class, w.process);
+    writeln!(out, "### {}\n", escape(&head))?;
+    for line in [
+        format!("reads: {}", p.reads.join(", ")),
+        format!("writes: {}", p.writes.join(", ")),
+        format!("legacy: {}", e.legacy.as_deref().unwrap_or("-")),
+        format!("target: {}", e.target.as_deref().unwrap_or("-")),
+        format!("partitions checked: {}: {}", w.checked, w.verdicts),
+    ] {
+        writeln!(out, "- {}", escape(&line))?;
+    }
+    writeln!(out)
 }
 
 #[cfg(test)]
@@ -575,13 +661,13 @@ mod tests {
             ledger_record: None,
             duration_ms: 0,
         };
-        let row = unit_row(&unit, false);
-        assert_eq!(row[4], "1 changed: na me [2J (1)");
+        let row = unit_row(&unit);
+        assert_eq!(row[4].text, "1 changed: na me [2J (1)");
         let failed = UnitOutcome {
             error: Some("file:///x.csv: bad\x1b[31m".into()),
             verdict: UnitVerdict::Error,
             ..unit
         };
-        assert_eq!(unit_row(&failed, false)[4], "file:///x.csv: bad [31m");
+        assert_eq!(unit_row(&failed)[4].text, "file:///x.csv: bad [31m");
     }
 }

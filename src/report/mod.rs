@@ -8,11 +8,15 @@ pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod readiness;
+pub mod table;
 pub mod terminal;
+pub mod text;
 
 use std::io::{self, Write};
 
 use crate::diff::DiffSummary;
+
+pub use table::Screen;
 
 /// Output formats of a comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,22 +69,6 @@ pub fn printable(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
-}
-
-/// A human size: `1.5 MiB`.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
 }
 
 /// A rendered value for text output: `null` for null, long values shortened.

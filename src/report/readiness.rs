@@ -4,15 +4,20 @@
 
 use std::io::{self, Write};
 
-use super::cutover::{differences, md_table, table};
+use super::cutover::{differences, md_table};
 use super::markdown::escape;
+use super::table::{self, keep, shrink, Screen, Text, Tone};
+use super::text::{capped, change, count};
 use super::{printable, OutputFormat};
 use crate::diff::summary::Samples;
 use crate::ledger::UnitVerdict;
 use crate::readiness::{Cell, Decision, Finding, PipelineReadiness, Readiness, State};
 
-/// Partitions shown in a terminal or Markdown timeline (newest last).
+/// Judged partitions shown in a terminal or Markdown timeline (newest last).
 pub const STRIP_CELLS: usize = 30;
+
+/// Pipelines named in a `holding back` line before `and N more`.
+const HOLDING_BACK_NAMED: usize = 12;
 
 /// One character per verdict, so a timeline reads without colour.
 pub fn verdict_symbol(v: Option<UnitVerdict>) -> char {
@@ -31,6 +36,9 @@ pub fn verdict_symbol(v: Option<UnitVerdict>) -> char {
 /// What each symbol means, in one line.
 pub const LEGEND: &str = "= identical  ≡ equivalent  ~ within tolerance  X diverged  L missing on legacy  T missing on target  ! error  . not checked";
 
+/// How a strip reads: what it shows and how it is cut.
+pub const STRIP_NOTE: &str = "up to the newest checked partition, newest last, at most 30 (… older ones left out; +N: N newer settled partitions not checked yet)";
+
 /// "15 days left", "retirement day", "overdue by 3 days".
 pub fn countdown(r: &Readiness) -> String {
     let plural = |n: i64| if n == 1 { "" } else { "s" };
@@ -41,7 +49,7 @@ pub fn countdown(r: &Readiness) -> String {
     }
 }
 
-/// `1 ready, 2 blocked, …`: the states with at least one pipeline.
+/// `1 ready, 2 blocked, …`: the states of the pipelines in scope, those with at least one.
 pub fn state_counts(r: &Readiness) -> String {
     let parts: Vec<String> = State::ALL
         .iter()
@@ -57,15 +65,50 @@ pub fn state_counts(r: &Readiness) -> String {
     }
 }
 
-/// The newest `n` cells as symbols, with `…` when older ones are left out.
+/// `6 pipelines in scope: 1 unowned, 4 on_track, 1 ready; 1 more not migrating (out of
+/// scope)`: the counts add up to the pipelines listed.
+pub fn scope_line(r: &Readiness) -> String {
+    let mut line = format!(
+        "{} in scope: {}",
+        count(r.in_scope as usize, "pipeline"),
+        state_counts(r)
+    );
+    if r.not_migrating > 0 {
+        line.push_str(&format!(
+            "; {} more not migrating (out of scope)",
+            r.not_migrating
+        ));
+    }
+    line
+}
+
+/// The timeline as symbols, up to the newest checked partition: the newest `n` of those,
+/// `…` first when older ones are left out, and `+N` last when N settled partitions after the
+/// newest check are not checked yet. So the strip always shows what was judged, and says
+/// where it is cut.
 pub fn strip(cells: &[Cell], n: usize) -> String {
-    let skip = cells.len().saturating_sub(n);
+    let judged = cells
+        .iter()
+        .rposition(|c| c.verdict.is_some())
+        .map_or(0, |i| i + 1);
+    let skip = judged.saturating_sub(n);
     let mut s: String = if skip > 0 {
         "…".into()
     } else {
         String::new()
     };
-    s.extend(cells[skip..].iter().map(|c| verdict_symbol(c.verdict)));
+    s.extend(
+        cells[skip..judged]
+            .iter()
+            .map(|c| verdict_symbol(c.verdict)),
+    );
+    let pending = cells.len() - judged;
+    if pending > 0 {
+        if judged > 0 {
+            s.push(' ');
+        }
+        s.push_str(&format!("+{pending}"));
+    }
     s
 }
 
@@ -93,26 +136,27 @@ fn blocked(r: &Readiness) -> impl Iterator<Item = &PipelineReadiness> {
     r.pipelines.iter().filter(|p| p.state == State::Blocked)
 }
 
-fn paint_state(color: bool, s: State) -> String {
-    if !color {
-        return s.to_string();
+/// The colour of a state.
+pub fn state_tone(s: State) -> Tone {
+    match s {
+        State::Ready => Tone::Good,
+        State::OnTrack => Tone::Info,
+        State::AtRisk | State::Stale => Tone::Warn,
+        State::Blocked => Tone::Bad,
+        State::Unowned | State::Incomplete => Tone::Gap,
+        State::NotMigrating => Tone::Muted,
     }
-    let code = match s {
-        State::Ready => "32",
-        State::OnTrack => "36",
-        State::AtRisk | State::Stale => "33",
-        State::Blocked => "1;31",
-        State::Unowned | State::Incomplete => "35",
-        State::NotMigrating => "2",
-    };
-    format!("\x1b[{code}m{s}\x1b[0m")
 }
 
 fn paint_decision(color: bool, d: Decision) -> String {
-    match (color, d) {
-        (false, _) => d.as_str().to_string(),
-        (true, Decision::Go) => format!("\x1b[1;32m{}\x1b[0m", d.as_str()),
-        (true, Decision::NoGo) => format!("\x1b[1;31m{}\x1b[0m", d.as_str()),
+    let style = match d {
+        Decision::Go => console::Style::new().green().bold(),
+        Decision::NoGo => console::Style::new().red().bold(),
+    };
+    if color {
+        style.force_styling(true).apply_to(d.as_str()).to_string()
+    } else {
+        d.as_str().to_string()
     }
 }
 
@@ -122,21 +166,22 @@ fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-fn row(p: &PipelineReadiness, color: bool) -> Vec<String> {
+fn row(p: &PipelineReadiness) -> Vec<Text> {
     vec![
-        p.id.clone(),
-        paint_state(color, p.state),
-        format!("{}/{}", p.streak, p.required_streak),
-        opt(&p.newest_partition),
-        opt(&p.newest_verdict),
-        last_diverged(p),
+        p.id.clone().into(),
+        Text::toned(p.state.as_str(), state_tone(p.state)),
+        format!("{}/{}", p.streak, p.required_streak).into(),
+        opt(&p.newest_partition).into(),
+        opt(&p.newest_verdict).into(),
+        last_diverged(p).into(),
         match p.state {
-            State::Ready => "ready".into(),
+            State::Ready => "ready".to_string(),
             _ => opt(&p.projected_ready),
-        },
-        printable(&opt(&p.owner)),
-        strip(&p.timeline, STRIP_CELLS),
-        printable(&p.reason),
+        }
+        .into(),
+        printable(&opt(&p.owner)).into(),
+        strip(&p.timeline, STRIP_CELLS).into(),
+        printable(&p.reason).into(),
     ]
 }
 
@@ -172,11 +217,29 @@ const HEADER: [&str; 10] = [
     "why",
 ];
 
+/// The terminal table's columns: on a narrow terminal the newest verdict goes first (the
+/// state says it), then the newest partition, the owner, the last divergence, the date.
+fn columns() -> [table::Column<'static>; 10] {
+    [
+        keep(HEADER[0]),
+        keep(HEADER[1]),
+        keep(HEADER[2]),
+        keep(HEADER[3]).optional(2),
+        keep(HEADER[4]).optional(1),
+        shrink(HEADER[5]).optional(4),
+        keep(HEADER[6]).optional(5),
+        // E-mail addresses are left out whole rather than split.
+        keep(HEADER[7]).optional(3),
+        keep(HEADER[8]).optional(6),
+        shrink(HEADER[9]).at_least(28),
+    ]
+}
+
 /// Render the report in a text format (`Html` is not one: see [`super::html::render`]).
 pub fn render(
     r: &Readiness,
     format: OutputFormat,
-    color: bool,
+    screen: Screen,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
@@ -185,12 +248,14 @@ pub fn render(
             writeln!(out)
         }
         OutputFormat::Markdown => markdown(r, out),
-        OutputFormat::Terminal => terminal(r, color, out),
+        OutputFormat::Terminal => terminal(r, screen, out),
     }
 }
 
+/// The pipelines holding the decision back, with their states, the first few named.
 fn holding_back(r: &Readiness) -> String {
-    r.holding_back
+    let named: Vec<String> = r
+        .holding_back
         .iter()
         .map(|id| {
             let state = r
@@ -201,104 +266,107 @@ fn holding_back(r: &Readiness) -> String {
                 .unwrap_or("?");
             format!("{id} ({state})")
         })
-        .collect::<Vec<_>>()
-        .join(", ")
+        .collect();
+    capped(&named, HOLDING_BACK_NAMED)
 }
 
-fn terminal(r: &Readiness, color: bool, out: &mut dyn Write) -> io::Result<()> {
+fn terminal(r: &Readiness, screen: Screen, out: &mut dyn Write) -> io::Result<()> {
+    let line = |out: &mut dyn Write, indent: usize, text: &str| {
+        table::paragraph(out, indent, text, screen)
+    };
     let name = printable(&r.cutover);
-    writeln!(out, "{name}: {}", paint_decision(color, r.decision))?;
-    writeln!(
+    writeln!(out, "{name}: {}", paint_decision(screen.color, r.decision))?;
+    line(
         out,
-        "as of {}; retirement date {}: {}",
-        r.as_of,
-        r.retirement_date,
-        countdown(r)
+        0,
+        &format!(
+            "as of {}; retirement date {}: {}",
+            r.as_of,
+            r.retirement_date,
+            countdown(r)
+        ),
     )?;
-    writeln!(
-        out,
-        "{} pipeline{} in scope: {}",
-        r.in_scope,
-        if r.in_scope == 1 { "" } else { "s" },
-        state_counts(r)
-    )?;
+    line(out, 0, &scope_line(r))?;
     if !r.holding_back.is_empty() {
-        writeln!(out, "holding back: {}", holding_back(r))?;
+        line(out, 0, &format!("holding back: {}", holding_back(r)))?;
     } else if r.in_scope == 0 {
-        writeln!(out, "nothing in scope: no pipeline is being migrated")?;
+        line(out, 0, "nothing in scope: no pipeline is being migrated")?;
     }
     if r.pipelines.is_empty() {
         return Ok(());
     }
     writeln!(out)?;
-    let mut rows = vec![HEADER.iter().map(|h| h.to_uppercase()).collect()];
-    rows.extend(r.pipelines.iter().map(|p| row(p, color)));
-    table(out, "", &rows)?;
-    writeln!(
-        out,
-        "timeline: newest {STRIP_CELLS} partitions, newest last; {LEGEND}"
-    )?;
+    let rows: Vec<Vec<Text>> = r.pipelines.iter().map(row).collect();
+    table::write(out, 0, &columns(), &rows, screen)?;
+    line(out, 0, &format!("timeline: {STRIP_NOTE}"))?;
+    line(out, 2, LEGEND)?;
     for p in blocked(r) {
         writeln!(out)?;
-        writeln!(out, "{} is blocked: {}", p.id, printable(&p.reason))?;
+        line(
+            out,
+            0,
+            &format!("{} is blocked: {}", p.id, printable(&p.reason)),
+        )?;
         if let Some(f) = &p.blocking {
-            writeln!(
+            line(
                 out,
-                "  {} {}: {}",
-                f.partition,
-                f.verdict,
-                finding_detail(f)
+                2,
+                &format!("{} {}: {}", f.partition, f.verdict, finding_detail(f)),
             )?;
         }
         if let Some(f) = &p.newest_divergence {
             if p.blocking.as_ref().map(|b| b.partition) != Some(f.partition) {
-                writeln!(
+                line(
                     out,
-                    "  newest divergence {}: {}",
-                    f.partition,
-                    finding_detail(f)
+                    2,
+                    &format!("newest divergence {}: {}", f.partition, finding_detail(f)),
                 )?;
             }
-            samples_text(&f.samples, f.redacted, out)?;
+            for l in sample_lines(&f.samples, f.redacted) {
+                line(out, 4, &l)?;
+            }
         }
     }
     Ok(())
 }
 
-fn samples_text(s: &Samples, redacted: bool, out: &mut dyn Write) -> io::Result<()> {
+/// Values shown in a finding's sample lines are cut to this many characters.
+const SAMPLE_WIDTH: usize = 60;
+
+/// A finding's samples, one line each: rows only on a side, then changed rows (`left ->
+/// right`, escaped when the two look alike).
+fn sample_lines(s: &Samples, redacted: bool) -> Vec<String> {
     let note = if redacted { " (redacted)" } else { "" };
     let show = |row: &crate::diff::summary::SampleRow| {
         row.iter()
-            .map(|(k, v)| printable(&format!("{k}={}", v.as_deref().unwrap_or("null"))))
+            .map(|(k, v)| printable(&format!("{k}={}", super::show(v, SAMPLE_WIDTH))))
             .collect::<Vec<_>>()
             .join(" ")
     };
+    let mut lines = Vec::new();
     for r in &s.only_left {
-        writeln!(out, "    only in legacy{note}: {}", show(r))?;
+        lines.push(format!("only in legacy{note}: {}", show(r)));
     }
     for r in &s.only_right {
-        writeln!(out, "    only in target{note}: {}", show(r))?;
+        lines.push(format!("only in target{note}: {}", show(r)));
     }
     for c in &s.changed {
         let changes: Vec<String> = c
             .changes
             .iter()
             .map(|(k, v)| {
-                printable(&format!(
-                    "{k}: {} -> {}",
-                    v.left.as_deref().unwrap_or("null"),
-                    v.right.as_deref().unwrap_or("null")
-                ))
+                let (left, right, escaped) = change(v, SAMPLE_WIDTH);
+                let alike = if escaped { " (look alike)" } else { "" };
+                printable(&format!("{k}: {left} -> {right}{alike}"))
             })
             .collect();
-        writeln!(
-            out,
-            "    changed{note} {}: {}",
+        lines.push(format!(
+            "changed{note} {}: {}",
             show(&c.key),
             changes.join(", ")
-        )?;
+        ));
     }
-    Ok(())
+    lines
 }
 
 fn markdown(r: &Readiness, out: &mut dyn Write) -> io::Result<()> {
@@ -310,13 +378,11 @@ fn markdown(r: &Readiness, out: &mut dyn Write) -> io::Result<()> {
     )?;
     writeln!(
         out,
-        "As of {}; retirement date {}: {}. {} pipeline{} in scope: {}.\n",
+        "As of {}; retirement date {}: {}. {}.\n",
         r.as_of,
         r.retirement_date,
         countdown(r),
-        r.in_scope,
-        if r.in_scope == 1 { "" } else { "s" },
-        state_counts(r)
+        scope_line(r)
     )?;
     if !r.holding_back.is_empty() {
         writeln!(out, "Holding back: {}.\n", escape(&holding_back(r)))?;
@@ -326,12 +392,13 @@ fn markdown(r: &Readiness, out: &mut dyn Write) -> io::Result<()> {
     if r.pipelines.is_empty() {
         return Ok(());
     }
-    let rows: Vec<Vec<String>> = r.pipelines.iter().map(|p| row(p, false)).collect();
+    let rows: Vec<Vec<String>> = r
+        .pipelines
+        .iter()
+        .map(|p| row(p).into_iter().map(|t| t.text).collect())
+        .collect();
     md_table(out, &HEADER, &rows)?;
-    writeln!(
-        out,
-        "\nTimeline: newest {STRIP_CELLS} partitions, newest last; {LEGEND}."
-    )?;
+    writeln!(out, "\nTimeline: {STRIP_NOTE}; {LEGEND}.")?;
     for p in blocked(r) {
         writeln!(out, "\n## {} is blocked\n", escape(&p.id))?;
         writeln!(out, "{}.\n", escape(&p.reason))?;
@@ -353,10 +420,8 @@ fn markdown(r: &Readiness, out: &mut dyn Write) -> io::Result<()> {
                     escape(&finding_detail(f))
                 )?;
             }
-            let mut lines = Vec::new();
-            samples_text(&f.samples, f.redacted, &mut lines)?;
-            for line in String::from_utf8_lossy(&lines).lines() {
-                writeln!(out, "  - {}", escape(line.trim()))?;
+            for line in sample_lines(&f.samples, f.redacted) {
+                writeln!(out, "  - {}", escape(&line))?;
             }
         }
     }

@@ -284,6 +284,7 @@ fn open_url(url: &Url, options: &[(String, String)]) -> Result<Location> {
             copies: None,
         }),
         "s3" | "s3a" => {
+            check_metadata_allowed(StoreKind::S3, &display, options)?;
             cloud!(AmazonS3Builder, "AWS_", StoreKind::S3, aws_credential_source())
         }
         "gs" => {
@@ -299,6 +300,8 @@ fn open_url(url: &Url, options: &[(String, String)]) -> Result<Location> {
 }
 
 /// Which credential source `AmazonS3Builder::from_env()` will use, in its order of precedence.
+/// `object_store` reads no profile (`AWS_PROFILE`, `~/.aws`): without keys, a web identity or
+/// container credentials, it asks the instance metadata endpoint.
 pub fn aws_credential_source() -> CredentialSource {
     if env_set("AWS_SKIP_SIGNATURE") {
         CredentialSource::Anonymous
@@ -306,13 +309,141 @@ pub fn aws_credential_source() -> CredentialSource {
         CredentialSource::Environment
     } else if env_set("AWS_WEB_IDENTITY_TOKEN_FILE") {
         CredentialSource::WebIdentity
-    } else if env_set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") {
-        CredentialSource::MetadataServer
-    } else if env_set("AWS_PROFILE") {
-        CredentialSource::Profile
     } else {
         CredentialSource::MetadataServer
     }
+}
+
+/// Whether nothing in the environment gives `kind` credentials, so the store falls back to the
+/// platform's metadata endpoint (instance profile, GCE metadata, managed identity).
+fn falls_back_to_metadata(kind: StoreKind) -> bool {
+    match kind {
+        StoreKind::S3 => {
+            aws_credential_source() == CredentialSource::MetadataServer
+                && !env_set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+                && !env_set("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        }
+        StoreKind::Gcs => gcp_credential_source() == CredentialSource::MetadataServer,
+        StoreKind::Azure => {
+            azure_credential_source() == CredentialSource::ManagedIdentity
+                && !env_truthy("AZURE_USE_AZURE_CLI")
+        }
+        StoreKind::Local | StoreKind::Memory => false,
+    }
+}
+
+fn env_truthy(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on"
+        )
+    })
+}
+
+/// The store kind of a URL, from its scheme.
+fn kind_of(url: &str) -> StoreKind {
+    match url.split_once("://").map(|(s, _)| s) {
+        Some("s3" | "s3a") => StoreKind::S3,
+        Some("gs") => StoreKind::Gcs,
+        Some("az" | "azure" | "abfs" | "abfss" | "adl") => StoreKind::Azure,
+        Some("memory") => StoreKind::Memory,
+        _ => StoreKind::Local,
+    }
+}
+
+/// `no AWS credentials found: parity looked in …`: where the store looked for credentials,
+/// for a store of `kind` that found none.
+pub fn no_credentials(kind: StoreKind) -> String {
+    let var = |name: &str, default: &str| {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| default.to_string())
+    };
+    match kind {
+        StoreKind::S3 => {
+            let metadata = if env_truthy("AWS_EC2_METADATA_DISABLED") {
+                "not at the instance metadata endpoint (AWS_EC2_METADATA_DISABLED)".to_string()
+            } else {
+                format!(
+                    "at the instance metadata endpoint ({}), which gave none",
+                    var("AWS_METADATA_ENDPOINT", "http://169.254.169.254")
+                )
+            };
+            let profile = if env_set("AWS_PROFILE") {
+                "; AWS_PROFILE is set, but profiles are not read: export the profile's keys (`aws configure export-credentials --format env`)"
+            } else {
+                ""
+            };
+            format!(
+                "no AWS credentials found: parity looked in the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), for a web identity (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN), for container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI), and {metadata}{profile}; a public bucket needs AWS_SKIP_SIGNATURE=true"
+            )
+        }
+        StoreKind::Gcs => format!(
+            "no Google Cloud credentials found: parity looked in the environment (GOOGLE_SERVICE_ACCOUNT, GOOGLE_SERVICE_ACCOUNT_KEY, GOOGLE_APPLICATION_CREDENTIALS), for gcloud's application default credentials, and at the metadata server ({}), which gave none",
+            var("GCE_METADATA_HOST", "metadata.google.internal")
+        ),
+        StoreKind::Azure => format!(
+            "no Azure credentials found: parity looked in the environment (AZURE_STORAGE_ACCOUNT_KEY, AZURE_STORAGE_SAS_KEY, AZURE_CLIENT_ID with AZURE_CLIENT_SECRET and AZURE_TENANT_ID), for a workload identity (AZURE_FEDERATED_TOKEN_FILE), for the Azure CLI (AZURE_USE_AZURE_CLI=true), and at the managed identity endpoint ({}), which gave none",
+            var(
+                "IDENTITY_ENDPOINT",
+                &var("AZURE_MSI_ENDPOINT", "http://169.254.169.254/metadata/identity/oauth2/token")
+            )
+        ),
+        StoreKind::Local | StoreKind::Memory => "no credentials are needed".to_string(),
+    }
+}
+
+/// When `err`, from the store of `url`, is the store failing to get credentials from the
+/// platform's metadata endpoint because nothing else gave it any: the one line that says so and
+/// where parity looked. The store's own message (an HTTP error on a link-local address) goes to
+/// the log (`-v`).
+pub fn credential_failure(url: &str, err: &object_store::Error) -> Option<String> {
+    let kind = kind_of(url);
+    if !falls_back_to_metadata(kind) || !matches!(err, object_store::Error::Generic { .. }) {
+        return None;
+    }
+    let text = err.to_string().to_ascii_lowercase();
+    let about_credentials = [
+        "169.254.169.254",
+        "metadata",
+        "api/token",
+        "oauth2/token",
+        "credential",
+        "token",
+    ]
+    .iter()
+    .any(|needle| text.contains(needle));
+    if !about_credentials {
+        return None;
+    }
+    tracing::info!("{url}: the store's credential error: {err}");
+    Some(no_credentials(kind))
+}
+
+/// Refuse a store that would ask the instance metadata endpoint when
+/// `AWS_EC2_METADATA_DISABLED` forbids it (as the AWS SDKs and CLI read it): the answer is
+/// known without waiting on the network.
+fn check_metadata_allowed(
+    kind: StoreKind,
+    display: &str,
+    options: &[(String, String)],
+) -> Result<()> {
+    let anonymous = options.iter().any(|(k, v)| {
+        k == "skip_signature" && matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1")
+    });
+    if kind == StoreKind::S3
+        && !anonymous
+        && falls_back_to_metadata(kind)
+        && env_truthy("AWS_EC2_METADATA_DISABLED")
+    {
+        return Err(Error::Invalid(format!(
+            "{display}: {}",
+            no_credentials(kind)
+        )));
+    }
+    Ok(())
 }
 
 /// Which credential source `GoogleCloudStorageBuilder::from_env()` will use.

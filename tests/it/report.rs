@@ -277,7 +277,7 @@ fn stable(text: &str, ledger: &Path) -> String {
 fn every_state_streak_and_date_as_of_a_fixed_day() {
     let dir = fixed_ledger();
     let r = report_json(dir.path(), &["--as-of", "2026-11-30"]);
-    assert_eq!(r["schema_version"], 1);
+    assert_eq!(r["schema_version"], 2);
     assert_eq!(r["decision"], "NO-GO");
     assert_eq!(r["as_of"], "2026-11-30");
     assert_eq!(r["cutoff"], "2026-12-01T00:00:00Z");
@@ -316,12 +316,29 @@ fn every_state_streak_and_date_as_of_a_fixed_day() {
         ("stale", 2),
         ("unowned", 1),
         ("incomplete", 1),
-        ("not_migrating", 1),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     assert_eq!(states, want);
+    // The counts add up: the states of the pipelines in scope, then the one out of it.
+    assert_eq!(states.values().sum::<u64>(), 12);
+    assert_eq!(r["not_migrating"], 1);
+    assert_eq!(r["pipelines"].as_array().unwrap().len(), 13);
+    let text = report(dir.path(), &["--as-of", "2026-11-30"]).stdout;
+    assert!(
+        text.contains("\n12 pipelines in scope: 3 blocked, 1 at_risk, 2 stale, 1 unowned, 1 incomplete, 3 on_track, 1 ready; 1 more not migrating (out of scope)\n"),
+        "{text}"
+    );
+    let md = report(
+        dir.path(),
+        &["--as-of", "2026-11-30", "--format", "markdown"],
+    )
+    .stdout;
+    assert!(
+        md.contains(" 12 pipelines in scope: 3 blocked, 1 at_risk, 2 stale, 1 unowned, 1 incomplete, 3 on_track, 1 ready; 1 more not migrating (out of scope).\n"),
+        "{md}"
+    );
     let holding: Vec<&str> = r["holding_back"]
         .as_array()
         .unwrap()
@@ -348,7 +365,7 @@ fn every_state_streak_and_date_as_of_a_fixed_day() {
     // Reasons that carry numbers a person acts on.
     assert_eq!(
         pipeline(&r, "returns_daily")["reason"],
-        "no check since 2026-11-21 03:00 UTC (9d 21h ago; stale after 3d)"
+        "no check since 2026-11-21 03:00 UTC (9days 21h ago; stale after 3days)"
     );
     let lp = pipeline(&r, "loyalty_points");
     assert_eq!(
@@ -529,7 +546,8 @@ fn an_empty_ledger_is_a_no_go_with_every_pipeline_never_checked() {
     assert_eq!(states["stale"], 10, "{states:?}");
     assert_eq!(states["unowned"], 1);
     assert_eq!(states["incomplete"], 1);
-    assert_eq!(states["not_migrating"], 1);
+    assert_eq!(states.get("not_migrating"), None);
+    assert_eq!(r["not_migrating"], 1);
     assert_eq!(states["ready"], 0);
     assert_eq!(pipeline(&r, "loyalty_points")["reason"], "never checked");
     for p in r["pipelines"].as_array().unwrap() {
@@ -554,7 +572,8 @@ fn bad_arguments_and_an_unreadable_ledger_exit_two() {
     let run = report(dir.path(), &["--format", "pdf"]);
     assert_eq!(run.code, 2);
     assert!(
-        run.stderr.contains("json, markdown or html"),
+        run.stderr
+            .contains("[possible values: terminal, json, markdown, html]"),
         "{}",
         run.stderr
     );

@@ -318,6 +318,144 @@ fn text_types_taken_from_every_row_stream_from_the_store() {
     assert_eq!(v["schema_changes"], serde_json::json!([]));
 }
 
+/// A loopback port nothing listens on.
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// A command with no cloud credentials in its environment at all.
+fn without_credentials(cmd: &mut Command) {
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy().into_owned();
+        if k.starts_with("AWS_") || k.starts_with("GOOGLE_") || k.starts_with("AZURE_") {
+            cmd.env_remove(&k);
+        }
+    }
+    cmd.env_remove("IDENTITY_ENDPOINT")
+        .env_remove("GCE_METADATA_HOST")
+        .env("PARITY_STORE_RETRIES", "0");
+}
+
+fn assert_no_raw_metadata_error(run: &Run) {
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    for raw in [
+        "169.254.169.254/latest",
+        "Generic",
+        "api/token",
+        "error sending request",
+    ] {
+        assert!(!run.stderr.contains(raw), "raw store error: {}", run.stderr);
+    }
+}
+
+/// An `s3://` side and no credentials anywhere: against the credential-checking S3 server, with
+/// the instance metadata endpoint a closed loopback port (so nothing waits on the network), and
+/// with `AWS_EC2_METADATA_DISABLED`. The error says that no credentials were found and where
+/// parity looked.
+#[test]
+fn no_aws_credentials_says_where_parity_looked() {
+    let Some(ep) = endpoint("PARITY_TEST_S3_DENIED_ENDPOINT") else {
+        return;
+    };
+    let local = fixture("demo").join("target");
+    let metadata = format!("http://127.0.0.1:{}", closed_port());
+    for disabled in [false, true] {
+        let mut cmd = parity();
+        without_credentials(&mut cmd);
+        cmd.env("AWS_ENDPOINT_URL", &ep)
+            .env("AWS_ALLOW_HTTP", "true")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_METADATA_ENDPOINT", &metadata)
+            .env("AWS_PROFILE", "analytics");
+        if disabled {
+            cmd.env("AWS_EC2_METADATA_DISABLED", "true");
+        }
+        let run: Run = cmd
+            .arg("diff")
+            .arg("s3://locked/data/")
+            .arg(&local)
+            .output()
+            .unwrap()
+            .into();
+        assert_no_raw_metadata_error(&run);
+        let e = &run.stderr;
+        assert!(e.starts_with("parity: error: s3://locked/data/"), "{e}");
+        for needle in [
+            "no AWS credentials found: parity looked in the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)",
+            "for a web identity (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN)",
+            "for container credentials",
+            "AWS_PROFILE is set, but profiles are not read",
+        ] {
+            assert!(e.contains(needle), "no {needle:?}: {e}");
+        }
+        if disabled {
+            assert!(
+                e.contains("not at the instance metadata endpoint (AWS_EC2_METADATA_DISABLED)"),
+                "{e}"
+            );
+        } else {
+            let at = format!("at the instance metadata endpoint ({metadata}), which gave none");
+            assert!(e.contains(&at), "{e}");
+        }
+    }
+}
+
+/// `gs://` and `az://` with no credentials: the metadata server and the managed identity
+/// endpoint are closed loopback ports; no request reaches the cloud.
+#[test]
+fn no_gcs_or_azure_credentials_says_where_parity_looked() {
+    let local = fixture("demo").join("target");
+    let closed = closed_port();
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = parity();
+    without_credentials(&mut cmd);
+    let run: Run = cmd
+        .env("HOME", home.path())
+        .env("GCE_METADATA_HOST", format!("127.0.0.1:{closed}"))
+        .env("GCE_METADATA_IP", format!("127.0.0.1:{closed}"))
+        .arg("diff")
+        .arg("gs://some-bucket/data/")
+        .arg(&local)
+        .output()
+        .unwrap()
+        .into();
+    assert_no_raw_metadata_error(&run);
+    assert!(
+        run.stderr.contains("no Google Cloud credentials found: parity looked in the environment (GOOGLE_SERVICE_ACCOUNT"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("at the metadata server (127.0.0.1:{closed})")),
+        "{}",
+        run.stderr
+    );
+
+    let mut cmd = parity();
+    without_credentials(&mut cmd);
+    let run: Run = cmd
+        .env("AZURE_STORAGE_ACCOUNT_NAME", "someaccount")
+        .env(
+            "AZURE_MSI_ENDPOINT",
+            format!("http://127.0.0.1:{closed}/token"),
+        )
+        .arg("diff")
+        .arg("az://container/data/")
+        .arg(&local)
+        .output()
+        .unwrap()
+        .into();
+    assert_no_raw_metadata_error(&run);
+    assert!(
+        run.stderr.contains("no Azure credentials found: parity looked in the environment (AZURE_STORAGE_ACCOUNT_KEY"),
+        "{}",
+        run.stderr
+    );
+}
+
 /// INT96 timestamps read from a store: a file gathered from S3 is checked like a local one, and
 /// the side's types taken again from every file read only the INT96 column chunks (ranged GETs).
 #[test]
