@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod azure;
 mod cli;
 mod cutover;
 mod cutover_s3;
