@@ -207,7 +207,11 @@ pub struct RunArgs {
 
 /// `parity inventory`.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct InventoryArgs {
+    /// What to do instead of validating the inventory.
+    #[command(subcommand)]
+    pub action: Option<InventoryAction>,
     #[command(flatten)]
     pub config: ConfigArg,
     /// Do not list the stores to check that the locations exist.
@@ -215,6 +219,43 @@ pub struct InventoryArgs {
     pub offline: bool,
     /// Output format.
     #[arg(long, value_name = "FORMAT", default_value = "terminal", value_parser = text_formats())]
+    pub format: String,
+}
+
+/// `parity inventory …` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum InventoryAction {
+    /// Draft an inventory from what both platforms have written: list both roots, pair their
+    /// datasets by relative prefix, work out each pair's partition template, cadence and
+    /// format, and write a draft parity.toml whose sign-off attributes are left to fill.
+    ///
+    /// Reads listings, plus a Parquet footer or a few rows of each pair's newest common
+    /// partition to suggest a key. Exit codes: 0 the draft was written, 2 it could not be
+    /// (nothing is written then).
+    Discover(DiscoverArgs),
+}
+
+/// `parity inventory discover LEGACY_ROOT TARGET_ROOT`.
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    /// Where the legacy platform writes (s3://, gs://, az://, abfs://, file:// or a path).
+    pub legacy_root: String,
+    /// Where the target platform writes, in the same forms.
+    pub target_root: String,
+    /// The draft inventory to write (never over an existing file without --force).
+    #[arg(long, short = 'o', value_name = "PATH", default_value = "parity.toml")]
+    pub out: PathBuf,
+    /// Replace the file at --out if there is one.
+    #[arg(long)]
+    pub force: bool,
+    /// The cutover's name in the draft.
+    #[arg(long, value_name = "NAME", default_value = "cutover")]
+    pub name: String,
+    /// The retirement date in the draft (else a placeholder marked TODO).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub retirement_date: Option<String>,
+    /// How to print what was found: terminal, json or markdown.
+    #[arg(long, value_name = "FORMAT", default_value = "terminal")]
     pub format: String,
 }
 

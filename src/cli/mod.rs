@@ -10,6 +10,7 @@
 
 pub mod args;
 pub mod cutover;
+pub mod discover;
 pub mod progress;
 
 use std::io::{IsTerminal, Write};
@@ -99,7 +100,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Diff(args) => diff(args, cli.quiet),
         Command::Run(args) => cutover::run(args, cli.quiet),
-        Command::Inventory(args) => cutover::inventory(args),
+        Command::Inventory(args) => match args.action {
+            Some(args::InventoryAction::Discover(d)) => discover::discover(d),
+            None => cutover::inventory(args),
+        },
         Command::History(args) => cutover::history(args),
         Command::Lineage(args) => cutover::lineage(args),
         Command::Report(args) => cutover::report(args),

@@ -14,6 +14,7 @@
 //! classification, reads, writes, business process) is not an error but a [`Gap`]: the
 //! pipeline can still be checked, it just may not be migrated.
 
+pub mod discover;
 pub mod template;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -4,6 +4,7 @@
 //! engine already redacted when redaction was asked for.
 
 pub mod cutover;
+pub mod discovery;
 pub mod html;
 pub mod json;
 pub mod markdown;

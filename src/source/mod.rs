@@ -15,6 +15,7 @@ pub mod listing;
 pub mod parts;
 pub mod quoted_empty;
 pub mod reader;
+pub mod sample;
 pub mod store;
 pub mod typing;
 

@@ -332,15 +332,6 @@ fn falls_back_to_metadata(kind: StoreKind) -> bool {
     }
 }
 
-fn env_truthy(name: &str) -> bool {
-    std::env::var(name).is_ok_and(|v| {
-        matches!(
-            v.trim().to_ascii_lowercase().as_str(),
-            "1" | "true" | "yes" | "on"
-        )
-    })
-}
-
 /// The store kind of a URL, from its scheme.
 fn kind_of(url: &str) -> StoreKind {
     match url.split_once("://").map(|(s, _)| s) {
@@ -461,9 +452,22 @@ pub fn gcp_credential_source() -> CredentialSource {
     }
 }
 
-/// Which credential source `MicrosoftAzureBuilder::from_env()` will use.
+/// Whether a boolean variable is on, as `object_store` reads its config values (`true`, `1`,
+/// `yes`, `on`, `y`, any case).
+fn env_truthy(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "on" | "yes" | "y"
+        )
+    })
+}
+
+/// Which credential source `MicrosoftAzureBuilder::from_env()` will use. The emulator is used
+/// when `AZURE_STORAGE_USE_EMULATOR` is on (Azurite's address then comes from
+/// `AZURITE_BLOB_STORAGE_URL`, which alone turns nothing on).
 pub fn azure_credential_source() -> CredentialSource {
-    if env_set("AZURE_STORAGE_USE_EMULATOR") || env_set("AZURITE_BLOB_STORAGE_URL") {
+    if env_truthy("AZURE_STORAGE_USE_EMULATOR") {
         CredentialSource::Emulator
     } else if env_set("AZURE_STORAGE_ACCOUNT_KEY")
         || env_set("AZURE_STORAGE_ACCESS_KEY")

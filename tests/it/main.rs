@@ -2,9 +2,11 @@
 
 mod harness;
 
+mod azure;
 mod cli;
 mod cutover;
 mod cutover_s3;
+mod discover;
 mod faulty_proxy;
 mod fixtures;
 mod identity;
