@@ -21,7 +21,17 @@
    `parity run` (a bash_command, a subprocess call's argv, a pod's cmds + arguments), holds no
    credential-like value, and, where it runs parity through an operator that cannot tell exit
    codes apart (bash_command, cmds), sets no retries.
-3. With --parity BIN: `BIN run --help` lists every `--flag` that a manifest's `parity run` or a
+3. Dockerfile (at the root): a multi-stage build whose build stage runs `cargo build --release
+   --locked` and whose runtime stage (not the Rust image) installs CA certificates, copies the
+   binary from the build stage to the exec-form ENTRYPOINT, runs as a numeric non-root USER,
+   and sets TMPDIR to a folder it creates, chowns to that user and declares as a VOLUME. Every
+   `parity run` container in deploy/kubernetes runs the image the header says to `docker build
+   -t` (its tag is Cargo.toml's version, as is the version LABEL), as that uid/gid, with that
+   binary as command, `--spill-dir` = TMPDIR and `--config` = the image's PARITY_CONFIG; every
+   other parity image named in deploy/ is the same one; .dockerignore excludes target/.
+   Python files that retry (a Prefect task's retries, a Dagster op's retry_policy) must spare
+   exit 1: a retry_condition_fn, or allow_retries=False on the Failure whose text says "exit 1".
+4. With --parity BIN: `BIN run --help` lists every `--flag` that a manifest's `parity run` or a
    Python file uses, so deploy/ cannot drift from the CLI, and `BIN inventory --offline`
    accepts every inventory (*.toml) in a ConfigMap. Without --parity, this part is skipped
    with a note.
@@ -33,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import json
 import os
 import re
 import shlex
@@ -561,6 +572,249 @@ def check_kubernetes(root: Path, flags: dict, inventories: list) -> None:
         fail("deploy/kubernetes", "no Indexed Job (completionMode: Indexed) running `parity run`")
 
 
+# --- Dockerfile ----------------------------------------------------------------------------------
+
+DOCKER_PATH_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+IMAGE_RE = re.compile(r"(?<![\w./-])((?:[a-z0-9.-]+(?::[0-9]+)?/)+parity):([A-Za-z0-9_.-]+)")
+
+
+class Stage:
+    """One FROM ... stage of a Dockerfile: its name and its instructions, in order."""
+
+    def __init__(self, base: str, name: str | None, line: int):
+        self.base, self.name, self.line = base, name, line
+        self.instructions: list[tuple[int, str, str]] = []  # (line, INSTRUCTION, arguments)
+
+    def all(self, keyword: str) -> list[tuple[int, str]]:
+        return [(n, a) for n, k, a in self.instructions if k == keyword]
+
+
+def parse_dockerfile(rel: str, text: str) -> tuple[list[Stage], list[str]]:
+    """The stages of a Dockerfile (continuation lines joined) and its comment lines."""
+    stages: list[Stage] = []
+    comments: list[str] = []
+    logical, start = "", 0
+    lines = text.splitlines()
+    for number, raw in enumerate(lines + [""], start=1):
+        stripped = raw.strip()
+        if stripped.startswith("#"):
+            comments.append(stripped[1:].strip())
+            if not logical:
+                continue
+            continue  # a comment inside a continued instruction is dropped, as Docker does
+        if not logical:
+            start = number
+        if stripped.endswith("\\"):
+            logical += stripped[:-1] + " "
+            continue
+        logical += stripped
+        if not logical.strip():
+            logical = ""
+            continue
+        keyword, _, args = logical.strip().partition(" ")
+        keyword, args = keyword.upper(), args.strip()
+        logical = ""
+        if keyword == "FROM":
+            words = args.split()
+            words = [w for w in words if not w.startswith("--")]
+            if not words:
+                fail(f"{rel}:{start}", "FROM without an image")
+            name = words[2] if len(words) == 3 and words[1].upper() == "AS" else None
+            stages.append(Stage(words[0], name, start))
+        elif keyword == "ARG" and not stages:
+            continue
+        elif not stages:
+            fail(f"{rel}:{start}", f"{keyword} before the first FROM")
+        else:
+            stages[-1].instructions.append((start, keyword, args))
+    return stages, comments
+
+
+def exec_form(where: str, keyword: str, args: str) -> list[str]:
+    try:
+        value = json.loads(args)
+    except ValueError:
+        value = None
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        fail(where, f"{keyword} is not in exec form ([\"/path\", ...]): in shell form the binary "
+                    "runs under /bin/sh -c, does not get signals, and its exit code is the shell's")
+    return value
+
+
+def env_values(stage: Stage) -> dict[str, str]:
+    """ENV KEY=VALUE ... (and the old ENV KEY VALUE) of one stage."""
+    values = {}
+    for _, args in stage.all("ENV"):
+        words = shlex.split(args)
+        if words and "=" not in words[0]:
+            values[words[0]] = " ".join(words[1:])
+            continue
+        for word in words:
+            key, _, value = word.partition("=")
+            values[key] = value
+    return values
+
+
+def runners_in_manifests(root: Path) -> list[tuple[str, dict, dict]]:
+    """(where, pod spec, container) for every container of a Job or CronJob running parity run."""
+    _, docs = load_manifests(root)
+    found = []
+    for doc in docs:
+        spec = doc.body.get("spec") or {}
+        if doc.kind == "CronJob":
+            spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+        elif doc.kind != "Job":
+            continue
+        pod = (spec.get("template") or {}).get("spec") or {}
+        for container in (pod.get("initContainers") or []) + (pod.get("containers") or []):
+            where = f"{doc.where}: container `{container.get('name')}`"
+            if parity_run_args(container_tokens(where, container)) is not None:
+                found.append((where, pod, container))
+    return found
+
+
+def check_dockerfile(root: Path) -> None:
+    rel = "Dockerfile"
+    path = root / rel
+    if not path.is_file():
+        fail(rel, "missing: deploy/kubernetes runs an image that this file must build")
+    stages, comments = parse_dockerfile(rel, path.read_text(encoding="utf-8"))
+    if len(stages) < 2:
+        fail(rel, f"{len(stages)} stage(s): want a multi-stage build (a build stage with the Rust "
+                  "toolchain, then a small runtime image without it)")
+    final, builders = stages[-1], stages[:-1]
+
+    # The build stage builds the release binary from the locked dependencies.
+    builds = [(s, n, a) for s in builders for n, a in s.all("RUN")
+              if re.search(r"\bcargo\s+build\b", a)]
+    if not builds:
+        fail(rel, "no build stage runs `cargo build`")
+    stage, line, build = builds[0]
+    for flag in ("--release", "--locked"):
+        if flag not in build.split():
+            fail(f"{rel}:{line}", f"`cargo build` without {flag}")
+    if final.base.split(":")[0] in ("rust", "docker.io/library/rust") or any(
+            re.search(r"\bcargo\b", a) for _, a in final.all("RUN")):
+        fail(f"{rel}:{final.line}", "the runtime stage is the Rust toolchain image or runs "
+                                    "cargo: the image would carry the whole toolchain")
+
+    # CA certificates, for HTTPS to the object stores.
+    if not any("ca-certificates" in a for _, a in final.all("RUN")) \
+            and "distroless" not in final.base:
+        fail(f"{rel}:{final.line}", "the runtime stage does not install ca-certificates: "
+                                    "HTTPS to S3, GCS and Azure would fail")
+
+    # The entrypoint is the binary that the runtime stage copies from the build stage.
+    entrypoints = final.all("ENTRYPOINT")
+    if len(entrypoints) != 1:
+        fail(rel, f"the runtime stage has {len(entrypoints)} ENTRYPOINT instructions, want 1")
+    line, args = entrypoints[0]
+    entrypoint = exec_form(f"{rel}:{line}", "ENTRYPOINT", args)[0]
+    if not entrypoint.startswith("/") or os.path.basename(entrypoint) != "parity":
+        fail(f"{rel}:{line}", f"ENTRYPOINT {entrypoint!r} is not an absolute path to `parity`")
+    copied = []
+    for n, a in final.all("COPY"):
+        words = shlex.split(a)
+        if any(w.startswith("--from=") for w in words):
+            copied.append(words[-1])
+    if entrypoint not in copied:
+        fail(f"{rel}:{line}", f"ENTRYPOINT {entrypoint} is not a file the runtime stage copies "
+                              f"from the build stage (COPY --from=... targets: {copied or 'none'})")
+
+    # A numeric, non-root user: Kubernetes can only verify runAsNonRoot for a numeric USER.
+    users = final.all("USER")
+    if not users:
+        fail(rel, "the runtime stage sets no USER: the binary would run as root")
+    line, user = users[-1]
+    m = re.fullmatch(r"([0-9]+)(?::([0-9]+))?", user.strip())
+    if not m:
+        fail(f"{rel}:{line}", f"USER {user!r} is not numeric uid:gid: Kubernetes cannot check "
+                              "runAsNonRoot against a user name")
+    uid, gid = int(m.group(1)), int(m.group(2)) if m.group(2) else None
+    if uid == 0:
+        fail(f"{rel}:{line}", "USER is 0 (root)")
+
+    env = env_values(final)
+    tmpdir = env.get("TMPDIR")
+    if not tmpdir:
+        fail(rel, "no ENV TMPDIR: spill files would go to /tmp of a read-only root filesystem")
+    setup = " ".join(a for _, a in final.all("RUN"))
+    if not re.search(rf"\bmkdir\b[^&;]*\s{re.escape(tmpdir)}(?:\s|$)", setup):
+        fail(rel, f"TMPDIR {tmpdir} is not created (mkdir) in the runtime stage")
+    owner = rf"{uid}(?::{gid})?" if gid is not None else rf"{uid}"
+    if not re.search(rf"\bchown\b[^&;]*\s{owner}\s[^&;]*{re.escape(tmpdir)}(?:\s|$)", setup):
+        fail(rel, f"TMPDIR {tmpdir} is not chowned to the USER {user}: it would not be writable "
+                  "when nothing is mounted there")
+    volumes = [v for _, a in final.all("VOLUME") for v in
+               (json.loads(a) if a.strip().startswith("[") else a.split())]
+    if tmpdir not in volumes:
+        fail(rel, f"TMPDIR {tmpdir} is not a VOLUME: `docker run --read-only` could not spill")
+
+    # The image name: the tag the Dockerfile says to build, the version it labels.
+    built = sorted({m.group(0) for c in comments if re.search(r"\bdocker\s+build\b", c)
+                    for m in IMAGE_RE.finditer(c)})
+    if len(built) != 1:
+        fail(rel, f"its header must say `docker build -t REGISTRY/OWNER/parity:VERSION .` once; "
+                  f"found {built or 'none'}")
+    image = built[0]
+    tag = image.rsplit(":", 1)[1]
+    cargo = (root / "Cargo.toml").read_text(encoding="utf-8")
+    version = re.search(r'(?m)^version\s*=\s*"([^"]+)"', cargo).group(1)
+    if tag != version:
+        fail(rel, f"builds {image}, but Cargo.toml's version is {version}")
+    labels = " ".join(a for _, a in final.all("LABEL"))
+    label = re.search(r'org\.opencontainers\.image\.version="?([^"\s]+)', labels)
+    if not label or label.group(1) != version:
+        fail(rel, f"LABEL org.opencontainers.image.version is "
+                  f"{label.group(1) if label else 'missing'}, want {version} (Cargo.toml)")
+
+    # Every manifest runs this image, as this user, with this binary and these paths.
+    runners = runners_in_manifests(root)
+    for where, pod, container in runners:
+        if container.get("image") != image:
+            fail(where, f"image {container.get('image')!r}, but the Dockerfile builds {image}")
+        command = (container.get("command") or [None])[0]
+        if command is not None and command != entrypoint and not (
+                command == os.path.basename(entrypoint)
+                and os.path.dirname(entrypoint) in DOCKER_PATH_DIRS):
+            fail(where, f"command {command!r} is not the image's binary {entrypoint}")
+        sc, pod_sc = container.get("securityContext") or {}, pod.get("securityContext") or {}
+        run_uid = sc.get("runAsUser", pod_sc.get("runAsUser"))
+        run_gid = sc.get("runAsGroup", pod_sc.get("runAsGroup"))
+        if run_uid != uid:
+            fail(where, f"runAsUser {run_uid!r}, but the image's USER is {uid}")
+        if gid is not None and run_gid not in (None, gid):
+            fail(where, f"runAsGroup {run_gid!r}, but the image's USER group is {gid}")
+        args = parity_run_args(container_tokens(where, container)) or []
+        spill = one_flag_value(where, args, "--spill-dir")
+        if spill != tmpdir:
+            fail(where, f"--spill-dir {spill}, but the image's spill folder (TMPDIR) is {tmpdir}")
+        config = one_flag_value(where, args, "--config")
+        if env.get("PARITY_CONFIG") and config not in (None, env["PARITY_CONFIG"]):
+            fail(where, f"--config {config}, but the image's PARITY_CONFIG is "
+                        f"{env['PARITY_CONFIG']}")
+    if not runners:
+        fail("deploy/kubernetes", "no container runs the image")
+
+    # Every other mention of a parity image in deploy/ names the same one.
+    for other in sorted((root / "deploy").rglob("*")):
+        if other.suffix not in (".md", ".py", ".yaml", ".yml") or not other.is_file():
+            continue
+        for m in IMAGE_RE.finditer(other.read_text(encoding="utf-8")):
+            if m.group(0) != image:
+                fail(other.relative_to(root).as_posix(),
+                     f"names the image {m.group(0)}, but the Dockerfile builds {image}")
+
+    ignore = root / ".dockerignore"
+    patterns = ignore.read_text(encoding="utf-8").split() if ignore.is_file() else []
+    if not any(p.strip("/").lstrip("*/") == "target" for p in patterns):
+        fail(".dockerignore", "missing or does not exclude target/: the build context would carry "
+                              "gigabytes of build output")
+    print(f"ok  Dockerfile: {len(stages)} stages, runs {entrypoint} as {user} with TMPDIR "
+          f"{tmpdir}; {image} is the image of {len(runners)} parity containers in "
+          "deploy/kubernetes", flush=True)
+
+
 # --- Python ------------------------------------------------------------------------------------
 
 FLAG_IN_TEXT_RE = re.compile(r"(?<![\w-])(--[a-z][a-z0-9]*(?:-[a-z0-9]+)*)")
@@ -633,6 +887,38 @@ class Commands:
         return any(parity_run_args(words) is not None for words in self.found)
 
 
+def check_retries_spare_exit_1(rel: str, tree: ast.Module) -> None:
+    """A Prefect task or Dagster op that retries must not retry exit 1: Prefect needs a
+    retry_condition_fn, Dagster a Failure(allow_retries=False) (for the exit-1 case)."""
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        kw = {k.arg: k.value for k in node.keywords if k.arg}
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        retries = kw.get("retries")
+        retries_some = retries is not None and not (
+            isinstance(retries, ast.Constant) and retries.value == 0)
+        if name == "task" and retries_some:
+            if "retry_condition_fn" not in kw:
+                fail(f"{rel}:{node.lineno}", "a Prefect task with retries but no "
+                     "retry_condition_fn: it would retry exit 1 too, and a retry skips the "
+                     "divergence the first try recorded, so it could end green")
+        if "retry_policy" in kw:
+            # The Failure raised for exit 1: a Failure(...) call whose text says "exit 1".
+            exit_1 = [n for n in ast.walk(tree) if isinstance(n, ast.Call)
+                      and getattr(n.func, "attr", getattr(n.func, "id", "")) == "Failure"
+                      and any(isinstance(c, ast.Constant) and isinstance(c.value, str)
+                              and "exit 1" in c.value for c in ast.walk(n))]
+            spared = bool(exit_1) and all(
+                any(k.arg == "allow_retries" and isinstance(k.value, ast.Constant)
+                    and k.value.value is False for k in n.keywords) for n in exit_1)
+            if not spared:
+                fail(f"{rel}:{node.lineno}", "a Dagster op with a retry_policy but no "
+                     "Failure(allow_retries=False) for exit 1: it would retry exit 1 too, and a "
+                     "retry skips the divergence the first try recorded, so it could end green")
+
+
 def check_python(root: Path, flags: dict) -> None:
     files = sorted((root / "deploy").rglob("*.py"))
     if not files:
@@ -646,11 +932,16 @@ def check_python(root: Path, flags: dict) -> None:
             fail(f"{rel}:{err.lineno}", f"not valid Python: {err.msg}")
 
         used = set()
-        strings = [n.value for n in ast.walk(tree)
-                   if isinstance(n, ast.Constant) and isinstance(n.value, str)]
-        for text in strings:
-            check_secret_value(rel, text)
-            used.update(FLAG_IN_TEXT_RE.findall(text))
+        # A script's own command-line options (argparse's add_argument("--serve", ...)) are not
+        # flags it passes to parity.
+        own_options = {id(arg) for node in ast.walk(tree)
+                       if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                       and node.func.attr == "add_argument" for arg in node.args}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                check_secret_value(rel, node.value)
+                if id(node) not in own_options:
+                    used.update(FLAG_IN_TEXT_RE.findall(node.value))
         for node in ast.walk(tree):
             pairs = []
             if isinstance(node, ast.Assign):
@@ -684,6 +975,7 @@ def check_python(root: Path, flags: dict) -> None:
                     fail(f"{rel}:{value.lineno}", "retries must be 0 where parity runs through an "
                          "operator that cannot tell exit 1 from exit 2: a retry after exit 1 "
                          "skips the divergence the first try recorded, and could end green")
+        check_retries_spare_exit_1(rel, tree)
         if not used:
             fail(rel, "passes no --flag to parity run (expected at least --config)")
         for flag in used:
@@ -747,6 +1039,7 @@ def main() -> int:
         if tomllib is None:
             print("note: Python < 3.11 has no tomllib; the inventory's TOML is not parsed")
         check_kubernetes(root, flags, inventories)
+        check_dockerfile(root)
         check_python(root, flags)
         if opts.parity:
             check_flags_against_help(opts.parity, flags)

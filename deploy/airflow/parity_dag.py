@@ -1,13 +1,19 @@
-"""parity run as a daily Airflow 2 task.
+"""parity run as a daily Airflow task (Airflow 2.4+ and 3).
 
-Drop this file in the DAGs folder of an Airflow 2.4+ deployment whose workers have the
-`parity` binary on their PATH (or change PARITY_BIN below) and can read the cutover inventory.
-Credentials are not configured here: parity takes them from the worker's environment and
-workload identity (IRSA, GKE or Azure workload identity, an instance profile).
+Drop this file in the DAGs folder of an Airflow deployment whose workers have the `parity`
+binary on their PATH (`pip install parity-cutover`, or PARITY_BIN) and can read the cutover
+inventory (PARITY_CONFIG). Credentials are not configured here: parity takes them from the
+worker's environment and workload identity (IRSA, GKE or Azure workload identity, an instance
+profile).
 
-Each run checks every partition that is old enough (the inventory's min_age) and not yet
-settled in the ledger, so a skipped day or a partition late on one side is picked up by the
-next run. To check one given day by hand: `parity run --config ... --date YYYY-MM-DD`.
+Each scheduled run checks every partition that is old enough (the inventory's min_age) and not
+yet settled in the ledger, so a skipped day or a partition late on one side is picked up by the
+next run. A manual run ("Trigger DAG w/ config", or `airflow dags trigger -c '{...}'`) can set:
+
+    config   the inventory to use instead of PARITY_CONFIG
+    since    YYYY-MM-DD: only partitions from this day on (a backfill window)
+    until    YYYY-MM-DD: only partitions up to this day
+    shard    I/N: only this share of the units, for N runs side by side (default 0/1, all)
 
 On Kubernetes, a KubernetesPodOperator running the image and arguments of
 deploy/kubernetes/cronjob.yaml does the same job; its pod exits with the same codes.
@@ -15,24 +21,34 @@ deploy/kubernetes/cronjob.yaml does the same job; its pod exits with the same co
 
 from __future__ import annotations
 
+import os
 import shlex
 from datetime import timedelta
 
 import pendulum
-from airflow import DAG
-from airflow.operators.bash import BashOperator
 
-PARITY_BIN = "parity"
-PARITY_CONFIG = "/opt/parity/parity.toml"
+try:  # Airflow 3
+    from airflow.sdk import DAG, Param
+except ImportError:  # Airflow 2
+    from airflow import DAG
+    from airflow.models.param import Param
+try:  # Airflow 3 (and Airflow 2 with apache-airflow-providers-standard)
+    from airflow.providers.standard.operators.bash import BashOperator
+except ImportError:  # Airflow 2 without the standard provider
+    from airflow.operators.bash import BashOperator
+
+# Deployment settings, from the worker's environment; the defaults suit the container image.
+PARITY_BIN = os.environ.get("PARITY_BIN", "parity")
+PARITY_CONFIG = os.environ.get("PARITY_CONFIG", "/etc/parity/parity.toml")
 # Audit events, one JSON-lines file per day and try, for the log collector to ship to the SIEM.
-EVENTS_DIR = "/var/log/parity"
+EVENTS_DIR = os.environ.get("PARITY_EVENTS_DIR", "/var/log/parity")
 
 TASK_DOC = """
 ### parity run
 
 Checks the legacy and the target platform's outputs of every pipeline in the cutover
 inventory (the partitions not yet settled in the ledger), records each verdict in the
-ledger, and writes audit events to `/var/log/parity/`.
+ledger, and writes audit events to the events folder (`PARITY_EVENTS_DIR`).
 
 | exit code | task state | meaning | what to do |
 |---|---|---|---|
@@ -45,6 +61,17 @@ divergence is recorded in the ledger, which settles that partition: running the 
 would skip it and could turn green. That is why the task has no retries, and why clearing it
 is for exit 2 only. The divergence stays in the ledger (`parity history PIPELINE`).
 """
+
+# The run's parameters reach the command as environment variables, never spliced into the
+# shell text, so a value typed into the trigger form cannot run anything. An empty value
+# leaves its flag out.
+RUN_ENV = {
+    "PARITY_RUN_CONFIG": "{{ params.config }}",
+    "PARITY_RUN_SINCE": "{{ params.since or '' }}",
+    "PARITY_RUN_UNTIL": "{{ params.until or '' }}",
+    "PARITY_RUN_SHARD": "{{ params.shard or '0/1' }}",
+    "PARITY_RUN_EVENTS": EVENTS_DIR + "/parity-{{ ds }}-try{{ ti.try_number }}.jsonl",
+}
 
 with DAG(
     dag_id="parity_run",
@@ -60,18 +87,30 @@ with DAG(
         "retries": 0,
         "execution_timeout": timedelta(hours=4),
     },
+    params={
+        "config": Param(PARITY_CONFIG, type="string", description="the cutover inventory"),
+        "since": Param("", type="string", description="YYYY-MM-DD, first partition day"),
+        "until": Param("", type="string", description="YYYY-MM-DD, last partition day"),
+        "shard": Param("0/1", type="string", pattern=r"^[0-9]+/[0-9]+$",
+                       description="I/N: this share of the units"),
+    },
     tags=["parity", "migration"],
     doc_md=__doc__,
 ) as dag:
     BashOperator(
         task_id="parity_run",
         doc_md=TASK_DOC,
+        env=RUN_ENV,
+        append_env=True,  # keep the worker's environment: PATH, workload identity variables
         # A non-zero exit fails the task: 1 = divergence or missing partition, 2 = could not
         # check. `exec` hands parity's exit code to Airflow unchanged.
         bash_command=(
-            f"mkdir -p {shlex.quote(EVENTS_DIR)} && "
+            'mkdir -p "$(dirname "$PARITY_RUN_EVENTS")" && '
             f"exec {shlex.quote(PARITY_BIN)} run"
-            f" --config {shlex.quote(PARITY_CONFIG)}"
-            f" --events {shlex.quote(EVENTS_DIR)}/parity-{{{{ ds }}}}-try{{{{ ti.try_number }}}}.jsonl"
+            ' --config "$PARITY_RUN_CONFIG"'
+            ' ${PARITY_RUN_SINCE:+--since "$PARITY_RUN_SINCE"}'
+            ' ${PARITY_RUN_UNTIL:+--until "$PARITY_RUN_UNTIL"}'
+            ' --shard "$PARITY_RUN_SHARD"'
+            ' --events "$PARITY_RUN_EVENTS"'
         ),
     )

@@ -26,27 +26,36 @@ from typing import Optional
 import dagster as dg
 
 PARITY_BIN = os.environ.get("PARITY_BIN", "parity")
-PARITY_CONFIG = os.environ.get("PARITY_CONFIG", "/opt/parity/parity.toml")
+PARITY_CONFIG = os.environ.get("PARITY_CONFIG", "/etc/parity/parity.toml")
 # Audit events, one JSON-lines file per run and try, for the log collector to ship to the SIEM.
 EVENTS_DIR = os.environ.get("PARITY_EVENTS_DIR", "/var/log/parity")
+# How long to wait before the one retry after exit 2 (a store or the ledger was unreachable).
+RETRY_DELAY_SECONDS = float(os.environ.get("PARITY_RETRY_DELAY_SECONDS", "900"))
 
 
 class ParityRunConfig(dg.Config):
-    """Optional launch-time settings. A scheduled run sets neither: it checks the partitions
-    old enough (the inventory's min_age) and not yet settled in the ledger."""
+    """Launch-time settings. A scheduled run sets none: it checks, with the deployment's
+    inventory, the partitions old enough (the inventory's min_age) and not yet settled in the
+    ledger."""
 
+    config: Optional[str] = None  # the inventory, instead of PARITY_CONFIG
     date: Optional[str] = None  # YYYY-MM-DD: only this day, even if younger than min_age
+    since: Optional[str] = None  # YYYY-MM-DD: only partitions from this day on
+    until: Optional[str] = None  # YYYY-MM-DD: only partitions up to this day
+    shard: str = "0/1"  # I/N: only this share of the units, for N runs side by side
     recheck: bool = False  # check units again even if the ledger already settles them
 
 
-@dg.op(retry_policy=dg.RetryPolicy(max_retries=1, delay=900))
+@dg.op(retry_policy=dg.RetryPolicy(max_retries=1, delay=RETRY_DELAY_SECONDS))
 def parity_run(context: dg.OpExecutionContext, config: ParityRunConfig) -> None:
     """Runs `parity run`; raises dagster.Failure unless every unit checked is at parity."""
     os.makedirs(EVENTS_DIR, exist_ok=True)
     events = os.path.join(EVENTS_DIR, f"parity-{context.run_id}-try{context.retry_number}.jsonl")
-    argv = [PARITY_BIN, "run", "--config", PARITY_CONFIG, "--events", events]
-    if config.date:
-        argv += ["--date", config.date]
+    argv = [PARITY_BIN, "run", "--config", config.config or PARITY_CONFIG, "--events", events]
+    for flag, value in (("--date", config.date), ("--since", config.since),
+                        ("--until", config.until), ("--shard", config.shard)):
+        if value:
+            argv += [flag, value]
     if config.recheck:
         argv.append("--recheck")
     command = shlex.join(argv)
