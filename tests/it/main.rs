@@ -5,6 +5,7 @@ mod harness;
 mod cli;
 mod cutover;
 mod cutover_s3;
+mod demo;
 mod faulty_proxy;
 mod fixtures;
 mod parts;

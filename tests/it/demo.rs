@@ -1,0 +1,162 @@
+//! The demo cutover as `scripts/demo` runs it: ten replayed mornings of the daily job on a copy
+//! of `fixtures/cutover`, then what a newcomer does next. A copy's files are all newer than the
+//! replayed checks, as a fresh clone's are: the first plain `parity run` after the demo must
+//! re-check nothing, and a file that really changed must still be re-checked.
+
+use std::path::{Path, PathBuf};
+
+use crate::cutover::{checked, demo_inventory, run_json};
+use crate::harness::fixture;
+
+/// A copy of the demo's data (both sides, fresh file times) with its own ledger: the folder,
+/// the data's base, the ledger and the inventory.
+pub struct DemoCopy {
+    pub _dir: tempfile::TempDir,
+    pub base: PathBuf,
+    pub ledger: PathBuf,
+    pub config: PathBuf,
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+}
+
+/// Every file under `dir`.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// The demo's data copied, its ledger empty.
+pub fn demo_copy() -> DemoCopy {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("data");
+    for side in ["legacy", "target"] {
+        copy_dir(&fixture("cutover").join(side), &base.join(side));
+    }
+    let ledger = dir.path().join("ledger");
+    let config = demo_inventory(
+        dir.path(),
+        base.to_str().unwrap(),
+        ledger.to_str().unwrap(),
+        "",
+    );
+    DemoCopy {
+        _dir: dir,
+        base,
+        ledger,
+        config,
+    }
+}
+
+/// The mornings `scripts/demo` replays: (the day checked, the run's clock).
+pub fn mornings() -> Vec<(String, String)> {
+    (1..=10)
+        .map(|d| {
+            (
+                format!("2026-11-{d:02}"),
+                format!("2026-11-{:02}T06:00:00Z", d + 1),
+            )
+        })
+        .collect()
+}
+
+/// Replay the ten mornings into the copy's ledger; the units each morning checked.
+pub fn replay_demo(copy: &DemoCopy) -> Vec<usize> {
+    mornings()
+        .iter()
+        .map(|(until, now)| {
+            let (run, s) = run_json(&copy.config, &["--until", until, "--now", now], &[]);
+            assert!(run.code <= 1, "{until}: {}", run.stderr);
+            s["units"].as_array().unwrap().len()
+        })
+        .collect()
+}
+
+#[test]
+fn the_demo_mornings_check_every_planted_unit_once() {
+    let copy = demo_copy();
+    let per_morning = replay_demo(&copy);
+    // Five daily pipelines a morning (inventory_levels has no 11-04 on either side), and the
+    // hourly pipeline's 24 hours from 11-09 on.
+    assert_eq!(per_morning, [5, 5, 5, 4, 5, 5, 5, 5, 29, 29]);
+    assert_eq!(per_morning.iter().sum::<usize>(), 97);
+}
+
+#[test]
+fn a_fresh_clone_after_the_demo_rechecks_nothing_but_a_changed_file() {
+    let copy = demo_copy();
+    replay_demo(&copy);
+    assert_eq!(files(&copy.ledger).len(), 97, "a record per unit");
+    // The copy's files were written minutes ago, weeks after the replayed checks (as a fresh
+    // clone's are): a plain run still finds every unit settled.
+    let (run, s) = run_json(&copy.config, &[], &[]);
+    assert!(run.code <= 1, "{}", run.stderr);
+    assert_eq!(checked(&s).len(), 0, "{}", run.stdout);
+    assert_eq!(s["already_checked"], 97);
+
+    // Every file touched after the demo (newer than the checks in real time too): same bytes,
+    // nothing to check again.
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+    let all = files(&copy.base);
+    assert!(all.len() > 200, "{}", all.len());
+    for f in &all {
+        std::fs::File::options()
+            .write(true)
+            .open(f)
+            .unwrap()
+            .set_modified(later)
+            .unwrap();
+    }
+    let (run, s) = run_json(&copy.config, &[], &[]);
+    assert!(run.code <= 1, "{}", run.stderr);
+    assert_eq!(checked(&s).len(), 0, "{}", run.stdout);
+    assert_eq!(s["already_checked"], 97);
+    assert_eq!(files(&copy.ledger).len(), 97, "no record written");
+
+    // A file written with other bytes of the same size is checked again, and only it.
+    let file = copy
+        .base
+        .join("target/fx_rates/dt=2026-11-02/part-00000.csv");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let rewritten = text.replacen("EUR,USD,1.08", "EUR,USD,2.08", 1);
+    assert_ne!(text, rewritten);
+    assert_eq!(text.len(), rewritten.len());
+    std::fs::write(&file, rewritten).unwrap();
+    let (run, s) = run_json(&copy.config, &[], &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let again: Vec<_> = checked(&s).into_iter().collect();
+    assert_eq!(
+        again,
+        [(
+            ("fx_rates".to_string(), "2026-11-02".to_string()),
+            "diverged".to_string()
+        )]
+    );
+    assert_eq!(s["already_checked"], 96);
+    assert_eq!(
+        files(&copy.ledger).len(),
+        98,
+        "one new record, for the rewritten partition"
+    );
+}
