@@ -15,7 +15,7 @@ use crate::report::write_ledger;
 /// A copy of the demo's data (both sides, fresh file times) with its own ledger: the folder,
 /// the data's base, the ledger and the inventory.
 pub struct DemoCopy {
-    pub _dir: tempfile::TempDir,
+    pub dir: tempfile::TempDir,
     pub base: PathBuf,
     pub ledger: PathBuf,
     pub config: PathBuf,
@@ -66,7 +66,7 @@ pub fn demo_copy() -> DemoCopy {
         "",
     );
     DemoCopy {
-        _dir: dir,
+        dir,
         base,
         ledger,
         config,
