@@ -83,15 +83,15 @@ th,td{border:1px solid var(--rule);padding:4px 7px;text-align:left;vertical-alig
 th{background:#f6f8fa}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 .nw{white-space:nowrap}
-.mono,code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12.5px}
+.mono,code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em}
 .muted{color:var(--mute)}
-.small{font-size:12px}
+.small{font-size:.86em}
 .url{overflow-wrap:anywhere}
 .none{color:var(--mute)}
-#pipelines{width:100%}
+#pipelines{width:calc(100% - 1px)}
 #pipelines td.why{min-width:13em}
-#pipelines .sub{display:block;font-size:12px;color:var(--mute);white-space:nowrap}
-.badge{display:inline-block;border-radius:10px;padding:0 8px;font-weight:600;font-size:12px;border:1px solid currentColor;white-space:nowrap}
+#pipelines .sub{display:block;font-size:.86em;color:var(--mute);white-space:nowrap}
+.badge{display:inline-block;border-radius:10px;padding:0 8px;font-weight:600;font-size:.86em;border:1px solid currentColor;white-space:nowrap}
 .s-ready{color:var(--same)}.s-on_track{color:var(--track)}.s-at_risk,.s-stale{color:var(--warn)}.s-blocked{color:var(--bad)}
 .s-unowned,.s-incomplete{color:var(--miss)}.s-not_migrating{color:var(--mute)}
 .c{display:inline-block;min-width:16px;height:18px;padding:0 1px;font:bold 12px/16px ui-monospace,Menlo,Consolas,monospace;text-align:center;color:#fff;border:1px solid transparent;border-radius:3px;vertical-align:middle}
@@ -108,7 +108,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .timeline .name{font-weight:600}
 .strip{display:flex;flex-wrap:wrap;gap:2px;margin:3px 0}
 .day{display:flex;align-items:center;gap:8px;margin:2px 0}
-.day .label{min-width:6.5em;font-size:12px;color:var(--mute)}
+.day .label{min-width:7.5em;font-size:.86em;color:var(--mute)}
 .day .strip{margin:0}
 .hourly .c{min-width:14px;font-size:11px}
 figure.burnup{margin:8px 0 0}
@@ -120,7 +120,7 @@ details{margin:6px 0}details table td,details table th{padding:2px 8px}
 .samples col.kind{width:9em}
 .counts{margin:6px 0}
 section.blocked{border-left:4px solid var(--bad);padding:0 12px;margin:16px 0}
-footer{margin-top:32px;color:var(--mute);font-size:12px}
+footer{margin-top:32px;color:var(--mute);font-size:.86em}
 @page{size:A4 landscape;margin:12mm}
 @media print{body{padding:0;font-size:11px;max-width:none}*{-webkit-print-color-adjust:exact;print-color-adjust:exact}tr,figure,.timeline,h4{break-inside:avoid}h2,h3{break-after:avoid}details{display:none}}
 "#;
