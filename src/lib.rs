@@ -14,7 +14,7 @@
 //! row hashes) ─> diff (spool or differing-rows subset, tier-3 matcher, summary)
 //!                                                                       │
 //!                          ledger (create-only records) <─ run ─> events (JSON lines)
-//! ledger ─> lineage, history, readiness (streaks, states, GO/NO-GO)
+//! ledger ─> lineage, history, readiness (streaks, states, GO/NO-GO; burnup: ready per day)
 //!        ─> report (terminal, json, markdown, html)
 //! ```
 //!
@@ -31,6 +31,7 @@
 
 #![warn(missing_docs)]
 
+pub mod burnup;
 pub mod config;
 pub mod diff;
 pub mod error;

@@ -7,10 +7,17 @@
 //! partition the cadence expects but neither side has is reported missing.
 //!
 //! Settled means: the newest record with the current config digest, made once the partition
-//! was complete (`min_age` after its end), is a comparison verdict whose partition has not been
-//! written to on either side since (a recursive listing of each side gives the times),
-//! or says a side is missing and that side is still missing. Errors are always retried, and a
-//! side that arrives late is checked. `recheck` ignores the ledger.
+//! was complete (`min_age` after its end), is a comparison verdict whose partition holds the
+//! same data files on both sides as when it was checked, or says a side is missing and that
+//! side is still missing. Errors are always retried, and a side that arrives late is checked.
+//! `recheck` ignores the ledger.
+//!
+//! "The same data files" is judged from a recursive listing of each side: the names and sizes
+//! must match the files digest in the record's name (a file added, deleted or resized), and a
+//! file modified after the check's time is checked again unless its content is shown to be the
+//! one the record read: the same ETag as the record lists, or (on local disk) the same blake3.
+//! Only such files cost a record read and a hash; a fresh clone or a copy, whose files are all
+//! newer than the checks a replayed demo made, is recognised without a new check.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -49,9 +56,11 @@ pub struct PlanOptions {
     pub shard: ShardId,
     /// The time planning treats as now.
     pub now: DateTime<Utc>,
-    /// Check settled partitions whose files were written after their check. Off when replaying
-    /// a past run (`--now`): the files' real times cannot be compared with replayed ones. A
-    /// file added or deleted since the check is noticed either way (the files digest).
+    /// Check settled partitions whose data files were modified after their check, unless each
+    /// such file still holds the content the check read (its ETag, or its blake3 on local
+    /// disk). Off when replaying a past run (`--now`): the files' real times cannot be compared
+    /// with replayed ones. A file added, deleted or resized since the check is noticed either
+    /// way (the files digest).
     pub detect_rewrites: bool,
 }
 
@@ -179,16 +188,16 @@ pub async fn discover(
 /// The newest ledger entry per partition with the current digest, among checks made once the
 /// partition was complete (a check of a young partition, forced with `--date`, settles nothing:
 /// the next run checks it again).
-fn settled_by_ledger(
-    entries: &[Entry],
+fn settled_by_ledger<'a>(
+    entries: &'a [Entry],
     digest: &str,
     min_age: chrono::Duration,
-) -> BTreeMap<Partition, (UnitVerdict, DateTime<Utc>, Option<String>)> {
+) -> BTreeMap<Partition, &'a Entry> {
     let prefix = &digest[..DIGEST_PREFIX.min(digest.len())];
     let mut newest: BTreeMap<Partition, &Entry> = BTreeMap::new();
     for e in entries
         .iter()
-        .filter(|e| e.digest == prefix && e.judged_complete(min_age))
+        .filter(|e| e.digest == prefix && e.judged_complete(min_age) && e.time().is_some())
     {
         let slot = newest.entry(e.partition).or_insert(e);
         if (&e.checked_at, &e.run_id) > (&slot.checked_at, &slot.run_id) {
@@ -196,31 +205,60 @@ fn settled_by_ledger(
         }
     }
     newest
-        .into_iter()
-        .filter_map(|(p, e)| Some((p, (e.verdict, e.time()?, e.files.clone()))))
-        .collect()
 }
 
-/// What one side's listing says of a partition: when its files were last written, and which
-/// data files it holds.
+/// One data file of a partition, as a side's listing shows it.
+#[derive(Debug, Clone)]
+pub struct ListedFile {
+    /// Path relative to the partition's location, as the engine lists it.
+    pub relative: String,
+    /// Path in the store.
+    pub location: Path,
+    /// Size in bytes.
+    pub size: u64,
+    /// Last modified.
+    pub modified: DateTime<Utc>,
+    /// ETag, where the store has one.
+    pub e_tag: Option<String>,
+}
+
+/// What one side's listing says of a partition: its data files (hidden files and marker files
+/// left out, as `source::listing` does).
 #[derive(Debug, Default)]
 pub struct Written {
-    /// The newest last-modified time of any file under the partition, marker files included.
-    pub newest: Option<DateTime<Utc>>,
-    /// The data files, as the engine would list the partition's location: path relative to
-    /// it, and size (hidden files and marker files left out, as `source::listing` does).
-    pub files: Vec<(String, u64)>,
+    /// The data files.
+    pub files: Vec<ListedFile>,
 }
 
-impl Written {
-    /// A partition's data files in a side's listing, `None` when it has none.
-    fn listed<'a>(
-        w: &'a BTreeMap<Partition, Written>,
-        q: &Partition,
-    ) -> Option<Vec<(&'a str, u64)>> {
-        w.get(q)
+/// One side of a pipeline as listed for planning: its store, and each partition's files.
+#[derive(Default)]
+pub struct SideListing {
+    /// The store under the template's base (`None` for a local base that does not exist).
+    pub loc: Option<source::Location>,
+    /// Each partition's files.
+    pub partitions: BTreeMap<Partition, Written>,
+}
+
+impl SideListing {
+    /// A partition's data files as (relative path, size), `None` when it has none.
+    fn listed(&self, q: &Partition) -> Option<Vec<(&str, u64)>> {
+        self.partitions
+            .get(q)
             .filter(|w| !w.files.is_empty())
-            .map(|w| w.files.iter().map(|(p, s)| (p.as_str(), *s)).collect())
+            .map(|w| {
+                w.files
+                    .iter()
+                    .map(|f| (f.relative.as_str(), f.size))
+                    .collect()
+            })
+    }
+
+    /// The partition's data files modified after `t`.
+    fn modified_after(&self, q: &Partition, t: DateTime<Utc>) -> Vec<&ListedFile> {
+        self.partitions
+            .get(q)
+            .map(|w| w.files.iter().filter(|f| f.modified > t).collect())
+            .unwrap_or_default()
     }
 }
 
@@ -231,9 +269,9 @@ pub async fn last_written(
     template: &Template,
     cadence: Cadence,
     stores: &StoreOptions,
-) -> Result<BTreeMap<Partition, Written>> {
+) -> Result<SideListing> {
     let Some(loc) = open_base(template, stores)? else {
-        return Ok(BTreeMap::new());
+        return Ok(SideListing::default());
     };
     let metas: Vec<object_store::ObjectMeta> = loc
         .store
@@ -260,7 +298,6 @@ pub async fn last_written(
         }
         if let Some(p) = caps.partition(cadence) {
             let w = out.entry(p).or_default();
-            w.newest = w.newest.max(Some(m.last_modified));
             // An object at the partition's own path is a one-file dataset named by its file
             // name; below it, the path under the partition, without hidden entries.
             let relative = if rel.len() == depth {
@@ -269,12 +306,83 @@ pub async fn last_written(
                 let below = &rel[depth..];
                 (!below.iter().any(|s| source::listing::hidden(s))).then(|| below.join("/"))
             };
-            if let Some(r) = relative {
-                w.files.push((r, m.size));
+            if let Some(relative) = relative {
+                w.files.push(ListedFile {
+                    relative,
+                    location: m.location,
+                    size: m.size,
+                    modified: m.last_modified,
+                    e_tag: m.e_tag,
+                });
             }
         }
     }
-    Ok(out)
+    Ok(SideListing {
+        loc: Some(loc),
+        partitions: out,
+    })
+}
+
+/// blake3 of a file on local disk, as hex; `None` for a file in any other store (hashing it
+/// would mean fetching it, which costs as much as checking it again).
+async fn local_blake3(loc: &source::Location, path: &Path) -> Result<Option<String>> {
+    if loc.kind != source::StoreKind::Local {
+        return Ok(None);
+    }
+    let Ok(file) = object_store::local::LocalFileSystem::new().path_to_filesystem(path) else {
+        return Ok(None);
+    };
+    let url = loc.object_url(path);
+    tokio::task::spawn_blocking(move || {
+        let mut hasher = blake3::Hasher::new();
+        hasher
+            .update_mmap_rayon(&file)
+            .map_err(|e| Error::format(&url, format!("cannot read: {e}")))?;
+        Ok(Some(hasher.finalize().to_hex().to_string()))
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))?
+}
+
+/// Whether every data file modified after a settled partition's check holds the content the
+/// check read: the record (read here) lists a file of that path and size with the same ETag, or
+/// the same blake3 when the file is on local disk. A file touched or copied keeps its content;
+/// a file written with other bytes does not.
+async fn same_content_as_checked(
+    ledger: &Ledger,
+    entry: &Entry,
+    q: &Partition,
+    checked: DateTime<Utc>,
+    sides: [&SideListing; 2],
+) -> Result<bool> {
+    let record = ledger.read(entry).await?;
+    for (side, recorded) in sides
+        .into_iter()
+        .zip([&record.inputs.legacy, &record.inputs.target])
+    {
+        for f in side.modified_after(q, checked) {
+            let Some(read) = recorded
+                .as_ref()
+                .and_then(|r| r.files.iter().find(|r| r.path == f.relative))
+            else {
+                return Ok(false);
+            };
+            if read.size != f.size {
+                return Ok(false);
+            }
+            if f.e_tag.is_some() && f.e_tag == read.e_tag {
+                continue;
+            }
+            let hash = match &side.loc {
+                Some(loc) => local_blake3(loc, &f.location).await?,
+                None => None,
+            };
+            if hash.as_deref() != Some(read.blake3.as_str()) {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
 }
 
 fn in_window(p: &Partition, w: &Window, start: Option<NaiveDate>) -> bool {
@@ -284,7 +392,8 @@ fn in_window(p: &Partition, w: &Window, start: Option<NaiveDate>) -> bool {
         && start.is_none_or(|d| p.date >= d)
 }
 
-/// Plan one pipeline.
+/// Plan one pipeline: discover its partitions, drop those the ledger settles, then name the
+/// partitions the cadence expects but neither side has.
 async fn plan_pipeline(
     index: usize,
     p: &Pipeline,
@@ -316,68 +425,36 @@ async fn plan_pipeline(
         )));
     }
     let newest = newest_settled(opts.now, p.min_age, p.cadence);
-    let settled = |q: &Partition| opts.window.date.is_some() || *q <= newest;
     let keep = |q: &Partition| {
-        in_window(q, &opts.window, p.start) && settled(q) && opts.shard.owns(&p.id, q)
+        in_window(q, &opts.window, p.start)
+            && (opts.window.date.is_some() || *q <= newest)
+            && opts.shard.owns(&p.id, q)
     };
+    let present: BTreeSet<Partition> = found_legacy.union(&found_target).copied().collect();
+    let candidates: Vec<Partition> = present.iter().copied().filter(|q| keep(q)).collect();
     let ledger_says = settled_by_ledger(&entries, &p.config_digest, p.min_age);
-    // A settled partition whose files were written after its check is checked again: a
-    // backfill or a rerun on either platform must not keep an old verdict.
-    let (written_legacy, written_target) = if ledger_says.is_empty() {
-        (BTreeMap::new(), BTreeMap::new())
+    // A settled partition whose files changed since its check is checked again: a backfill or
+    // a rerun on either platform must not keep an old verdict.
+    let sides = if ledger_says.is_empty() {
+        [SideListing::default(), SideListing::default()]
     } else {
-        futures::try_join!(
+        let (l, t) = futures::try_join!(
             last_written(legacy, p.cadence, &inv.stores),
             last_written(target, p.cadence, &inv.stores)
-        )?
+        )?;
+        [l, t]
     };
-    // Files added or deleted since the check change the files digest (this needs no clock, so
-    // a replay with `--now` compares it too); files written after the check are newer than it.
-    let files_now = |q: &Partition| {
-        files_digest(
-            Written::listed(&written_legacy, q),
-            Written::listed(&written_target, q),
-        )
-    };
-    let rewritten = |q: &Partition, checked: DateTime<Utc>, files: &Option<String>| {
-        files.as_ref().is_some_and(|f| *f != files_now(q))
-            || (opts.detect_rewrites
-                && [&written_legacy, &written_target]
-                    .iter()
-                    .any(|w| w.get(q).and_then(|w| w.newest).is_some_and(|t| t > checked)))
-    };
+    let settled = still_settled(ledger, &candidates, &ledger_says, &sides, opts).await?;
 
-    let present: BTreeSet<Partition> = found_legacy.union(&found_target).copied().collect();
     let mut units = Vec::new();
-    let mut already = 0;
-    for q in present.iter().filter(|q| keep(q)) {
-        let has_legacy = found_legacy.contains(q);
-        let has_target = found_target.contains(q);
-        let done = match ledger_says.get(q) {
-            Some((v, checked, files)) if v.is_parity() || *v == UnitVerdict::Diverged => {
-                !rewritten(q, *checked, files)
-            }
-            // Still missing: no folder, or one with no data files (markers, hidden files).
-            Some((UnitVerdict::MissingLegacy, _, _)) => {
-                Written::listed(&written_legacy, q).is_none()
-            }
-            Some((UnitVerdict::MissingTarget, _, _)) => {
-                Written::listed(&written_target, q).is_none()
-            }
-            _ => false,
-        };
-        if done {
-            already += 1;
-            continue;
-        }
+    for q in candidates.iter().filter(|q| !settled.contains(q)) {
         units.push(Unit {
             pipeline: index,
             partition: *q,
-            legacy: has_legacy.then(|| legacy.render(q)),
-            target: has_target.then(|| target.render(q)),
+            legacy: found_legacy.contains(q).then(|| legacy.render(q)),
+            target: found_target.contains(q).then(|| target.render(q)),
         });
     }
-
     // A partition checked before and gone from both sides now: checked again (an error, since
     // neither side has it) so that its old verdict no longer stands.
     for q in ledger_says
@@ -391,10 +468,89 @@ async fn plan_pipeline(
             target: None,
         });
     }
+    let missing = expected_missing(p, &present, newest, opts, &keep);
+    Ok((units, missing, settled.len() as u64))
+}
 
-    // Expected by the cadence: from the pipeline's start (or its first partition present) to
-    // the newest settled partition, inside the window.
-    let mut missing = Vec::new();
+/// Files modified after a check are confirmed (a record read and, on local disk, a hash) this
+/// many partitions at a time.
+const CONFIRM_CONCURRENCY: usize = 8;
+
+/// The candidates the ledger still settles: a parity or diverged verdict on the same files
+/// (names and sizes from the record's name; files modified since, by content), or a side
+/// missing that is still missing.
+async fn still_settled(
+    ledger: &Ledger,
+    candidates: &[Partition],
+    ledger_says: &BTreeMap<Partition, &Entry>,
+    sides: &[SideListing; 2],
+    opts: &PlanOptions,
+) -> Result<BTreeSet<Partition>> {
+    let [legacy, target] = sides;
+    let mut settled = BTreeSet::new();
+    let mut to_confirm = Vec::new();
+    for q in candidates {
+        let Some(e) = ledger_says.get(q) else {
+            continue;
+        };
+        let Some(checked) = e.time() else {
+            continue;
+        };
+        match e.verdict {
+            v if v.is_parity() || v == UnitVerdict::Diverged => {
+                // Files added, deleted or resized change the files digest (this needs no clock,
+                // so a replay with `--now` compares it too).
+                let files_now = files_digest(legacy.listed(q), target.listed(q));
+                if e.files.as_ref().is_some_and(|f| *f != files_now) {
+                    continue;
+                }
+                let modified = opts.detect_rewrites
+                    && sides
+                        .iter()
+                        .any(|s| !s.modified_after(q, checked).is_empty());
+                if modified {
+                    to_confirm.push((*q, *e, checked));
+                } else {
+                    settled.insert(*q);
+                }
+            }
+            // Still missing: no folder, or one with no data files (markers, hidden files).
+            UnitVerdict::MissingLegacy if legacy.listed(q).is_none() => {
+                settled.insert(*q);
+            }
+            UnitVerdict::MissingTarget if target.listed(q).is_none() => {
+                settled.insert(*q);
+            }
+            _ => {}
+        }
+    }
+    let confirmed: Vec<(Partition, bool)> = futures::stream::iter(to_confirm)
+        .map(|(q, e, checked)| async move {
+            same_content_as_checked(ledger, e, &q, checked, [legacy, target])
+                .await
+                .map(|same| (q, same))
+        })
+        .buffer_unordered(CONFIRM_CONCURRENCY)
+        .try_collect()
+        .await?;
+    settled.extend(
+        confirmed
+            .into_iter()
+            .filter(|(_, same)| *same)
+            .map(|(q, _)| q),
+    );
+    Ok(settled)
+}
+
+/// The partitions the cadence expects, from the pipeline's start (or its first partition
+/// present) to the newest settled partition inside the window, that neither side has.
+fn expected_missing(
+    p: &Pipeline,
+    present: &BTreeSet<Partition>,
+    newest: Partition,
+    opts: &PlanOptions,
+    keep: &dyn Fn(&Partition) -> bool,
+) -> Vec<MissingPartition> {
     let first = p
         .start
         .map(|d| Partition::at(d.and_time(Default::default()), p.cadence))
@@ -416,17 +572,17 @@ async fn plan_pipeline(
             last = end_of_day.min(ended);
         }
     }
-    if let Some(first) = first {
-        for q in partitions_between(first, last) {
-            if keep(&q) && !present.contains(&q) {
-                missing.push(MissingPartition {
-                    pipeline: p.id.clone(),
-                    partition: q,
-                });
-            }
-        }
-    }
-    Ok((units, missing, already))
+    let Some(first) = first else {
+        return Vec::new();
+    };
+    partitions_between(first, last)
+        .into_iter()
+        .filter(|q| keep(q) && !present.contains(q))
+        .map(|q| MissingPartition {
+            pipeline: p.id.clone(),
+            partition: q,
+        })
+        .collect()
 }
 
 /// Locations of the inventory where no partition can be found: the template is wrong or the

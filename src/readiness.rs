@@ -36,6 +36,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
+use crate::burnup::BurnUp;
 use crate::diff::summary::{ChangedSample, SampleRow, Samples};
 use crate::error::{Error, Result};
 use crate::inventory::template::partitions_between;
@@ -253,6 +254,8 @@ pub struct Readiness {
     pub holding_back: Vec<String>,
     /// The pipelines, in inventory order.
     pub pipelines: Vec<PipelineReadiness>,
+    /// Pipelines ready per day across the window, and the day the pace reaches all of them.
+    pub burn_up: BurnUp,
 }
 
 /// What to report on.
@@ -328,9 +331,17 @@ pub async fn report(inv: &Inventory, ledger: &Ledger, opts: &ReportOptions) -> R
             by_index[i] = e;
         }
     }
-    let assessed: Vec<(PipelineReadiness, Wanted)> = selected
+    let listed: Vec<(&Pipeline, Vec<Entry>)> = selected.iter().copied().zip(by_index).collect();
+    let clock = std::time::Instant::now();
+    let burn_up = crate::burnup::burn_up(inv, &listed, opts);
+    tracing::info!(
+        "burn-up: {} pipelines over {} days in {} ms",
+        listed.len(),
+        burn_up.days.len(),
+        clock.elapsed().as_millis()
+    );
+    let assessed: Vec<(PipelineReadiness, Wanted)> = listed
         .iter()
-        .zip(by_index)
         .map(|(p, entries)| assess(inv, p, entries, opts))
         .collect();
     let redactor = Redactor::from_env();
@@ -339,7 +350,9 @@ pub async fn report(inv: &Inventory, ledger: &Ledger, opts: &ReportOptions) -> R
         .buffered(LIST_CONCURRENCY)
         .try_collect()
         .await?;
-    Ok(summarize(inv, ledger.url(), opts, rows))
+    let mut readiness = summarize(inv, ledger.url(), opts, rows);
+    readiness.burn_up = burn_up;
+    Ok(readiness)
 }
 
 /// Read the records a pipeline's row shows.
@@ -375,15 +388,15 @@ pub struct Wanted {
 pub fn assess(
     inv: &Inventory,
     p: &Pipeline,
-    entries: Vec<Entry>,
+    entries: &[Entry],
     opts: &ReportOptions,
 ) -> (PipelineReadiness, Wanted) {
     let cutoff = opts.cutoff;
     let cadence = p.cadence;
     // What existed at the cutoff: records written before it, partitions ended by it, of
     // this cadence, from the pipeline's start.
-    let entries: Vec<Entry> = entries
-        .into_iter()
+    let entries: Vec<&Entry> = entries
+        .iter()
         .filter(|e| e.time().is_some_and(|t| t <= cutoff))
         // A check made before the partition was complete and aged proves nothing about it.
         .filter(|e| e.judged_complete(p.min_age))
@@ -392,9 +405,9 @@ pub fn assess(
     // run`: a tightened setting (strict types, a removed ignore) must not inherit the clean
     // streak of a looser one. The next run checks those partitions again.
     let digest = &p.config_digest[..DIGEST_PREFIX.min(p.config_digest.len())];
-    let (entries, earlier): (Vec<Entry>, Vec<Entry>) =
+    let (entries, earlier): (Vec<&Entry>, Vec<&Entry>) =
         entries.into_iter().partition(|e| e.digest == digest);
-    let entries: Vec<Entry> = entries
+    let entries: Vec<&Entry> = entries
         .into_iter()
         .filter(|e| e.partition.cadence() == cadence && e.partition.end() <= cutoff.naive_utc())
         .filter(|e| p.start.is_none_or(|s| e.partition.date >= s))
@@ -403,7 +416,7 @@ pub fn assess(
     // A counted check whose files differ from those of a newer check of the same partition
     // (under other settings) is out of date: the data changed after it. The partition counts
     // as not checked until a run under the current settings checks it again.
-    let newest: Vec<Entry> = newest_per_partition(entries)
+    let newest: Vec<&Entry> = newest_per_partition(entries)
         .into_iter()
         .filter(|e| {
             !earlier.iter().any(|o| {
@@ -415,7 +428,7 @@ pub fn assess(
             })
         })
         .collect();
-    let verdicts: BTreeMap<Partition, &Entry> = newest.iter().map(|e| (e.partition, e)).collect();
+    let verdicts: BTreeMap<Partition, &Entry> = newest.iter().map(|e| (e.partition, *e)).collect();
 
     let settled = newest_settled(cutoff, p.min_age, cadence);
     let first = match p.start {
@@ -580,7 +593,7 @@ pub fn assess(
             .iter()
             .rev()
             .find(|e| e.verdict == UnitVerdict::Diverged)
-            .cloned(),
+            .map(|e| (*e).clone()),
         blocking: match state {
             State::Blocked => newest_checked.and_then(|n| verdicts.get(&n).map(|e| (*e).clone())),
             _ => None,
@@ -656,6 +669,7 @@ pub fn summarize(
         not_migrating,
         holding_back,
         pipelines,
+        burn_up: BurnUp::default(),
     }
 }
 

@@ -50,6 +50,8 @@ pub struct Entry {
     pub partition: Partition,
     /// When it was written, as in the name (`20261125T120301.123Z`).
     pub checked_at: String,
+    /// That time, parsed once (`None` when it does not parse).
+    pub at: Option<DateTime<Utc>>,
     /// The run.
     pub run_id: String,
     /// The first [`DIGEST_PREFIX`] hex digits of the config digest.
@@ -76,7 +78,7 @@ pub fn name_time(s: &str) -> Option<DateTime<Utc>> {
 impl Entry {
     /// When the record was written, from its name.
     pub fn time(&self) -> Option<DateTime<Utc>> {
-        name_time(&self.checked_at)
+        self.at
     }
 
     /// Whether the check was made once the partition was complete: at least `min_age` after
@@ -88,11 +90,15 @@ impl Entry {
     }
 }
 
-/// Keep the newest entry of each partition (entries sorted as [`Ledger::entries`] returns them).
-pub fn newest_per_partition(entries: Vec<Entry>) -> Vec<Entry> {
-    let mut out: Vec<Entry> = Vec::with_capacity(entries.len());
+/// Keep the newest entry of each partition (entries, or references to them, sorted as
+/// [`Ledger::entries`] returns them).
+pub fn newest_per_partition<E: std::borrow::Borrow<Entry>>(entries: Vec<E>) -> Vec<E> {
+    let mut out: Vec<E> = Vec::with_capacity(entries.len());
     for e in entries {
-        if out.last().is_some_and(|l| l.partition == e.partition) {
+        if out
+            .last()
+            .is_some_and(|l| l.borrow().partition == e.borrow().partition)
+        {
             out.pop();
         }
         out.push(e);
@@ -378,6 +384,7 @@ impl Ledger {
             path,
             pipeline: pipeline.to_string(),
             partition,
+            at: name_time(&checked_at),
             checked_at,
             run_id,
             digest,

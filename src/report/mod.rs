@@ -3,6 +3,7 @@
 //! Renderers only read the summary; they never compute. Every value they print came from the
 //! engine already redacted when redaction was asked for.
 
+pub mod chart;
 pub mod cutover;
 pub mod discovery;
 pub mod html;

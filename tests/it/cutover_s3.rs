@@ -1,6 +1,7 @@
 //! `parity run` with both sides and the ledger in a real S3 API server on loopback (moto,
 //! started by `scripts/test`): the demo end to end, two runs at once, a run killed mid-way,
-//! shards, a store that fails requests for a while, and an unreachable ledger.
+//! shards, a store that fails requests for a while, an unreachable ledger, and a plain run
+//! after a replayed one (objects newer than the replayed checks, judged by their ETags).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -341,4 +342,59 @@ fn an_unreachable_or_denied_ledger_stops_the_run_with_exit_2() {
         "{}",
         r.stderr
     );
+}
+
+#[test]
+fn a_plain_run_after_a_replay_in_s3_rechecks_only_an_object_with_other_bytes() {
+    let Some(ep) = endpoint("PARITY_TEST_S3_ENDPOINT") else {
+        return;
+    };
+    // A bucket of its own: one object is rewritten below.
+    let bucket = unique("parity-replayed");
+    create_bucket(&ep, &bucket);
+    let s = store(&ep, &bucket);
+    for side in ["legacy", "target"] {
+        upload_dir(&s, &fixture("cutover").join(side), side);
+    }
+    // A replay (`--now`) dates records in the past, so its ledger must be local.
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger");
+    let config = demo_inventory(
+        dir.path(),
+        &format!("s3://{bucket}"),
+        ledger.to_str().unwrap(),
+        &format!(
+            "[stores.\"s3://{bucket}\"]\nendpoint = \"{ep}\"\nallow_http = true\nregion = \"us-east-1\"\n"
+        ),
+    );
+    let (r, s1) = run(&config, &["--now", "2026-11-11T06:00:00Z"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(s1["units"].as_array().unwrap().len(), 97);
+
+    // Every object was written after the replayed checks' time; their ETags are the ones the
+    // records list, so nothing is checked again.
+    let (r, s2) = run(&config, &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(checked(&s2).len(), 0, "{}", r.stdout);
+    assert_eq!(s2["already_checked"], 97);
+
+    // The target platform rewrites one partition with other bytes of the same size.
+    let key = ObjectPath::from("target/fx_rates/dt=2026-11-02/part-00000.csv");
+    let local = fixture("cutover").join("target/fx_rates/dt=2026-11-02/part-00000.csv");
+    let text = std::fs::read_to_string(local).unwrap();
+    let rewritten = text.replacen("EUR,USD,1.08", "EUR,USD,2.08", 1);
+    assert_eq!((text.len(), text != rewritten), (rewritten.len(), true));
+    rt().block_on(s.put(&key, rewritten.into_bytes().into()))
+        .unwrap();
+    let (r, s3) = run(&config, &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let again: Vec<_> = checked(&s3).into_iter().collect();
+    assert_eq!(
+        again,
+        [(
+            ("fx_rates".to_string(), "2026-11-02".to_string()),
+            "diverged".to_string()
+        )]
+    );
+    assert_eq!(s3["already_checked"], 96);
 }

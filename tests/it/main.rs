@@ -6,6 +6,7 @@ mod azure;
 mod cli;
 mod cutover;
 mod cutover_s3;
+mod demo;
 mod discover;
 mod faulty_proxy;
 mod fixtures;
