@@ -39,6 +39,7 @@ pub mod fingerprint;
 pub mod inventory;
 pub mod ledger;
 pub mod lineage;
+pub mod panics;
 pub mod plan;
 pub mod progress;
 pub mod readiness;

@@ -925,7 +925,7 @@ async fn read_side(
                             parquet.run(&job, &count, &mut sink)
                         })
                         .await
-                        .map_err(|e| Error::Internal(e.to_string()))??;
+                        .map_err(crate::panics::joined)??;
                         Ok(done.map(|d| (i, d)))
                     }
                 }
@@ -948,7 +948,7 @@ async fn read_side(
         Some(
             tokio::task::spawn_blocking(move || spool.finish())
                 .await
-                .map_err(|e| Error::Internal(e.to_string()))??,
+                .map_err(crate::panics::joined)??,
         )
     } else {
         None
@@ -1025,7 +1025,7 @@ async fn diff_rows(
             Ok((tally, writer))
         })
         .await
-        .map_err(|e| Error::Internal(e.to_string()))??;
+        .map_err(crate::panics::joined)??;
 
     let out = match writer {
         Some(w) => {

@@ -112,7 +112,7 @@ pub async fn hash_file(
             Ok((hasher.count(), hasher.finalize()))
         })
         .await
-        .map_err(|e| Error::Internal(e.to_string()))??;
+        .map_err(crate::panics::joined)??;
         on_bytes(size);
         check_size(file, size)?;
         return Ok(digest(file, size, hash, None));
@@ -228,14 +228,19 @@ pub(super) async fn parquet_schema(
         store: loc.store.clone(),
         path: file.path.clone(),
     };
-    let meta = ParquetMetaDataReader::new()
-        .load_and_finish(fetch, file.size)
-        .await
-        .map_err(|e| Error::format(&file.url, format!("not a readable Parquet file: {e}")))?;
-    let kv = meta.file_metadata().key_value_metadata();
-    let schema = parquet::arrow::parquet_to_arrow_schema(meta.file_metadata().schema_descr(), kv)
-        .map_err(|e| Error::format(&file.url, e))?;
-    Ok(strip_metadata(with_declared_timezones(&schema, kv)))
+    // The footer's decoder runs guarded: crafted bytes that make it panic are this file's error.
+    crate::panics::guarded_async(&file.url, async {
+        let meta = ParquetMetaDataReader::new()
+            .load_and_finish(fetch, file.size)
+            .await
+            .map_err(|e| Error::format(&file.url, format!("not a readable Parquet file: {e}")))?;
+        let kv = meta.file_metadata().key_value_metadata();
+        let schema =
+            parquet::arrow::parquet_to_arrow_schema(meta.file_metadata().schema_descr(), kv)
+                .map_err(|e| Error::format(&file.url, e))?;
+        Ok(strip_metadata(with_declared_timezones(&schema, kv)))
+    })
+    .await
 }
 
 /// `schema` (a Parquet file's, as arrow-rs reads it) with each top-level timestamp column in
@@ -384,7 +389,7 @@ pub async fn read_text_file(
         }
     }
     drop(tx);
-    let decoded = decoder.await.map_err(|e| Error::Internal(e.to_string()))?;
+    let decoded = decoder.await.map_err(crate::panics::joined)?;
     if let Some(e) = store_error {
         return Err(e);
     }
@@ -436,7 +441,7 @@ async fn read_local_text(
             Ok((reader.hasher.count(), reader.hasher.finalize(), rows))
         })
         .await
-        .map_err(|e| Error::Internal(e.to_string()))??;
+        .map_err(crate::panics::joined)??;
     check_size(file, size)?;
     Ok(digest(file, size, hash, Some(rows)))
 }
@@ -841,7 +846,22 @@ pub(super) fn decompressed<'a>(
     })
 }
 
+/// Decode a text file into `sink`, guarded: a decoder's panic on hostile bytes is an error
+/// naming the file (one in parity's own code stays an internal error, see [`crate::panics`]).
 fn decode_text(
+    url: &str,
+    format: FileFormat,
+    compression: Compression,
+    reader: impl Read + Send,
+    schema: SchemaRef,
+    sink: BatchSink,
+) -> Result<u64> {
+    crate::panics::guarded(url, || {
+        decode_text_unguarded(url, format, compression, reader, schema, sink)
+    })
+}
+
+fn decode_text_unguarded(
     url: &str,
     format: FileFormat,
     compression: Compression,
