@@ -7,6 +7,7 @@ mod cutover;
 mod cutover_s3;
 mod faulty_proxy;
 mod fixtures;
+mod parquet_edges;
 mod parts;
 mod props;
 mod regressions;
