@@ -15,3 +15,4 @@ mod report;
 mod report_browser;
 mod s3;
 mod spill;
+mod sweep;
