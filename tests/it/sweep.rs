@@ -326,3 +326,68 @@ fn damaged_files_end_in_a_verdict_or_one_line_naming_the_file() {
         failures.join("\n")
     );
 }
+
+/// The one line `parity diff` gives for the damaged copy `name` of the sweep's Parquet file
+/// (uncompressed, or snappy).
+fn refusal_of(name: &str, snappy: bool) -> String {
+    let d = tempfile::tempdir().unwrap();
+    let cases = if snappy {
+        write_cases(
+            d.path(),
+            "parquet",
+            parquet_bytes(Compression::SNAPPY),
+            20,
+            50,
+            11,
+        )
+    } else {
+        write_cases(
+            d.path(),
+            "parquet",
+            parquet_bytes(Compression::UNCOMPRESSED),
+            40,
+            70,
+            7,
+        )
+    };
+    let case = cases
+        .into_iter()
+        .find(|c| c.name == format!("parquet {name}"))
+        .expect("the case is in the corpus");
+    let run: Run = parity()
+        .env("RUST_BACKTRACE", "1")
+        .arg("diff")
+        .arg(&case.damaged)
+        .arg(&case.good)
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{:?}", run.stderr);
+    let file = case.damaged.display().to_string();
+    let prefix = format!(
+        "parity: error: file://{file}: corrupt, or written with something parity cannot read: the decoder failed ("
+    );
+    assert!(lines[0].starts_with(&prefix), "{}", lines[0]);
+    lines[0][prefix.len()..].to_string()
+}
+
+/// Found by the sweep: a flipped byte in a DELTA_BYTE_ARRAY page made arrow-rs's decoder
+/// overflow adding prefix lengths (a panic, printed with a backtrace).
+#[test]
+fn a_delta_byte_array_page_whose_lengths_overflow_is_one_line_naming_the_file() {
+    let reason = refusal_of("flip4256", false);
+    assert!(reason.contains("overflow"), "{reason}");
+}
+
+/// Found by the sweep: a flipped byte in a snappy file made a decoder slice a page past its end (a panic in
+/// the bytes crate, printed with a backtrace).
+#[test]
+fn a_page_sliced_past_its_end_is_one_line_naming_the_file() {
+    let reason = refusal_of("flip6168", true);
+    assert_eq!(
+        reason,
+        "range start must not be greater than end: 842 <= 258)"
+    );
+}
