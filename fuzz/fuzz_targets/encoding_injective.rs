@@ -117,6 +117,11 @@ fn decimal(v: i128) -> i128 {
 
 /// Whether the two cells of `kind` hold the same value, by the model.
 fn same(kind: Kind, a: &Raw, b: &Raw) -> bool {
+    if let Kind::ListOfInt32 = kind {
+        // A list cell is null when the raw is, or when it has no list.
+        let list = |r: &Raw| if r.null { None } else { r.list.clone() };
+        return list(a) == list(b);
+    }
     if a.null || b.null {
         return a.null == b.null;
     }
