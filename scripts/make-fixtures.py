@@ -63,7 +63,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fixture_bytes import csv_bytes, gz, jsonl_bytes  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent / "fixtures"
-KEEP = {"cutover", "report"}  # fixtures/ entries this script leaves alone: the demo cutover
+KEEP = {"cutover", "report", "parquet_edges"}  # fixtures/ entries this script leaves alone: the demo cutover
 # (scripts/make-cutover-demo.py) and the readiness report inventory (written by hand)
 D = decimal.Decimal
 

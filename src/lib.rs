@@ -41,6 +41,7 @@ pub mod inventory;
 pub mod ledger;
 pub mod lineage;
 pub mod lookalike;
+pub mod panics;
 pub mod plan;
 pub mod progress;
 pub mod readiness;

@@ -341,7 +341,7 @@ async fn local_blake3(loc: &source::Location, path: &Path) -> Result<Option<Stri
         Ok(Some(hasher.finalize().to_hex().to_string()))
     })
     .await
-    .map_err(|e| Error::Internal(e.to_string()))?
+    .map_err(crate::panics::joined)?
 }
 
 /// Whether every data file modified after a settled partition's check holds the content the

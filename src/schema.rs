@@ -132,7 +132,7 @@ pub fn same_logical_type(a: &DataType, b: &DataType) -> bool {
         }
     }
     let (a, b) = (strip(a), strip(b));
-    if a == b || in_name_order(a) == in_name_order(b) {
+    if a == b || in_name_order(&layout_free(a)) == in_name_order(&layout_free(b)) {
         return true;
     }
     matches!((family(a), family(b)), (Family::Utf8, Family::Utf8))
@@ -143,6 +143,51 @@ pub fn same_logical_type(a: &DataType, b: &DataType) -> bool {
                 DataType::Binary | DataType::LargeBinary | DataType::BinaryView
             )
         )
+}
+
+/// `dt` without what only says how a writer laid nested values out: the names of the wrapper
+/// fields of lists (`element`, `item`, `array`) and maps (`key_value`, `entries`, and its `key`
+/// and `value` children), the nullability declared for nested fields (a null is data, and
+/// compared as such; a declaration that there are none is not), and nested fields' metadata
+/// (Parquet field ids). Struct field names stay: they name data.
+fn layout_free(dt: &DataType) -> DataType {
+    let plain = |name: &str, f: &arrow::datatypes::FieldRef| {
+        Arc::new(Field::new(name, layout_free(f.data_type()), true))
+    };
+    match dt {
+        DataType::List(f) => DataType::List(plain("item", f)),
+        DataType::LargeList(f) => DataType::LargeList(plain("item", f)),
+        DataType::ListView(f) => DataType::ListView(plain("item", f)),
+        DataType::LargeListView(f) => DataType::LargeListView(plain("item", f)),
+        DataType::FixedSizeList(f, n) => DataType::FixedSizeList(plain("item", f), *n),
+        DataType::Struct(fields) => DataType::Struct(
+            fields
+                .iter()
+                .map(|f| plain(f.name(), f))
+                .collect::<Vec<_>>()
+                .into(),
+        ),
+        DataType::Map(entries, _) => {
+            let children: Vec<arrow::datatypes::FieldRef> = match entries.data_type() {
+                DataType::Struct(kv) => kv
+                    .iter()
+                    .zip(["key", "value"])
+                    .map(|(f, name)| plain(name, f))
+                    .collect(),
+                other => vec![Arc::new(Field::new("key", layout_free(other), true))],
+            };
+            // Whether a writer declared its keys sorted is a promise about layout too.
+            DataType::Map(
+                Arc::new(Field::new(
+                    "entries",
+                    DataType::Struct(children.into()),
+                    false,
+                )),
+                false,
+            )
+        }
+        other => other.clone(),
+    }
 }
 
 /// `dt` with the fields of every struct in it sorted by name: a struct's field order is not
@@ -676,6 +721,61 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wrapper_names_and_nested_nullability_are_layout_not_type() {
+        let list = |name: &str, nullable: bool| {
+            DataType::List(Arc::new(Field::new(name, DataType::Int32, nullable)))
+        };
+        assert!(same_logical_type(
+            &list("element", true),
+            &list("item", true)
+        ));
+        assert!(same_logical_type(
+            &list("array", false),
+            &list("element", true)
+        ));
+        assert!(!same_logical_type(
+            &list("item", true),
+            &DataType::List(Arc::new(Field::new("item", DataType::Int64, true)))
+        ));
+        let map = |entries: &str, key: &str, value: &str, value_type: DataType| {
+            DataType::Map(
+                Arc::new(Field::new(
+                    entries,
+                    DataType::Struct(
+                        vec![
+                            Field::new(key, DataType::Utf8, false),
+                            Field::new(value, value_type, true),
+                        ]
+                        .into(),
+                    ),
+                    false,
+                )),
+                false,
+            )
+        };
+        let spark = map("key_value", "key", "value", DataType::Int64);
+        assert!(same_logical_type(
+            &spark,
+            &map("entries", "keys", "values", DataType::Int64)
+        ));
+        assert!(crate::fingerprint::encoding::compatible(
+            &spark,
+            &map("map", "k", "v", DataType::Int32)
+        ));
+        assert!(!same_logical_type(
+            &spark,
+            &map("key_value", "key", "value", DataType::Utf8)
+        ));
+        // A struct's field names are data.
+        let point = |x: &str| DataType::Struct(vec![Field::new(x, DataType::Int32, true)].into());
+        assert!(!same_logical_type(&point("x"), &point("y")));
+        assert!(!same_logical_type(
+            &list("item", true),
+            &DataType::List(Arc::new(Field::new("item", point("x"), true)))
+        ));
+    }
 
     fn schema(fields: &[(&str, DataType)]) -> SchemaRef {
         Arc::new(Schema::new(

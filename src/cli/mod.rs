@@ -33,7 +33,11 @@ pub fn main() -> ExitCode {
         Err(e) => return usage_error(e),
     };
     init_logging(cli.verbose, cli.quiet);
-    match run(cli) {
+    parity::panics::install_hook();
+    // A panic that no stage caught is a bug: one line, exit 2, like any check not done.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli)))
+        .unwrap_or_else(|payload| Err(parity::panics::caught_on_main(payload.as_ref()).into()));
+    match outcome {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!(

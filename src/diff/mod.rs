@@ -513,7 +513,7 @@ async fn differing_rows(
     let (li, ri) = (li.clone(), ri.clone());
     let d = tokio::task::spawn_blocking(move || subset::differences(li, ri, keyed))
         .await
-        .map_err(|e| Error::Internal(e.to_string()))??;
+        .map_err(crate::panics::joined)??;
     tracing::info!(
         "{} left and {} right rows differ (at {:.2?})",
         d.left.count(),

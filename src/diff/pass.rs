@@ -264,7 +264,7 @@ impl Sinks {
             Some(
                 tokio::task::spawn_blocking(move || spool.finish())
                     .await
-                    .map_err(|e| Error::Internal(e.to_string()))??,
+                    .map_err(crate::panics::joined)??,
             )
         } else {
             None
@@ -393,7 +393,7 @@ async fn run_unit(
             let mut sink = sinks.sink(i, &ds.files[i], first_row);
             let done = tokio::task::spawn_blocking(move || parquet.run(&job, &count, &mut sink))
                 .await
-                .map_err(|e| Error::Internal(e.to_string()))??;
+                .map_err(crate::panics::joined)??;
             Ok(done.map(|d| (i, d)))
         }
     }

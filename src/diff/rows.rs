@@ -11,7 +11,7 @@ use super::spool::{self, Spooled};
 use super::subset::HashSet64;
 use super::summary::DiffOutSummary;
 use crate::config::DiffConfig;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::schema::Plan;
 
 /// Diff the kept rows of both sides. `duplicates` holds the keys duplicated in the whole
@@ -67,7 +67,7 @@ pub(super) async fn diff_rows(
             Ok((tally, writer))
         })
         .await
-        .map_err(|e| Error::Internal(e.to_string()))??;
+        .map_err(crate::panics::joined)??;
 
     let out = match writer {
         Some(w) => {

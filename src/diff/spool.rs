@@ -284,12 +284,16 @@ fn flush(schema: &SchemaRef, file: &mut PartFile) -> Result<u64> {
 
 /// Read one spilled partition file back.
 pub fn read_partition(path: &Path) -> Result<Vec<RecordBatch>> {
-    let f = File::open(path).map_err(|e| Error::io(path.display(), e))?;
-    let reader = FileReader::try_new(std::io::BufReader::new(f), None)
-        .map_err(|e| Error::io(path.display(), std::io::Error::other(e)))?;
-    reader
-        .map(|b| b.map_err(|e| Error::io(path.display(), std::io::Error::other(e))))
-        .collect()
+    // Spill files are parity's own, but the disk under them may not be: a decoder panic on a
+    // damaged one is an error naming it.
+    crate::panics::guarded(&path.display().to_string(), || {
+        let f = File::open(path).map_err(|e| Error::io(path.display(), e))?;
+        let reader = FileReader::try_new(std::io::BufReader::new(f), None)
+            .map_err(|e| Error::io(path.display(), std::io::Error::other(e)))?;
+        reader
+            .map(|b| b.map_err(|e| Error::io(path.display(), std::io::Error::other(e))))
+            .collect()
+    })
 }
 
 #[cfg(test)]

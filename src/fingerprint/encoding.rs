@@ -154,7 +154,17 @@ pub fn compatible(a: &DataType, b: &DataType) -> bool {
                         .any(|g| g.name() == f.name() && compatible(f.data_type(), g.data_type()))
                 })
         }
-        (Map(x, _), Map(y, _)) => compatible(x.data_type(), y.data_type()),
+        // A map's entries are (key, value) pairs by position, whatever the writer named them.
+        (Map(x, _), Map(y, _)) => match (x.data_type(), y.data_type()) {
+            (Struct(xs), Struct(ys)) => {
+                xs.len() == ys.len()
+                    && xs
+                        .iter()
+                        .zip(ys.iter())
+                        .all(|(f, g)| compatible(f.data_type(), g.data_type()))
+            }
+            (a, b) => compatible(a, b),
+        },
         _ => true,
     }
 }
@@ -1060,6 +1070,44 @@ pub fn encoder(array: &ArrayRef) -> Result<Box<dyn CellEncoder>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lists and maps whose wrapper fields a writer named otherwise encode the same bytes.
+    #[test]
+    fn wrapper_field_names_do_not_reach_the_encoding() {
+        use arrow::array::builder::{
+            Int64Builder, ListBuilder, MapBuilder, MapFieldNames, StringBuilder,
+        };
+        let list = |name: &str| {
+            let mut b = ListBuilder::new(Int64Builder::new()).with_field(Arc::new(Field::new(
+                name,
+                DataType::Int64,
+                true,
+            )));
+            b.values().append_value(7);
+            b.values().append_null();
+            b.append(true);
+            b.append(false);
+            Arc::new(b.finish()) as ArrayRef
+        };
+        assert_eq!(enc(list("element")), enc(list("item")));
+        let map = |entry: &str, key: &str, value: &str| {
+            let names = MapFieldNames {
+                entry: entry.into(),
+                key: key.into(),
+                value: value.into(),
+            };
+            let mut b = MapBuilder::new(Some(names), StringBuilder::new(), Int64Builder::new());
+            b.keys().append_value("x");
+            b.values().append_value(1);
+            b.append(true).unwrap();
+            b.append(false).unwrap();
+            Arc::new(b.finish()) as ArrayRef
+        };
+        assert_eq!(
+            enc(map("entries", "keys", "values")),
+            enc(map("key_value", "key", "value"))
+        );
+    }
 
     fn enc(a: ArrayRef) -> Vec<Vec<u8>> {
         let e = encoder(&a).unwrap();

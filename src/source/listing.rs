@@ -174,7 +174,7 @@ pub async fn list(location: &Location, override_format: Option<FileFormat>) -> R
         {
             if let Some(link) = tokio::task::spawn_blocking(move || broken_link(&root))
                 .await
-                .map_err(|e| Error::Internal(e.to_string()))?
+                .map_err(crate::panics::joined)?
             {
                 return Err(Error::format(
                     format!("file://{}", link.display()),

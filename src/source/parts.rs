@@ -42,6 +42,7 @@ use parquet::arrow::arrow_reader::{
 use parquet::errors::ParquetError;
 use parquet::file::reader::{ChunkReader, Length};
 
+use super::checksum;
 use super::format::FileFormat;
 use super::listing::DataFile;
 use super::reader::{
@@ -50,6 +51,7 @@ use super::reader::{
 };
 use super::store::Location;
 use crate::error::{Error, Result};
+use crate::panics::guarded;
 
 /// Consecutive row groups are joined into parts of at least this many rows, so a file of many
 /// small groups does not build a reader per group.
@@ -338,14 +340,14 @@ pub async fn open_parquet(
             ParquetFile::new(data_file, source, Some(before), None, dataset.as_deref())
         })
         .await
-        .map_err(|e| Error::Internal(e.to_string()))??,
+        .map_err(crate::panics::joined)??,
         None => {
             let (source, hashed) = gather(loc, file, gathering, on_bytes).await?;
             tokio::task::spawn_blocking(move || {
                 ParquetFile::new(data_file, source, None, Some(hashed), dataset.as_deref())
             })
             .await
-            .map_err(|e| Error::Internal(e.to_string()))??
+            .map_err(crate::panics::joined)??
         }
     };
     let jobs = opened.schedule(wanted);
@@ -414,16 +416,19 @@ impl ParquetFile {
         hashed: Option<(u64, blake3::Hash)>,
         dataset: Option<&Schema>,
     ) -> Result<ParquetFile> {
-        let metadata = ArrowReaderMetadata::load(&source, ArrowReaderOptions::new())
-            .map_err(|e| Error::format(&file.url, format!("not a readable Parquet file: {e}")))?;
-        let decoded = super::int96::check_file(
-            &file.url,
-            &Arc::new(source.clone()),
-            metadata.metadata(),
-            metadata.schema(),
-            dataset,
-        )?;
-        let metadata = reading_metadata(metadata, &decoded)?;
+        let metadata = guarded(&file.url, || {
+            let metadata = super::legacy::load(&source).map_err(|e| {
+                Error::format(&file.url, format!("not a readable Parquet file: {e}"))
+            })?;
+            let decoded = super::int96::check_file(
+                &file.url,
+                &Arc::new(source.clone()),
+                metadata.metadata(),
+                metadata.schema(),
+                dataset,
+            )?;
+            reading_metadata(metadata, &decoded)
+        })?;
         let counts: Vec<u64> = metadata
             .metadata()
             .row_groups()
@@ -527,20 +532,24 @@ impl ParquetFile {
 
     fn decode(&self, part: &Part, sink: &mut dyn FnMut(RecordBatch) -> Result<()>) -> Result<()> {
         let url = &self.file.url;
-        let bad = |e: &dyn std::fmt::Display| {
-            Error::format(url, format!("not a readable Parquet file: {e}"))
-        };
-        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
-            self.source.clone(),
-            self.metadata.clone(),
-        )
-        .with_row_groups(part.row_groups.clone().collect())
-        .with_batch_size(BATCH_SIZE)
-        .build()
-        .map_err(|e| bad(&e))?;
+        // The decoders run guarded: a panic on crafted bytes is this file's error.
+        let mut reader = guarded(url, || {
+            ParquetRecordBatchReaderBuilder::new_with_metadata(
+                self.source.clone(),
+                self.metadata.clone(),
+            )
+            .with_row_groups(part.row_groups.clone().collect())
+            .with_batch_size(BATCH_SIZE)
+            .build()
+            .map_err(|e| self.unreadable(part, &e))
+        })?;
         let mut rows = 0u64;
-        for batch in reader {
-            let batch = batch.map_err(|e| bad(&e))?;
+        while let Some(batch) = guarded(url, || {
+            reader
+                .next()
+                .transpose()
+                .map_err(|e| self.unreadable(part, &e))
+        })? {
             rows += batch.num_rows() as u64;
             sink(batch)?;
         }
@@ -554,6 +563,31 @@ impl ParquetFile {
             ));
         }
         Ok(())
+    }
+
+    /// The error for a part the reader refused. A page checksum mismatch names the row group
+    /// and the column whose page failed (the reader's message names neither).
+    fn unreadable(&self, part: &Part, err: &dyn std::fmt::Display) -> Error {
+        let url = &self.file.url;
+        if checksum::is_mismatch(&err.to_string()) {
+            let found = guarded(url, || {
+                Ok(checksum::locate(
+                    Arc::new(self.source.clone()),
+                    self.metadata.metadata(),
+                    part.row_groups.clone(),
+                ))
+            });
+            if let Ok(Some(at)) = found {
+                return Error::format(
+                    url,
+                    format!(
+                        "corrupt: a page of row group {}, column `{}` does not match its checksum (CRC32); its bytes changed after they were written",
+                        at.row_group, at.column
+                    ),
+                );
+            }
+        }
+        Error::format(url, format!("not a readable Parquet file: {err}"))
     }
 
     /// After the last job: a local file must be the one that was opened, unchanged.

@@ -112,7 +112,7 @@ pub async fn hash_file(
             Ok((hasher.count(), hasher.finalize()))
         })
         .await
-        .map_err(|e| Error::Internal(e.to_string()))??;
+        .map_err(crate::panics::joined)??;
         on_bytes(size);
         check_size(file, size)?;
         return Ok(digest(file, size, hash, None));
@@ -259,10 +259,14 @@ pub(super) async fn parquet_footer(
         store: loc.store.clone(),
         path: file.path.clone(),
     };
-    ParquetMetaDataReader::new()
-        .load_and_finish(fetch, file.size)
-        .await
-        .map_err(|e| Error::format(&file.url, format!("not a readable Parquet file: {e}")))
+    // The footer's decoder runs guarded: crafted bytes that make it panic are this file's error.
+    crate::panics::guarded_async(&file.url, async {
+        ParquetMetaDataReader::new()
+            .load_and_finish(fetch, file.size)
+            .await
+            .map_err(|e| Error::format(&file.url, format!("not a readable Parquet file: {e}")))
+    })
+    .await
 }
 
 /// The schema a Parquet file's footer gives, as arrow-rs converts it (INT96 leaves still in
@@ -310,9 +314,13 @@ pub(super) async fn parquet_int96_extents(
         len: file.size,
     });
     let url = file.url.clone();
-    tokio::task::spawn_blocking(move || super::int96::extents(&url, &chunks, &meta, &schema))
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?
+    tokio::task::spawn_blocking(move || {
+        crate::panics::guarded(&url, || {
+            super::int96::extents(&url, &chunks, &meta, &schema)
+        })
+    })
+    .await
+    .map_err(crate::panics::joined)?
 }
 
 /// `schema` (a Parquet file's, as arrow-rs reads it) with each top-level timestamp column in
@@ -469,7 +477,7 @@ pub async fn read_text_file(
         }
     }
     drop(tx);
-    let decoded = decoder.await.map_err(|e| Error::Internal(e.to_string()))?;
+    let decoded = decoder.await.map_err(crate::panics::joined)?;
     if let Some(e) = store_error {
         return Err(e);
     }
@@ -524,7 +532,7 @@ async fn read_local_text(
             Ok((reader.hasher.count(), reader.hasher.finalize(), rows))
         })
         .await
-        .map_err(|e| Error::Internal(e.to_string()))??;
+        .map_err(crate::panics::joined)??;
     check_size(file, size)?;
     Ok(digest(file, size, hash, Some(rows)))
 }
@@ -929,7 +937,22 @@ pub(super) fn decompressed<'a>(
     })
 }
 
+/// Decode a text file into `sink`, guarded: a decoder's panic on hostile bytes is an error
+/// naming the file (one in parity's own code stays an internal error, see [`crate::panics`]).
 fn decode_text(
+    url: &str,
+    format: FileFormat,
+    compression: Compression,
+    reader: impl Read + Send,
+    schema: SchemaRef,
+    sink: BatchSink,
+) -> Result<u64> {
+    crate::panics::guarded(url, || {
+        decode_text_unguarded(url, format, compression, reader, schema, sink)
+    })
+}
+
+fn decode_text_unguarded(
     url: &str,
     format: FileFormat,
     compression: Compression,

@@ -159,7 +159,7 @@ pub async fn head(dataset: &Dataset, bounds: SampleBounds) -> Result<Sample> {
             let handle = Handle::current();
             tokio::task::spawn_blocking(move || text_head(&handle, &dataset, bounds))
                 .await
-                .map_err(|e| Error::Internal(e.to_string()))?
+                .map_err(crate::panics::joined)?
         }
     }
 }

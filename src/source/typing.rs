@@ -97,7 +97,7 @@ pub async fn from_every_row(dataset: &Dataset) -> Result<SchemaRef> {
         FileFormat::Parquet => unreachable!("Parquet datasets return above"),
     })
     .await
-    .map_err(|e| Error::Internal(e.to_string()))?
+    .map_err(crate::panics::joined)?
     .map(Arc::new)
 }
 
@@ -335,14 +335,18 @@ fn csv_every_row(handle: &Handle, loc: &Location, files: &[DataFile]) -> Result<
     // Column names in the order first seen, with the union of their types' flags.
     let mut columns: Vec<(String, u16)> = Vec::new();
     for file in files {
-        let mut input = BufReader::new(open_blocking(handle, loc, file)?);
-        // The header as the reader finds it (after blank lines), then the records.
-        let header = reader::read_csv_header(&mut input)
-            .map_err(|e| Error::format(&file.url, format!("cannot read: {e}")))?;
-        let (schema, _) = arrow::csv::reader::Format::default()
-            .with_header(true)
-            .infer_schema(header.as_slice().chain(input), None)
-            .map_err(|e| Error::format(&file.url, e))?;
+        // Inference decodes the file: guarded, so a decoder's panic names it.
+        let schema = crate::panics::guarded(&file.url, || {
+            let mut input = BufReader::new(open_blocking(handle, loc, file)?);
+            // The header as the reader finds it (after blank lines), then the records.
+            let header = reader::read_csv_header(&mut input)
+                .map_err(|e| Error::format(&file.url, format!("cannot read: {e}")))?;
+            let (schema, _) = arrow::csv::reader::Format::default()
+                .with_header(true)
+                .infer_schema(header.as_slice().chain(input), None)
+                .map_err(|e| Error::format(&file.url, e))?;
+            Ok(schema)
+        })?;
         for f in schema.fields() {
             let flags = csv_flags(f.data_type());
             match columns.iter_mut().find(|(name, _)| name == f.name()) {
@@ -360,7 +364,9 @@ fn csv_every_row(handle: &Handle, loc: &Location, files: &[DataFile]) -> Result<
     let mut text_columns = HashSet::new();
     for file in files {
         let input = open_blocking(handle, loc, file)?;
-        text_columns.extend(csv_text_columns(&file.url, &schema, input, None)?);
+        text_columns.extend(crate::panics::guarded(&file.url, || {
+            csv_text_columns(&file.url, &schema, input, None)
+        })?);
     }
     Ok(untyped(text_typed(&schema, |_, f| {
         text_columns.contains(f.name())
@@ -379,7 +385,24 @@ fn json_every_row(handle: &Handle, loc: &Location, files: &[DataFile]) -> Result
         failure: None,
         inexact: HashSet::new(),
     };
-    let inferred = arrow::json::reader::infer_json_schema_from_iterator(&mut values);
+    // Inference decodes every file in turn: guarded, and a panic names the file it was in.
+    let reading = std::cell::Cell::new(0usize);
+    let inferred = crate::panics::guarded_named(
+        || {
+            Ok(arrow::json::reader::infer_json_schema_from_iterator(
+                std::iter::from_fn(|| {
+                    let line = values.next();
+                    reading.set(values.next_file);
+                    line
+                }),
+            ))
+        },
+        || {
+            files
+                .get(reading.get().saturating_sub(1))
+                .map_or_else(String::new, |f| f.url.clone())
+        },
+    )?;
     if let Some(e) = values.failure {
         return Err(e);
     }
@@ -502,7 +525,7 @@ async fn infer_text_file(loc: &Location, file: &DataFile) -> Result<Option<(Sche
             Ok(Bytes::from(head))
         })
         .await
-        .map_err(|e| Error::Internal(e.to_string()))?
+        .map_err(crate::panics::joined)?
         .map_err(|e| Error::format(&file.url, format!("cannot read its local copy: {e}")))?,
         None => loc
             .store
@@ -514,10 +537,12 @@ async fn infer_text_file(loc: &Location, file: &DataFile) -> Result<Option<(Sche
     let url = file.url.clone();
     let format = file.format;
     tokio::task::spawn_blocking(move || {
-        infer_text_schema(&url, format.format, format.compression, head, truncated)
+        crate::panics::guarded(&url, || {
+            infer_text_schema(&url, format.format, format.compression, head, truncated)
+        })
     })
     .await
-    .map_err(|e| Error::Internal(e.to_string()))?
+    .map_err(crate::panics::joined)?
 }
 
 /// Decompress as much of a file's head as is there (the range may cut a compressed frame), cut
