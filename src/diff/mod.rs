@@ -38,6 +38,7 @@ use crate::source::{reader, typing};
 use matcher::Tally;
 use pass::{read_side, second_read, Keep, Reading, SideRead};
 use spool::Spooled;
+use subset::HashIndex;
 use summary::*;
 pub use summary::{DiffSummary, Verdict};
 
@@ -495,22 +496,24 @@ async fn differing_rows(
             spilled: 0,
         });
     }
+    // The indexes are moved out for the subtraction: cloning them would double their memory.
+    let usable = |i: &Option<HashIndex>| i.as_ref().is_some_and(|i| !i.overflowed());
+    let indexes = if usable(&lread.index) && usable(&rread.index) {
+        lread.index.take().zip(rread.index.take())
+    } else {
+        None
+    };
     let (lread, rread) = (&*lread, &*rread);
     let sides = [
         (inputs.left, inputs.lschema, lread),
         (inputs.right, inputs.rschema, rread),
     ];
-    let indexes = match (&lread.index, &rread.index) {
-        (Some(li), Some(ri)) if !li.overflowed() && !ri.overflowed() => Some((li, ri)),
-        _ => None,
-    };
     let Some((li, ri)) = indexes else {
         stages.enter("re-reading");
         return every_row(sides, reading).await;
     };
     stages.enter("re-reading differing rows");
     let keyed = !reading.plan.key.is_empty();
-    let (li, ri) = (li.clone(), ri.clone());
     let d = tokio::task::spawn_blocking(move || subset::differences(li, ri, keyed))
         .await
         .map_err(crate::panics::joined)??;

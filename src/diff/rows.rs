@@ -2,6 +2,7 @@
 //! every differing row into the diff file.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use arrow::record_batch::RecordBatch;
 
@@ -57,11 +58,19 @@ pub(super) async fn diff_rows(
                 (l, r) => {
                     let mut lparts = PartitionSource::new(l, partitions)?;
                     let mut rparts = PartitionSource::new(r, partitions)?;
+                    let (mut reading, mut diffing) = (Duration::ZERO, Duration::ZERO);
                     for p in 0..partitions {
+                        let started = Instant::now();
                         let lb = lparts.take(p)?;
                         let rb = rparts.take(p)?;
+                        let read = Instant::now();
                         run(&lb, &rb)?;
+                        reading += read - started;
+                        diffing += read.elapsed();
                     }
+                    tracing::debug!(
+                        "{partitions} partitions: {reading:.2?} reading them back, {diffing:.2?} diffing"
+                    );
                 }
             }
             Ok((tally, writer))
