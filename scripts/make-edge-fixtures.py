@@ -25,7 +25,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from parquet_footer import T_BINARY, T_I32, T_I64, T_LIST, Struct, read_footer, write_footer  # noqa: E402
+from parquet_footer import (  # noqa: E402
+    T_BINARY, T_I32, T_I64, T_LIST, Struct, encode_struct, read_footer, read_page_header,
+    write_footer)
 
 ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "parquet_edges"
 README = []
@@ -134,6 +136,32 @@ def negative_page_offset():
                    "decoder's reason, no panic text even with RUST_BACKTRACE set")
 
 
+def negative_dictionary_count():
+    case = "negative_dictionary_count"
+    t = amounts()
+    good = parquet(t, compression="none", row_group_size=500, use_dictionary=["name"])
+    meta = pq.ParquetFile(io.BytesIO(good)).metadata
+    chunk = meta.row_group(1).column(2)
+    assert chunk.path_in_schema == "name" and chunk.has_dictionary_page
+    at = chunk.dictionary_page_offset
+    header, end = read_page_header(good, at)
+    dictionary = header.get(7)  # DictionaryPageHeader; its field 1 is num_values
+    dictionary.set(1, T_I32, -dictionary.get(1))
+    patched = encode_struct(header)
+    assert len(patched) == end - at  # a zigzag varint of -n is as long as n's here
+    bad = good[:at] + patched + good[end:]
+    try:
+        pq.read_table(io.BytesIO(bad))
+        raise AssertionError("pyarrow read a dictionary page of a negative number of values")
+    except OSError as e:
+        assert "negative" in str(e), e
+    put(case, "left", "data.parquet", good)
+    put(case, "right", "data.parquet", bad)
+    describe(case, "right's dictionary page of row group 1, column name declares a negative "
+                   "number of values (pyarrow refuses it too): exit 2 naming the file, the row "
+                   "group, the column and what the page header holds")
+
+
 def dictionary_page_offset_zero():
     case = "dictionary_page_offset_zero"
     t = pa.table({"id": pa.array(range(50), pa.int64()), "name": [f"n{i % 5}" for i in range(50)]})
@@ -239,6 +267,7 @@ def main():
     ROOT.mkdir(parents=True)
     page_checksum()
     negative_page_offset()
+    negative_dictionary_count()
     dictionary_page_offset_zero()
     two_level_lists()
     nested_wrapper_names()

@@ -7,17 +7,17 @@
 //! several threads share, [`quoted_empty`] keeps CSV's `""` apart from an empty field on
 //! the way to arrow's CSV reader, and [`typing`] decides the column types of CSV and JSON
 //! lines, which carry none. [`legacy`] reads footers as old Parquet writers wrote them,
-//! [`checksum`] says which row group and column a page checksum failed in, and [`probe`]
+//! [`pages`] says which row group and column a refused page is in, and why, and [`probe`]
 //! reads one file's bytes as a side would be read (for the fuzz targets). Every decoder runs
 //! under [`crate::panics::guarded`]: hostile bytes are an error naming the file, never a
 //! panic. Nothing here knows about fingerprints or diffs.
 
-pub mod checksum;
 pub mod copies;
 pub mod format;
 pub mod int96;
 pub mod legacy;
 pub mod listing;
+pub mod pages;
 pub mod parts;
 pub mod probe;
 pub mod quoted_empty;

@@ -42,9 +42,9 @@ use parquet::arrow::arrow_reader::{
 use parquet::errors::ParquetError;
 use parquet::file::reader::{ChunkReader, Length};
 
-use super::checksum;
 use super::format::FileFormat;
 use super::listing::DataFile;
+use super::pages;
 use super::reader::{
     check_size, digest, fetch_hashed, local_path, same_contents, ByteCounter, FileDigest,
     BATCH_SIZE, CHANGED_WHILE_READ,
@@ -565,29 +565,34 @@ impl ParquetFile {
         Ok(())
     }
 
-    /// The error for a part the reader refused. A page checksum mismatch names the row group
-    /// and the column whose page failed (the reader's message names neither).
+    /// The error for a part the reader refused, naming the row group and the column whose
+    /// pages failed where the page headers show it (the reader's message names neither).
     fn unreadable(&self, part: &Part, err: &dyn std::fmt::Display) -> Error {
         let url = &self.file.url;
-        if checksum::is_mismatch(&err.to_string()) {
-            let found = guarded(url, || {
-                Ok(checksum::locate(
-                    Arc::new(self.source.clone()),
-                    self.metadata.metadata(),
-                    part.row_groups.clone(),
-                ))
-            });
-            if let Ok(Some(at)) = found {
-                return Error::format(
-                    url,
-                    format!(
-                        "corrupt: a page of row group {}, column `{}` does not match its checksum (CRC32); its bytes changed after they were written",
-                        at.row_group, at.column
-                    ),
-                );
-            }
+        let found = guarded(url, || {
+            Ok(pages::locate(
+                Arc::new(self.source.clone()),
+                self.metadata.metadata(),
+                part.row_groups.clone(),
+            ))
+        });
+        match found {
+            Ok(Some(at)) if pages::is_checksum_mismatch(&err.to_string()) => Error::format(
+                url,
+                format!(
+                    "corrupt: in row group {}, column `{}`, {}",
+                    at.row_group, at.column, at.reason
+                ),
+            ),
+            Ok(Some(at)) => Error::format(
+                url,
+                format!(
+                    "not a readable Parquet file: in row group {}, column `{}`, {}",
+                    at.row_group, at.column, at.reason
+                ),
+            ),
+            _ => Error::format(url, format!("not a readable Parquet file: {err}")),
         }
-        Error::format(url, format!("not a readable Parquet file: {err}"))
     }
 
     /// After the last job: a local file must be the one that was opened, unchanged.

@@ -46,8 +46,6 @@ pub enum CredentialSource {
     None,
     /// Keys in environment variables.
     Environment,
-    /// A named profile or shared config file.
-    Profile,
     /// A web identity / federated token file (EKS IRSA, AKS workload identity).
     WebIdentity,
     /// The instance or VM metadata server (EC2 instance profile, GCE metadata).

@@ -54,7 +54,20 @@ fn a_page_whose_checksum_does_not_match_is_refused_naming_the_row_group_and_colu
     assert_eq!(
         line,
         format!(
-            "parity: error: file://{}: corrupt: a page of row group 1, column `amount` does not match its checksum (CRC32); its bytes changed after they were written",
+            "parity: error: file://{}: corrupt: in row group 1, column `amount`, a page does not match its checksum (CRC32); its bytes changed after they were written",
+            file.display()
+        )
+    );
+}
+
+#[test]
+fn a_dictionary_page_of_a_negative_count_is_refused_naming_the_row_group_and_column() {
+    let line = refused("negative_dictionary_count");
+    let file = case("negative_dictionary_count").1.join("data.parquet");
+    assert_eq!(
+        line,
+        format!(
+            "parity: error: file://{}: not a readable Parquet file: in row group 1, column `name`, a page header holds a negative count or size, which this reader refuses (Parquet error: Integer overflow: out of range integral type conversion attempted)",
             file.display()
         )
     );
