@@ -254,6 +254,16 @@ impl Tally {
     }
 }
 
+/// A row of one side of a partition as the grouping sees it: its key hash, where it is, whether
+/// its key is null, and its row hash (read here, in batch order, rather than at random later).
+#[derive(Clone, Copy)]
+struct Ref {
+    key: u128,
+    row: RowRef,
+    null: bool,
+    hash: u128,
+}
+
 /// One side of a partition, ready to look rows up.
 struct SideRows<'a> {
     batches: &'a [RecordBatch],
@@ -526,23 +536,17 @@ impl<'p> Matcher<'p> {
         }
     }
 
-    /// Compare matched pairs (left row, right row, key hash). Pairs with equal row hashes are
-    /// equal rows; the others are compared a chunk at a time, column by column, on the pairs'
-    /// cells gathered into arrays of their own: reading two sides' columns pair by pair misses
-    /// the cache at every cell, gathering a column for many pairs at once does not wait on each.
+    /// Compare matched pairs (left row, right row, key hash) whose row hashes differ, a chunk
+    /// at a time, column by column, on the pairs' cells gathered into arrays of their own:
+    /// reading two sides' columns pair by pair misses the cache at every cell, gathering a
+    /// column for many pairs at once does not wait on each.
     fn compare_pairs(
         &self,
         l: &SideRows,
         r: &SideRows,
-        pairs: &[(RowRef, RowRef, u128)],
+        differing: &[(RowRef, RowRef, u128)],
         tally: &mut Tally,
     ) -> Result<()> {
-        tally.matched_rows += pairs.len() as u64;
-        let differing: Vec<(RowRef, RowRef, u128)> = pairs
-            .iter()
-            .filter(|(lr, rr, _)| l.row_hash(*lr) != r.row_hash(*rr))
-            .copied()
-            .collect();
         for chunk in differing.chunks(PAIR_CHUNK) {
             self.compare_chunk(l, r, chunk, tally)?;
         }
@@ -697,8 +701,8 @@ impl<'p> Matcher<'p> {
         &self,
         l: &SideRows,
         r: &SideRows,
-        lrefs: &[(u128, RowRef, bool)],
-        rrefs: &[(u128, RowRef, bool)],
+        lrefs: &[Ref],
+        rrefs: &[Ref],
         tally: &mut Tally,
     ) -> Result<()> {
         #[derive(Clone, Copy)]
@@ -708,34 +712,41 @@ impl<'p> Matcher<'p> {
             ln: u32,
             rn: u32,
             null: bool,
+            lhash: u128,
+            same_row: bool,
         }
         let mut map: HashTable<Slot> =
             HashTable::with_capacity_and_hasher(lrefs.len().max(rrefs.len()), Default::default());
-        for &(k, x, null) in lrefs {
-            let s = map.entry(k).or_insert(Slot {
-                l: x,
+        for &Ref { key, row, null, hash } in lrefs {
+            let s = map.entry(key).or_insert(Slot {
+                l: row,
                 r: 0,
                 ln: 0,
                 rn: 0,
                 null,
+                lhash: hash,
+                same_row: false,
             });
             s.ln += 1;
         }
-        for &(k, x, null) in rrefs {
-            let s = map.entry(k).or_insert(Slot {
+        for &Ref { key, row, null, hash } in rrefs {
+            let s = map.entry(key).or_insert(Slot {
                 l: 0,
-                r: x,
+                r: row,
                 ln: 0,
                 rn: 0,
                 null,
+                lhash: 0,
+                same_row: false,
             });
             if s.rn == 0 {
-                s.r = x;
+                s.r = row;
+                s.same_row = s.ln > 0 && s.lhash == hash;
             }
             s.rn += 1;
         }
         let mut deferred = HashKeys::default();
-        let mut pairs = Vec::new();
+        let mut differing = Vec::new();
         for (&k, s) in &map {
             if !self.keyed() {
                 // The key is the whole row: equal hashes are equal rows.
@@ -753,7 +764,10 @@ impl<'p> Matcher<'p> {
                 tally.dup_right += (s.rn > 1) as u64;
                 deferred.insert(k);
             } else if s.ln == 1 && s.rn == 1 {
-                pairs.push((s.l, s.r, k));
+                tally.matched_rows += 1;
+                if !s.same_row {
+                    differing.push((s.l, s.r, k));
+                }
             } else if s.ln == 1 {
                 self.only(l, s.l, true, 1, tally, k);
             } else {
@@ -762,21 +776,21 @@ impl<'p> Matcher<'p> {
         }
         if !deferred.is_empty() {
             let mut groups_of: HashTable<(Vec<RowRef>, Vec<RowRef>)> = HashTable::default();
-            for &(k, x, _) in lrefs {
-                if deferred.contains(&k) {
-                    groups_of.entry(k).or_default().0.push(x);
+            for x in lrefs {
+                if deferred.contains(&x.key) {
+                    groups_of.entry(x.key).or_default().0.push(x.row);
                 }
             }
-            for &(k, x, _) in rrefs {
-                if deferred.contains(&k) {
-                    groups_of.entry(k).or_default().1.push(x);
+            for x in rrefs {
+                if deferred.contains(&x.key) {
+                    groups_of.entry(x.key).or_default().1.push(x.row);
                 }
             }
             for (k, (ls, rs)) in groups_of {
                 self.multiset(l, r, &ls, &rs, tally, k);
             }
         }
-        self.compare_pairs(l, r, &pairs, tally)
+        self.compare_pairs(l, r, &differing, tally)
     }
 
     /// Diff one partition: every row of `left` against every row of `right`.
@@ -797,18 +811,18 @@ impl<'p> Matcher<'p> {
             1
         };
 
-        let refs = |batches: &[RecordBatch]| -> Vec<Vec<(u128, RowRef, bool)>> {
+        let refs = |batches: &[RecordBatch]| -> Vec<Vec<Ref>> {
             let mut out = vec![Vec::new(); groups];
             for (bi, b) in batches.iter().enumerate() {
-                let keys = key_hashes(b);
-                let nulls = null_keys(b);
+                let (keys, hashes, nulls) = (key_hashes(b), row_hashes(b), null_keys(b));
                 for row in 0..b.num_rows() {
-                    let k = hash_at(keys, row);
-                    out[(k as u64 % groups as u64) as usize].push((
-                        k,
-                        row_ref(bi, row),
-                        nulls.value(row),
-                    ));
+                    let key = hash_at(keys, row);
+                    out[(key as u64 % groups as u64) as usize].push(Ref {
+                        key,
+                        row: row_ref(bi, row),
+                        null: nulls.value(row),
+                        hash: hash_at(hashes, row),
+                    });
                 }
             }
             out
