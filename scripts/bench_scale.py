@@ -69,6 +69,7 @@ def main() -> int:
     ap.add_argument("--rows", type=int, required=True)
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
+    a.out = os.path.abspath(a.out)
     base = json.load(open(os.path.join(a.base, "manifest.json")))
     b = base["rows"]
     if a.rows % b or a.rows <= b:
@@ -81,7 +82,7 @@ def main() -> int:
             print(f"bench_scale: {a.rows} rows already in {a.out}, skipping", file=sys.stderr)
             return 0
         os.remove(manifest_path)
-    copies_dir = os.path.join(os.path.dirname(os.path.abspath(a.out)), "scale-copies")
+    copies_dir = os.path.join(os.path.dirname(a.out), "scale-copies")
     stamp = os.path.join(copies_dir, "base.json")
     if os.path.exists(stamp) and json.load(open(stamp)) != base["format_version"]:
         shutil.rmtree(copies_dir)  # copies of an older base

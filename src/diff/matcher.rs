@@ -717,7 +717,13 @@ impl<'p> Matcher<'p> {
         }
         let mut map: HashTable<Slot> =
             HashTable::with_capacity_and_hasher(lrefs.len().max(rrefs.len()), Default::default());
-        for &Ref { key, row, null, hash } in lrefs {
+        for &Ref {
+            key,
+            row,
+            null,
+            hash,
+        } in lrefs
+        {
             let s = map.entry(key).or_insert(Slot {
                 l: row,
                 r: 0,
@@ -729,7 +735,13 @@ impl<'p> Matcher<'p> {
             });
             s.ln += 1;
         }
-        for &Ref { key, row, null, hash } in rrefs {
+        for &Ref {
+            key,
+            row,
+            null,
+            hash,
+        } in rrefs
+        {
             let s = map.entry(key).or_insert(Slot {
                 l: 0,
                 r: row,

@@ -104,26 +104,56 @@ pub fn split(batches: &[RecordBatch], partitions: usize) -> Result<Vec<Vec<Recor
     Ok(out)
 }
 
+/// A batch's rows by partition: one `take` puts the rows in partition order, and each
+/// partition's rows are a slice of that. With a slice per partition rather than a `take` each,
+/// a small batch over hundreds of partitions costs one copy, not hundreds of tiny arrays.
 fn split_one(batch: &RecordBatch, partitions: usize) -> Result<Vec<(usize, RecordBatch)>> {
+    if batch.num_rows() == 0 {
+        return Ok(Vec::new());
+    }
     let keys = key_hashes(batch);
-    let mut idx: Vec<Vec<u32>> = vec![Vec::new(); partitions];
-    for row in 0..batch.num_rows() {
-        idx[partition_of(hash_at(keys, row), partitions)].push(row as u32);
+    let of: Vec<u32> = (0..batch.num_rows())
+        .map(|row| partition_of(hash_at(keys, row), partitions) as u32)
+        .collect();
+    let mut starts = vec![0u32; partitions + 1];
+    for &p in &of {
+        starts[p as usize + 1] += 1;
     }
-    let mut out = Vec::new();
-    for (p, rows) in idx.into_iter().enumerate() {
-        if rows.is_empty() {
-            continue;
-        }
-        let part = if rows.len() == batch.num_rows() {
-            batch.clone()
-        } else {
-            take_record_batch(batch, &UInt32Array::from(rows))
-                .map_err(|e| Error::Internal(format!("partitioning: {e}")))?
-        };
-        out.push((p, part));
+    if let Some(p) = (0..partitions).find(|&p| starts[p + 1] as usize == batch.num_rows()) {
+        return Ok(vec![(p, batch.clone())]);
     }
-    Ok(out)
+    for p in 0..partitions {
+        starts[p + 1] += starts[p];
+    }
+    let mut next = starts.clone();
+    let mut order = vec![0u32; batch.num_rows()];
+    for (row, &p) in of.iter().enumerate() {
+        order[next[p as usize] as usize] = row as u32;
+        next[p as usize] += 1;
+    }
+    let sorted = take_record_batch(batch, &UInt32Array::from(order))
+        .map_err(|e| Error::Internal(format!("partitioning: {e}")))?;
+    Ok((0..partitions)
+        .filter(|&p| starts[p + 1] > starts[p])
+        .map(|p| {
+            let (from, to) = (starts[p] as usize, starts[p + 1] as usize);
+            (p, sorted.slice(from, to - from))
+        })
+        .collect())
+}
+
+/// Rows gathered before a spilled batch is split by partition: splitting a few hundred rows
+/// over hundreds of partitions would write a few rows to each.
+const STAGE_ROWS: usize = 64 * 1024;
+
+/// The bytes a slice of a batch stands for: its share of the whole batch's buffers (a slice
+/// reports the size of the buffers it shares).
+fn slice_bytes(whole: usize, rows: usize, of: usize) -> usize {
+    if of == 0 {
+        0
+    } else {
+        (whole as u128 * rows as u128 / of as u128) as usize
+    }
 }
 
 struct PartFile {
@@ -143,6 +173,8 @@ pub struct Spool {
     name: &'static str,
     memory: Vec<RecordBatch>,
     parts: Option<Vec<PartFile>>,
+    staged: Vec<RecordBatch>,
+    staged_rows: usize,
     spilled_bytes: u64,
 }
 
@@ -177,6 +209,8 @@ impl Spool {
             name,
             memory: Vec::new(),
             parts: None,
+            staged: Vec::new(),
+            staged_rows: 0,
             spilled_bytes: 0,
         }
     }
@@ -197,7 +231,7 @@ impl Spool {
             }
             self.start_spilling()?;
         }
-        self.spill(&batch)
+        self.spill(batch)
     }
 
     fn start_spilling(&mut self) -> Result<()> {
@@ -211,18 +245,37 @@ impl Spool {
             .collect();
         self.parts = Some(parts);
         for batch in std::mem::take(&mut self.memory) {
-            self.spill(&batch)?;
+            self.spill(batch)?;
         }
         self.used = 0;
         Ok(())
     }
 
-    fn spill(&mut self, batch: &RecordBatch) -> Result<()> {
+    fn spill(&mut self, batch: RecordBatch) -> Result<()> {
+        self.staged_rows += batch.num_rows();
+        self.staged.push(batch);
+        if self.staged_rows >= STAGE_ROWS {
+            self.split_staged()?;
+        }
+        Ok(())
+    }
+
+    /// Split the staged rows by partition into the partitions' buffers, writing those that are
+    /// full.
+    fn split_staged(&mut self) -> Result<()> {
+        if self.staged.is_empty() {
+            return Ok(());
+        }
+        let batch = concat_batches(&self.schema, &self.staged)
+            .map_err(|e| Error::Internal(format!("spilling: {e}")))?;
+        self.staged.clear();
+        self.staged_rows = 0;
         // Each partition buffers a little before writing, so the IPC files are not made of
         // tiny batches; the buffers together stay within a quarter of the budget.
         let flush_at = (self.budget / 4 / self.partitions).max(64 << 10);
-        for (p, part) in split_one(batch, self.partitions)? {
-            let size = part.get_array_memory_size();
+        let whole = batch.get_array_memory_size();
+        for (p, part) in split_one(&batch, self.partitions)? {
+            let size = slice_bytes(whole, part.num_rows(), batch.num_rows());
             let file = &mut self.parts.as_mut().expect("spilling")[p];
             file.pending.push(part);
             file.pending_bytes += size;
@@ -235,9 +288,11 @@ impl Spool {
 
     /// Finish: flush and close every partition file.
     pub fn finish(mut self) -> Result<Spooled> {
-        match self.parts.take() {
+        match &self.parts {
             None => Ok(Spooled::Memory(self.memory)),
-            Some(mut parts) => {
+            Some(_) => {
+                self.split_staged()?;
+                let mut parts = self.parts.take().expect("spilling");
                 let mut files = Vec::with_capacity(parts.len());
                 for part in parts.iter_mut() {
                     self.spilled_bytes += flush(&self.schema, part)?;
@@ -355,5 +410,99 @@ mod tests {
             column.iter().map(Option::unwrap).collect::<Vec<_>>(),
             want.iter().map(Option::unwrap).collect::<Vec<_>>()
         );
+    }
+
+    /// A spooled batch of `n` rows: column `v` is the row number, key hashes spread out.
+    fn numbered(n: u32) -> RecordBatch {
+        let schema = spooled_schema(&Arc::new(Schema::new(vec![Field::new(
+            "v",
+            DataType::UInt32,
+            false,
+        )])));
+        let keys = FixedSizeBinaryArray::try_from_sparse_iter_with_size(
+            (0..n).map(|i| {
+                let h = (i as u128).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835);
+                Some(h.to_le_bytes())
+            }),
+            16,
+        )
+        .unwrap();
+        let hashes = RowHashes {
+            row: keys.clone(),
+            key: keys,
+            null_key: arrow::array::BooleanArray::from(vec![false; n as usize]),
+        };
+        let batch = RecordBatch::try_from_iter([(
+            "v",
+            Arc::new(UInt32Array::from_iter_values(0..n)) as ArrayRef,
+        )])
+        .unwrap();
+        attach(&schema, &batch, hashes).unwrap()
+    }
+
+    #[test]
+    fn a_split_puts_every_row_in_its_partition_once_in_order() {
+        let batch = numbered(1000);
+        let parts = split_one(&batch, 7).unwrap();
+        let mut seen = Vec::new();
+        for (p, part) in &parts {
+            let values = part
+                .column(0)
+                .as_primitive::<arrow::datatypes::UInt32Type>();
+            let keys = key_hashes(part);
+            for row in 0..part.num_rows() {
+                assert_eq!(partition_of(hash_at(keys, row), 7), *p);
+            }
+            let v: Vec<u32> = values.values().to_vec();
+            assert!(
+                v.windows(2).all(|w| w[0] < w[1]),
+                "partition {p} keeps row order"
+            );
+            seen.extend(v);
+        }
+        assert_eq!(parts.len(), 7);
+        seen.sort_unstable();
+        assert_eq!(seen, (0..1000).collect::<Vec<u32>>());
+        assert!(split_one(&numbered(0), 7).unwrap().is_empty());
+        let one = split_one(&numbered(1), 7).unwrap();
+        assert_eq!((one.len(), one[0].1.num_rows()), (1, 1));
+    }
+
+    #[test]
+    fn a_spilled_spool_holds_every_row_once_whatever_the_batch_sizes() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema = numbered(0).schema();
+        let mut spool = Spool::new(schema, 1 << 10, 16, dir.path(), "left");
+        let whole = numbered(200_000);
+        let mut at = 0;
+        for size in [1usize, 5, 300, 70_000, 8192, 100_000].iter().cycle() {
+            if at >= whole.num_rows() {
+                break;
+            }
+            let take = (*size).min(whole.num_rows() - at);
+            spool.push(whole.slice(at, take)).unwrap();
+            at += take;
+        }
+        let Spooled::Disk { files, .. } = spool.finish().unwrap() else {
+            panic!("a 1 KiB budget spills");
+        };
+        let mut seen: Vec<u32> = Vec::new();
+        for (p, file) in files.iter().enumerate() {
+            for batch in read_partition(file.as_ref().unwrap()).unwrap() {
+                let keys = key_hashes(&batch);
+                for row in 0..batch.num_rows() {
+                    assert_eq!(partition_of(hash_at(keys, row), 16), p);
+                }
+                seen.extend(
+                    batch
+                        .column(0)
+                        .as_primitive::<arrow::datatypes::UInt32Type>()
+                        .values()
+                        .iter(),
+                );
+            }
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, (0..200_000).collect::<Vec<u32>>());
     }
 }
