@@ -802,6 +802,8 @@ impl<'p> Matcher<'p> {
                 self.multiset(l, r, &ls, &rs, tally, k);
             }
         }
+        // In left-row order, the left side's cells are gathered front to back.
+        differing.sort_unstable_by_key(|p| p.0);
         self.compare_pairs(l, r, &differing, tally)
     }
 
