@@ -13,8 +13,8 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, AsArray, FixedSizeBinaryArray, UInt32Array};
-use arrow::compute::{concat_batches, take_record_batch};
+use arrow::array::{ArrayRef, AsArray, FixedSizeBinaryArray};
+use arrow::compute::concat_batches;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::ipc::reader::FileReader;
 use arrow::ipc::writer::FileWriter;
@@ -97,48 +97,52 @@ pub fn null_keys(batch: &RecordBatch) -> &arrow::array::BooleanArray {
 pub fn split(batches: &[RecordBatch], partitions: usize) -> Result<Vec<Vec<RecordBatch>>> {
     let mut out: Vec<Vec<RecordBatch>> = vec![Vec::new(); partitions];
     for batch in batches {
-        for (p, part) in split_one(batch, partitions)? {
+        for (p, part) in split_sorted(std::slice::from_ref(batch), partitions)? {
             out[p].push(part);
         }
     }
     Ok(out)
 }
 
-/// A batch's rows by partition: one `take` puts the rows in partition order, and each
-/// partition's rows are a slice of that. With a slice per partition rather than a `take` each,
-/// a small batch over hundreds of partitions costs one copy, not hundreds of tiny arrays.
-fn split_one(batch: &RecordBatch, partitions: usize) -> Result<Vec<(usize, RecordBatch)>> {
-    if batch.num_rows() == 0 {
+/// Batches' rows by partition: one gather puts the rows of all of them in partition order,
+/// and each partition's rows are a slice of that. With a slice per partition rather than a
+/// `take` each, rows spread over hundreds of partitions cost one copy, not hundreds of tiny
+/// arrays.
+fn split_sorted(batches: &[RecordBatch], partitions: usize) -> Result<Vec<(usize, RecordBatch)>> {
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    if rows == 0 {
         return Ok(Vec::new());
     }
-    let keys = key_hashes(batch);
-    let of: Vec<u32> = (0..batch.num_rows())
-        .map(|row| partition_of(hash_at(keys, row), partitions) as u32)
-        .collect();
-    let mut starts = vec![0u32; partitions + 1];
-    for &p in &of {
-        starts[p as usize + 1] += 1;
+    let mut of: Vec<(u32, u32, u32)> = Vec::with_capacity(rows);
+    let mut starts = vec![0usize; partitions + 1];
+    for (b, batch) in batches.iter().enumerate() {
+        let keys = key_hashes(batch);
+        for row in 0..batch.num_rows() {
+            let p = partition_of(hash_at(keys, row), partitions);
+            starts[p + 1] += 1;
+            of.push((p as u32, b as u32, row as u32));
+        }
     }
-    if let Some(p) = (0..partitions).find(|&p| starts[p + 1] as usize == batch.num_rows()) {
-        return Ok(vec![(p, batch.clone())]);
+    if let [batch] = batches {
+        if let Some(p) = (0..partitions).find(|&p| starts[p + 1] == rows) {
+            return Ok(vec![(p, batch.clone())]);
+        }
     }
     for p in 0..partitions {
         starts[p + 1] += starts[p];
     }
     let mut next = starts.clone();
-    let mut order = vec![0u32; batch.num_rows()];
-    for (row, &p) in of.iter().enumerate() {
-        order[next[p as usize] as usize] = row as u32;
+    let mut order = vec![(0usize, 0usize); rows];
+    for &(p, b, row) in &of {
+        order[next[p as usize]] = (b as usize, row as usize);
         next[p as usize] += 1;
     }
-    let sorted = take_record_batch(batch, &UInt32Array::from(order))
+    let refs: Vec<&RecordBatch> = batches.iter().collect();
+    let sorted = arrow::compute::interleave_record_batch(&refs, &order)
         .map_err(|e| Error::Internal(format!("partitioning: {e}")))?;
     Ok((0..partitions)
         .filter(|&p| starts[p + 1] > starts[p])
-        .map(|p| {
-            let (from, to) = (starts[p] as usize, starts[p + 1] as usize);
-            (p, sorted.slice(from, to - from))
-        })
+        .map(|p| (p, sorted.slice(starts[p], starts[p + 1] - starts[p])))
         .collect())
 }
 
@@ -266,16 +270,16 @@ impl Spool {
         if self.staged.is_empty() {
             return Ok(());
         }
-        let batch = concat_batches(&self.schema, &self.staged)
-            .map_err(|e| Error::Internal(format!("spilling: {e}")))?;
-        self.staged.clear();
-        self.staged_rows = 0;
+        let staged = std::mem::take(&mut self.staged);
+        let rows = std::mem::take(&mut self.staged_rows);
         // Each partition buffers a little before writing, so the IPC files are not made of
         // tiny batches; the buffers together stay within a quarter of the budget.
         let flush_at = (self.budget / 4 / self.partitions).max(64 << 10);
-        let whole = batch.get_array_memory_size();
-        for (p, part) in split_one(&batch, self.partitions)? {
-            let size = slice_bytes(whole, part.num_rows(), batch.num_rows());
+        let parts = split_sorted(&staged, self.partitions)?;
+        drop(staged);
+        let whole: usize = parts.first().map_or(0, |(_, b)| b.get_array_memory_size());
+        for (p, part) in parts {
+            let size = slice_bytes(whole, part.num_rows(), rows);
             let file = &mut self.parts.as_mut().expect("spilling")[p];
             file.pending.push(part);
             file.pending_bytes += size;
@@ -354,7 +358,7 @@ pub fn read_partition(path: &Path) -> Result<Vec<RecordBatch>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{StringArray, StringViewArray};
+    use arrow::array::{StringArray, StringViewArray, UInt32Array};
 
     /// Two kept rows out of many long strings, as a view column still pointing at all of them.
     fn kept_views() -> RecordBatch {
@@ -443,7 +447,7 @@ mod tests {
     #[test]
     fn a_split_puts_every_row_in_its_partition_once_in_order() {
         let batch = numbered(1000);
-        let parts = split_one(&batch, 7).unwrap();
+        let parts = split_sorted(std::slice::from_ref(&batch), 7).unwrap();
         let mut seen = Vec::new();
         for (p, part) in &parts {
             let values = part
@@ -463,8 +467,8 @@ mod tests {
         assert_eq!(parts.len(), 7);
         seen.sort_unstable();
         assert_eq!(seen, (0..1000).collect::<Vec<u32>>());
-        assert!(split_one(&numbered(0), 7).unwrap().is_empty());
-        let one = split_one(&numbered(1), 7).unwrap();
+        assert!(split_sorted(&[numbered(0)], 7).unwrap().is_empty());
+        let one = split_sorted(&[numbered(1)], 7).unwrap();
         assert_eq!((one.len(), one[0].1.num_rows()), (1, 1));
     }
 
