@@ -187,6 +187,33 @@ pub(super) fn check_size(file: &DataFile, size: u64) -> Result<()> {
     Ok(())
 }
 
+/// A file's decompressed bytes as a blocking `Read`: local files from disk, others fetched
+/// from their store as the bytes are wanted.
+pub(super) fn open_blocking(
+    handle: &tokio::runtime::Handle,
+    loc: &Location,
+    file: &DataFile,
+) -> Result<Box<dyn Read + Send>> {
+    let raw: Box<dyn Read + Send> = match local_path(loc, file) {
+        Some(path) => Box::new(
+            std::fs::File::open(&path)
+                .map_err(|e| Error::format(&file.url, format!("cannot read: {e}")))?,
+        ),
+        None => {
+            let mut stream = handle.block_on(byte_stream(loc, file))?;
+            let (handle, url) = (handle.clone(), file.url.clone());
+            Box::new(ChunkRead::new(move || {
+                handle.block_on(stream.next()).map(|chunk| {
+                    chunk.map_err(|e| {
+                        std::io::Error::other(Error::store(&url, "get", &e).to_string())
+                    })
+                })
+            }))
+        }
+    };
+    decompressed(&file.url, file.format.compression, raw)
+}
+
 /// The file-system path of a file on local disk, or of a remote file's local copy (see
 /// [`super::copies`]): read without going through the store's chunked stream.
 pub(super) fn local_path(loc: &Location, file: &DataFile) -> Option<std::path::PathBuf> {

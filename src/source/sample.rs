@@ -26,7 +26,7 @@ use arrow::datatypes::DataType;
 use arrow::row::{RowConverter, SortField};
 use bytes::Bytes;
 use futures::future::BoxFuture;
-use futures::{FutureExt, StreamExt, TryStreamExt};
+use futures::{FutureExt, TryStreamExt};
 use object_store::{ObjectStore, ObjectStoreExt};
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, RowSelection};
 use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
@@ -515,27 +515,6 @@ fn json_cell(t: &mut TextTally, v: &serde_json::Value) -> Option<String> {
     Some(v.to_string())
 }
 
-fn open_text(handle: &Handle, loc: &Location, file: &DataFile) -> Result<Box<dyn Read + Send>> {
-    let raw: Box<dyn Read + Send> = match reader::local_path(loc, file) {
-        Some(path) => Box::new(
-            std::fs::File::open(&path)
-                .map_err(|e| Error::format(&file.url, format!("cannot read: {e}")))?,
-        ),
-        None => {
-            let mut stream = handle.block_on(reader::byte_stream(loc, file))?;
-            let (handle, url) = (handle.clone(), file.url.clone());
-            Box::new(reader::ChunkRead::new(move || {
-                handle.block_on(stream.next()).map(|chunk| {
-                    chunk.map_err(|e| {
-                        std::io::Error::other(Error::store(&url, "get", &e).to_string())
-                    })
-                })
-            }))
-        }
-    };
-    reader::decompressed(&file.url, file.format.compression, raw)
-}
-
 /// The head of a text file: whole lines, at most `lines` of them and at most `budget` bytes.
 struct Head {
     bytes: Vec<u8>,
@@ -602,7 +581,7 @@ fn text_head(handle: &Handle, dataset: &Dataset, bounds: SampleBounds) -> Result
             break;
         }
         sample.files_read += 1;
-        let input = open_text(handle, &dataset.location, file)?;
+        let input = reader::open_blocking(handle, &dataset.location, file)?;
         // A header line, the rows wanted, and one more to know whether the file goes on.
         let head = read_head(input, &file.url, rows_left + 2, budget)?;
         budget = budget.saturating_sub(head.bytes.len() as u64);

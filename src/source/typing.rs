@@ -154,29 +154,6 @@ async fn int96_units_from_every_file(dataset: &Dataset, schema: Schema) -> Resul
     ))
 }
 
-/// A file's decompressed bytes as a blocking `Read`: local files from disk, others fetched
-/// from their store as the bytes are wanted.
-fn open_blocking(handle: &Handle, loc: &Location, file: &DataFile) -> Result<Box<dyn Read + Send>> {
-    let raw: Box<dyn Read + Send> = match reader::local_path(loc, file) {
-        Some(path) => Box::new(
-            std::fs::File::open(&path)
-                .map_err(|e| Error::format(&file.url, format!("cannot read: {e}")))?,
-        ),
-        None => {
-            let mut stream = handle.block_on(reader::byte_stream(loc, file))?;
-            let (handle, url) = (handle.clone(), file.url.clone());
-            Box::new(reader::ChunkRead::new(move || {
-                handle.block_on(stream.next()).map(|chunk| {
-                    chunk.map_err(|e| {
-                        std::io::Error::other(Error::store(&url, "get", &e).to_string())
-                    })
-                })
-            }))
-        }
-    };
-    reader::decompressed(&file.url, file.format.compression, raw)
-}
-
 /// arrow-csv's inference as a set of flags (its `InferredDataType`): a column's type is the
 /// union of its values' flags, so types inferred file by file join into the type the same
 /// values would get in one file.
@@ -337,7 +314,7 @@ fn csv_every_row(handle: &Handle, loc: &Location, files: &[DataFile]) -> Result<
     for file in files {
         // Inference decodes the file: guarded, so a decoder's panic names it.
         let schema = crate::panics::guarded(&file.url, || {
-            let mut input = BufReader::new(open_blocking(handle, loc, file)?);
+            let mut input = BufReader::new(reader::open_blocking(handle, loc, file)?);
             // The header as the reader finds it (after blank lines), then the records.
             let header = reader::read_csv_header(&mut input)
                 .map_err(|e| Error::format(&file.url, format!("cannot read: {e}")))?;
@@ -363,7 +340,7 @@ fn csv_every_row(handle: &Handle, loc: &Location, files: &[DataFile]) -> Result<
     );
     let mut text_columns = HashSet::new();
     for file in files {
-        let input = open_blocking(handle, loc, file)?;
+        let input = reader::open_blocking(handle, loc, file)?;
         text_columns.extend(crate::panics::guarded(&file.url, || {
             csv_text_columns(&file.url, &schema, input, None)
         })?);
@@ -451,7 +428,7 @@ impl Iterator for JsonValues<'_> {
         loop {
             let Some(input) = self.input.as_mut() else {
                 let file = self.files.get(self.next_file)?;
-                match open_blocking(self.handle, self.loc, file) {
+                match reader::open_blocking(self.handle, self.loc, file) {
                     Ok(r) => self.input = Some(BufReader::with_capacity(1 << 20, r)),
                     Err(e) => return self.fail(e),
                 }

@@ -35,6 +35,15 @@ fn refused(name: &str) -> String {
     lines[0].to_string()
 }
 
+/// That a case is refused with exactly this line about its right side's file.
+fn assert_refused(name: &str, says: &str) {
+    let file = case(name).1.join("data.parquet");
+    assert_eq!(
+        refused(name),
+        format!("parity: error: file://{}: {says}", file.display())
+    );
+}
+
 /// `parity diff` of a case as JSON: exit code, verdict and schema changes.
 fn verdict(name: &str, args: &[&str]) -> (i32, String, serde_json::Value) {
     let (left, right) = case(name);
@@ -49,27 +58,17 @@ fn verdict(name: &str, args: &[&str]) -> (i32, String, serde_json::Value) {
 
 #[test]
 fn a_page_whose_checksum_does_not_match_is_refused_naming_the_row_group_and_column() {
-    let line = refused("page_checksum");
-    let file = case("page_checksum").1.join("data.parquet");
-    assert_eq!(
-        line,
-        format!(
-            "parity: error: file://{}: corrupt: in row group 1, column `amount`, a page does not match its checksum (CRC32); its bytes changed after they were written",
-            file.display()
-        )
+    assert_refused(
+        "page_checksum",
+        "corrupt: in row group 1, column `amount`, a page does not match its checksum (CRC32); its bytes changed after they were written",
     );
 }
 
 #[test]
 fn a_dictionary_page_of_a_negative_count_is_refused_naming_the_row_group_and_column() {
-    let line = refused("negative_dictionary_count");
-    let file = case("negative_dictionary_count").1.join("data.parquet");
-    assert_eq!(
-        line,
-        format!(
-            "parity: error: file://{}: not a readable Parquet file: in row group 1, column `name`, a page header holds a negative count or size, which this reader refuses (Parquet error: Integer overflow: out of range integral type conversion attempted)",
-            file.display()
-        )
+    assert_refused(
+        "negative_dictionary_count",
+        "not a readable Parquet file: in row group 1, column `name`, a page header holds a negative count or size, which this reader refuses (Parquet error: Integer overflow: out of range integral type conversion attempted)",
     );
 }
 
@@ -82,14 +81,9 @@ fn pages_whose_checksums_match_are_no_difference() {
 
 #[test]
 fn a_decoder_panic_is_one_line_naming_the_file_without_panic_text() {
-    let line = refused("negative_page_offset");
-    let file = case("negative_page_offset").1.join("data.parquet");
-    assert_eq!(
-        line,
-        format!(
-            "parity: error: file://{}: corrupt, or written with something parity cannot read: the decoder failed (column start and length should not be negative)",
-            file.display()
-        )
+    assert_refused(
+        "negative_page_offset",
+        "corrupt, or written with something parity cannot read: the decoder failed (column start and length should not be negative)",
     );
 }
 
