@@ -282,7 +282,7 @@ def scale_rows(agg, checks, base, by_rows, skipped):
     RSS, DuckDB beside it."""
     sizes = [(base["rows"], "diff")] + [
         (n, f"diff@{n // 1_000_000}M") for n in sorted(by_rows) if n > base["rows"]]
-    if len(sizes) == 1 or ("diff", "parity") not in agg:
+    if (len(sizes) == 1 and not skipped) or ("diff", "parity") not in agg:
         return []
     per_row0 = agg[("diff", "parity")]["wall"] / base["rows"]
     largest = max(n for n, _ in sizes)
