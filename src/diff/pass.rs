@@ -159,6 +159,12 @@ impl Sinks {
             reading.spill_dir,
             side.name(),
         );
+        // The differing rows are counted before they are read again: a side whose rows will
+        // spill spills from its first batch, never holding a full budget of rows first.
+        let spool = match &selection {
+            Some(rows) => spool.expecting(rows.count() as u64),
+            None => spool,
+        };
         let index = HashIndex::new(
             ds.files.len(),
             usize::try_from(cfg.memory_limit / 3).unwrap_or(usize::MAX),

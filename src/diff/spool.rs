@@ -180,6 +180,10 @@ pub struct Spool {
     staged: Vec<RecordBatch>,
     staged_rows: usize,
     spilled_bytes: u64,
+    /// How many rows will come, when the caller knows: rows that will not fit are spilled
+    /// from the start rather than held until the budget is full.
+    expected_rows: Option<u64>,
+    rows: u64,
 }
 
 /// What a finished spool holds.
@@ -216,6 +220,25 @@ impl Spool {
             staged: Vec::new(),
             staged_rows: 0,
             spilled_bytes: 0,
+            expected_rows: None,
+            rows: 0,
+        }
+    }
+
+    /// The spool of a read that knows how many rows it keeps (the differing rows).
+    pub fn expecting(mut self, rows: u64) -> Self {
+        self.expected_rows = Some(rows);
+        self
+    }
+
+    /// Whether the rows expected would pass the budget, at the size a row has had so far.
+    fn will_overflow(&self) -> bool {
+        match self.expected_rows {
+            Some(expected) if self.rows > 0 => {
+                self.used as u128 * u128::from(expected) / u128::from(self.rows)
+                    > self.budget as u128
+            }
+            _ => false,
         }
     }
 
@@ -230,8 +253,12 @@ impl Spool {
             let size = batch.get_array_memory_size();
             if self.used + size <= self.budget {
                 self.used += size;
+                self.rows += batch.num_rows() as u64;
                 self.memory.push(batch);
-                return Ok(());
+                if !self.will_overflow() {
+                    return Ok(());
+                }
+                return self.start_spilling();
             }
             self.start_spilling()?;
         }
@@ -508,5 +535,24 @@ mod tests {
         }
         seen.sort_unstable();
         assert_eq!(seen, (0..200_000).collect::<Vec<u32>>());
+    }
+
+    #[test]
+    fn a_spool_that_expects_more_rows_than_fit_spills_from_its_first_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let batch = numbered(1000);
+        let size = batch.get_array_memory_size();
+        let schema = batch.schema();
+        // Room for two such batches; ten are coming.
+        let mut spool =
+            Spool::new(schema.clone(), 2 * size + 1, 4, dir.path(), "left").expecting(10_000);
+        spool.push(batch.clone()).unwrap();
+        assert!(spool.parts.is_some(), "spilled at the first batch");
+        assert!(spool.memory.is_empty());
+        // Expecting no more than fits, the rows stay in memory.
+        let mut spool = Spool::new(schema, 2 * size + 1, 4, dir.path(), "right").expecting(2_000);
+        spool.push(batch.clone()).unwrap();
+        spool.push(batch).unwrap();
+        assert!(matches!(spool.finish().unwrap(), Spooled::Memory(b) if b.len() == 2));
     }
 }
