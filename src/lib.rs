@@ -31,6 +31,7 @@
 
 #![warn(missing_docs)]
 
+pub mod allocator;
 pub mod burnup;
 pub mod config;
 pub mod diff;

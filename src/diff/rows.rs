@@ -1,6 +1,7 @@
 //! Tier 3 over two spools: partition by partition through the [`Matcher`] into one tally, and
 //! every differing row into the diff file.
 
+use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -56,20 +57,25 @@ pub(super) async fn diff_rows(
             match (left, right) {
                 (Spooled::Memory(l), Spooled::Memory(r)) => run(&l, &r)?,
                 (l, r) => {
-                    let mut lparts = PartitionSource::new(l, partitions)?;
-                    let mut rparts = PartitionSource::new(r, partitions)?;
-                    let (mut reading, mut diffing) = (Duration::ZERO, Duration::ZERO);
-                    for p in 0..partitions {
-                        let started = Instant::now();
-                        let lb = lparts.take(p)?;
-                        let rb = rparts.take(p)?;
-                        let read = Instant::now();
-                        run(&lb, &rb)?;
-                        reading += read - started;
-                        diffing += read.elapsed();
-                    }
+                    let _held = crate::allocator::hold_freed_pages();
+                    let lparts = PartitionSource::new(l, partitions)?;
+                    let rparts = PartitionSource::new(r, partitions)?;
+                    let (mut waiting, mut diffing) = (Duration::ZERO, Duration::ZERO);
+                    std::thread::scope(|scope| -> Result<()> {
+                        let pairs = read_ahead(scope, lparts, rparts, partitions);
+                        loop {
+                            let started = Instant::now();
+                            let Ok(pair) = pairs.recv() else { break };
+                            let (lb, rb) = pair?;
+                            let read = Instant::now();
+                            run(&lb, &rb)?;
+                            waiting += read - started;
+                            diffing += read.elapsed();
+                        }
+                        Ok(())
+                    })?;
                     tracing::debug!(
-                        "{partitions} partitions: {reading:.2?} reading them back, {diffing:.2?} diffing"
+                        "{partitions} partitions: {waiting:.2?} waiting for them to be read back, {diffing:.2?} diffing"
                     );
                 }
             }
@@ -86,6 +92,29 @@ pub(super) async fn diff_rows(
         None => None,
     };
     Ok((tally, out))
+}
+
+/// Both sides' partitions in order, read on a thread of their own one partition ahead of the
+/// diff, so reading partition p + 1 back from disk overlaps diffing partition p. The channel
+/// holds nothing: at most the partition being diffed and the one being read are in memory.
+/// The reader stops at the first error (sent on) or when the receiver is gone.
+fn read_ahead<'s>(
+    scope: &'s std::thread::Scope<'s, '_>,
+    mut lparts: PartitionSource,
+    mut rparts: PartitionSource,
+    partitions: usize,
+) -> Receiver<Result<(Vec<RecordBatch>, Vec<RecordBatch>)>> {
+    let (tx, rx) = sync_channel(0);
+    scope.spawn(move || {
+        for p in 0..partitions {
+            let pair = lparts.take(p).and_then(|l| Ok((l, rparts.take(p)?)));
+            let failed = pair.is_err();
+            if tx.send(pair).is_err() || failed {
+                break;
+            }
+        }
+    });
+    rx
 }
 
 /// Partitions of one side, whether it was spilled or stayed in memory.
