@@ -7,8 +7,9 @@
 //!    of the same content, whatever its name, is `identical`;
 //! 2. **fingerprint** — both sides are streamed once ([`pass`]), decoded, projected onto the
 //!    plan's columns and hashed row by row; equal logical fingerprints are `equivalent`. The pass
-//!    keeps the hashed rows for tier 3 when both sides fit the memory budget, else a compact
-//!    index of row and key hashes ([`subset`]);
+//!    keeps the hashed rows for tier 3 when both sides fit the memory budget, or when a look at
+//!    their first rows finds nearly every row differing ([`probe`]; spilled by key partition),
+//!    else a compact index of row and key hashes ([`subset`]);
 //! 3. **rows** — only when fingerprints differ: the rows that differ are found (from the kept
 //!    rows, or by subtracting the indexes and reading only those rows again), [`rows`] diffs
 //!    them partition by partition through the [`matcher`], and [`conclude`] gives
@@ -21,6 +22,7 @@ mod conclude;
 pub mod matcher;
 pub mod output;
 mod pass;
+mod probe;
 mod rows;
 pub mod spool;
 pub mod subset;
@@ -211,7 +213,7 @@ async fn compare_typed(
         partitions: partition_count(lds, rds, cfg.memory_limit),
         spill_dir: pass_dir.path(),
         progress: &progress,
-        keep: first_keep(lds, rds, cfg),
+        keep: first_keep(inputs, &plan, cfg).await,
         column_sums: true,
     };
     stages.enter("fingerprinting");
@@ -314,14 +316,20 @@ fn plan_sides(inputs: Inputs<'_>, cfg: &DiffConfig) -> Result<Plan> {
 }
 
 /// What the fingerprint pass keeps for tier 3: every hashed row when both sides are expected to
-/// fit in memory; otherwise a compact index of row and key hashes (see [`subset`]), and tier 3,
-/// needed only when the fingerprints differ, reads both sides again keeping just the rows that
-/// differ.
-fn first_keep(lds: &Dataset, rds: &Dataset, cfg: &DiffConfig) -> Keep {
+/// fit in memory; every row spilled by key partition when a look at the first rows finds
+/// nearly all of them differing ([`probe`]); otherwise a compact index of row and key hashes
+/// (see [`subset`]), and tier 3, needed only when the fingerprints differ, reads both sides
+/// again keeping just the rows that differ.
+async fn first_keep(inputs: Inputs<'_>, plan: &Arc<Plan>, cfg: &DiffConfig) -> Keep {
+    let (lds, rds) = (inputs.left, inputs.right);
     let fits =
         decoded_estimate(lds).saturating_add(decoded_estimate(rds)) <= cfg.memory_limit / 10 * 7;
     match cfg.row_strategy {
         RowStrategy::Auto if fits => Keep::All,
+        RowStrategy::Auto if !plan.key.is_empty() && probe::mostly_differ(inputs, plan).await => {
+            tracing::info!("the first rows differ nearly all: keeping every row in one pass");
+            Keep::AllSpilled
+        }
         RowStrategy::Memory => Keep::All,
         RowStrategy::Auto | RowStrategy::Subset => Keep::Index,
         RowStrategy::Spill => Keep::Nothing,

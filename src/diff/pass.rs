@@ -39,6 +39,9 @@ pub(super) enum Keep {
     Index,
     /// Every hashed row (in memory, spilling past the budget).
     All,
+    /// Every hashed row, spilled by key partition from the first batch: rows expected to
+    /// differ nearly all, and not to fit.
+    AllSpilled,
     /// Only the rows at these positions, per file (files with none are not read).
     Subset {
         left: Arc<Selection>,
@@ -161,9 +164,10 @@ impl Sinks {
         );
         // The differing rows are counted before they are read again: a side whose rows will
         // spill spills from its first batch, never holding a full budget of rows first.
-        let spool = match &selection {
-            Some(rows) => spool.expecting(rows.count() as u64),
-            None => spool,
+        let spool = match (&selection, &reading.keep) {
+            (Some(rows), _) => spool.expecting(rows.count() as u64),
+            (None, Keep::AllSpilled) => spool.expecting(u64::MAX),
+            (None, _) => spool,
         };
         let index = HashIndex::new(
             ds.files.len(),
@@ -185,7 +189,10 @@ impl Sinks {
             spooled_schema,
             progress: reading.progress.clone(),
             selection,
-            keep_rows: matches!(reading.keep, Keep::All | Keep::Subset { .. }),
+            keep_rows: matches!(
+                reading.keep,
+                Keep::All | Keep::AllSpilled | Keep::Subset { .. }
+            ),
             keep_index: matches!(reading.keep, Keep::Index),
             column_sums: reading.column_sums,
             keyed: !plan.key.is_empty(),

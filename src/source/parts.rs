@@ -565,6 +565,31 @@ impl ParquetFile {
         Ok(())
     }
 
+    /// Up to `rows` rows from the start of the file's first row group, decoded as a pass
+    /// decodes them (a look before a pass; nothing counted, nothing finished).
+    pub fn first_rows(&self, rows: usize) -> Result<Vec<RecordBatch>> {
+        let Some(part) = self.parts.first() else {
+            return Ok(Vec::new());
+        };
+        let url = &self.file.url;
+        let reader = guarded(url, || {
+            ParquetRecordBatchReaderBuilder::new_with_metadata(
+                self.source.clone(),
+                self.metadata.clone(),
+            )
+            .with_row_groups(vec![part.row_groups.start])
+            .with_batch_size(BATCH_SIZE)
+            .with_limit(rows)
+            .build()
+            .map_err(|e| self.unreadable(part, &e))
+        })?;
+        guarded(url, || {
+            reader
+                .map(|b| b.map_err(|e| self.unreadable(part, &e)))
+                .collect()
+        })
+    }
+
     /// The error for a part the reader refused, naming the row group and the column whose
     /// pages failed where the page headers show it (the reader's message names neither).
     fn unreadable(&self, part: &Part, err: &dyn std::fmt::Display) -> Error {

@@ -1,6 +1,7 @@
 //! The keyed diff under a memory budget far smaller than the data: both sides spill to disk by
 //! key-hash partition and the result is exactly the in-memory result.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, DictionaryArray, Float64Array, Int64Array, StringArray};
@@ -332,5 +333,68 @@ fn duplicate_and_null_keys_are_counted_when_equivalent_sides_outgrow_the_budget(
         assert_eq!(s["duplicate_keys"]["right"], 2, "{extra:?}");
         assert_eq!(s["null_keys"]["left"], 3, "{extra:?}");
         assert_eq!(s["null_keys"]["right"], 3, "{extra:?}");
+    }
+}
+
+/// Two sides of the same rows in the same order, one file each, the right with `amount`
+/// changed where `changed(id)` says.
+fn write_changed_pair(dir: &std::path::Path, changed: impl Fn(i64) -> bool) -> (PathBuf, PathBuf) {
+    let (left, right) = (dir.join("left"), dir.join("right"));
+    std::fs::create_dir_all(&left).unwrap();
+    std::fs::create_dir_all(&right).unwrap();
+    let ids: Vec<i64> = (0..ROWS).collect();
+    let base = |i: i64| {
+        (
+            format!("customer-{i:08}-{}", "y".repeat((i % 30) as usize)),
+            i as f64,
+        )
+    };
+    write(&left.join("part-0.parquet"), &ids, false, base);
+    write(&right.join("part-1.parquet"), &ids, false, |i| {
+        let (n, a) = base(i);
+        (n, if changed(i) { a + 0.5 } else { a })
+    });
+    (left, right)
+}
+
+/// Past the budget, a look at the first rows of both sides decides whether the fingerprint
+/// pass keeps every row (nearly all differ: decoded once) or an index (few differ: the
+/// differing rows read again). Either way the counts are the exact ones, and the same as with
+/// the strategy forced.
+#[test]
+fn the_look_at_the_first_rows_picks_one_decode_when_nearly_every_row_differs() {
+    const CHOICE: &str = "keeping every row in one pass";
+    for (every, changed) in [(1, ROWS as u64), (100, ROWS as u64 / 100)] {
+        let dir = tempfile::tempdir().unwrap();
+        let (left, right) = write_changed_pair(dir.path(), |i| i % every == 0);
+        let args = ["--key", "id", "--memory-limit", "16MiB", "-v"];
+        let (auto, found) = diff_json(&left, &right, &args);
+        let (forced, subset) = diff_json(
+            &left,
+            &right,
+            &[&args[..], &["--row-strategy", "subset"]].concat(),
+        );
+        assert_eq!((auto.code, forced.code), (1, 1), "{}", auto.stderr);
+        assert_eq!(
+            auto.stderr.contains(CHOICE),
+            every == 1,
+            "one row in {every} changed: {}",
+            auto.stderr
+        );
+        assert!(!forced.stderr.contains(CHOICE), "{}", forced.stderr);
+        for v in [&found, &subset] {
+            assert_eq!(v["only_left"].as_u64(), Some(0));
+            assert_eq!(v["only_right"].as_u64(), Some(0));
+            assert_eq!(v["changed_rows"].as_u64(), Some(changed));
+            assert_eq!(v["changed_cells"], serde_json::json!({ "amount": changed }));
+        }
+        assert_eq!(found["samples"], subset["samples"]);
+        if every == 1 {
+            assert!(
+                found["spilled_bytes"].as_u64().unwrap() > 16 << 20,
+                "every row spilled from the first pass: {}",
+                found["spilled_bytes"]
+            );
+        }
     }
 }
