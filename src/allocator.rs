@@ -21,9 +21,12 @@ pub const ALLOW_THP: c_int = 43;
 /// quarter of a keyed diff's time in the kernel); 200 ms keeps the reuse for 10% more peak.
 const STREAMING_MS: c_long = 200;
 
-/// Freed pages kept while tier 3 diffs partition after partition: each partition allocates
-/// what the one before freed, a few hundred milliseconds later.
-const PARTITIONS_MS: c_long = 1000;
+/// Freed pages kept while a stage frees and allocates buffers of the same sizes over and over,
+/// bounded by the memory budget: tier 3's partitions, and a pass that spills every row. Each
+/// partition or batch takes what the one before freed, well within the delay; handing pages
+/// back sooner (a second was tried) put a quarter of an every-row diff's time in the kernel,
+/// faulting them in again. They still go back once such a stage has been idle this long.
+const HELD_MS: c_long = 10_000;
 
 extern "C" {
     /// mimalloc's option getter.
@@ -55,11 +58,11 @@ pub fn no_huge_pages() {
 }
 
 /// Keep freed pages longer until the guard drops: for work that frees and allocates the same
-/// large buffers over and over (tier 3's partitions).
+/// large buffers over and over (see `HELD_MS`).
 pub fn hold_freed_pages() -> Held {
     // SAFETY: reading an option of the linked allocator.
     let before = unsafe { mi_option_get(PURGE_DELAY) };
-    set_purge_delay(PARTITIONS_MS);
+    set_purge_delay(HELD_MS);
     Held { before }
 }
 

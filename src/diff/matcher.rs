@@ -19,6 +19,7 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 
 use super::spool::{key_hashes, null_keys, row_hashes};
 use super::summary::{CellChange, ChangedSample, SampleRow};
+use super::words::CellWords;
 use crate::error::Result;
 use crate::fingerprint::encoding::{encoder, CellEncoder};
 use crate::fingerprint::logical::hash_at;
@@ -347,6 +348,30 @@ pub fn render_cell(array: &ArrayRef, row: usize, redactor: Option<&Redactor>) ->
 /// Matched pairs compared at once (their gathered cells stay in the cache).
 const PAIR_CHUNK: usize = 4096;
 
+/// A matched pair whose row hashes differ: left row, right row, key hash.
+type Pair = (RowRef, RowRef, u128);
+
+/// For each compared column (`width` of them), the pairs of `chunk` (by position) whose cell
+/// words differ there; without words, every pair in every column.
+fn suspects(
+    chunk: &[Pair],
+    words: Option<(&CellWords, &CellWords)>,
+    width: usize,
+) -> Vec<Vec<u32>> {
+    let Some((lw, rw)) = words else {
+        return vec![(0..chunk.len() as u32).collect(); width];
+    };
+    let mut out = vec![Vec::new(); width];
+    for (i, &(lr, rr, _)) in chunk.iter().enumerate() {
+        for (j, (x, y)) in lw.row(lr).iter().zip(rw.row(rr)).enumerate() {
+            if x != y {
+                out[j].push(i as u32);
+            }
+        }
+    }
+    out
+}
+
 /// What the column-by-column comparison of a chunk of pairs found: per pair, a bit per changed
 /// column and whether a difference was within tolerance.
 struct PairMarks {
@@ -537,60 +562,78 @@ impl<'p> Matcher<'p> {
     }
 
     /// Compare matched pairs (left row, right row, key hash) whose row hashes differ, a chunk
-    /// at a time, column by column, on the pairs' cells gathered into arrays of their own:
-    /// reading two sides' columns pair by pair misses the cache at every cell, gathering a
-    /// column for many pairs at once does not wait on each.
+    /// at a time. Each pair's cell words, when there are any, are read first; only the cells
+    /// whose words differ are gathered, column by column, into arrays of their own for the typed comparison: reading
+    /// two sides' columns pair by pair misses the cache at every cell, gathering a column for
+    /// many pairs at once does not wait on each.
     fn compare_pairs(
         &self,
-        l: &SideRows,
-        r: &SideRows,
-        differing: &[(RowRef, RowRef, u128)],
+        sides: (&SideRows, &SideRows),
+        words: Option<(&CellWords, &CellWords)>,
+        differing: &[Pair],
         tally: &mut Tally,
     ) -> Result<()> {
+        let compared = self.compared_columns();
         for chunk in differing.chunks(PAIR_CHUNK) {
-            self.compare_chunk(l, r, chunk, tally)?;
+            let suspects = suspects(chunk, words, compared.len());
+            self.compare_chunk(sides, chunk, (&compared, &suspects), tally)?;
         }
         Ok(())
     }
 
+    /// The plan's non-key columns: the ones tier 3 compares, in the order of the cell words.
+    fn compared_columns(&self) -> Vec<usize> {
+        (0..self.plan.columns.len())
+            .filter(|&c| !self.plan.columns[c].is_key)
+            .collect()
+    }
+
     /// Compare the cells of a chunk of pairs whose rows differ, then count and keep each pair.
+    /// `suspects[j]` lists the pairs (positions in `chunk`) whose words for column
+    /// `compared[j]` differ; every other cell is equal.
     fn compare_chunk(
         &self,
-        l: &SideRows,
-        r: &SideRows,
-        chunk: &[(RowRef, RowRef, u128)],
+        (l, r): (&SideRows, &SideRows),
+        chunk: &[Pair],
+        (compared, suspects): (&[usize], &[Vec<u32>]),
         tally: &mut Tally,
     ) -> Result<()> {
-        let n = chunk.len();
-        let lrefs: Vec<(usize, usize)> = chunk.iter().map(|p| split_ref(p.0)).collect();
-        let rrefs: Vec<(usize, usize)> = chunk.iter().map(|p| split_ref(p.1)).collect();
-        let mut marks = PairMarks::new(n, self.plan.columns.len());
+        let mut marks = PairMarks::new(chunk.len(), self.plan.columns.len());
         let (mut a, mut b) = (Vec::new(), Vec::new());
-        for (c, col) in self.plan.columns.iter().enumerate() {
-            if col.is_key {
+        for (&c, pairs) in compared.iter().zip(suspects) {
+            if pairs.is_empty() {
                 continue;
             }
+            let col = &self.plan.columns[c];
+            let lrefs: Vec<(usize, usize)> = pairs
+                .iter()
+                .map(|&i| split_ref(chunk[i as usize].0))
+                .collect();
+            let rrefs: Vec<(usize, usize)> = pairs
+                .iter()
+                .map(|&i| split_ref(chunk[i as usize].1))
+                .collect();
             let (la, ra) = (l.gather(c, &lrefs)?, r.gather(c, &rrefs)?);
             let (le, re) = (encoder(&la)?, encoder(&ra)?);
-            for i in 0..n {
-                let equal = match (le.cell(i), re.cell(i)) {
+            for (k, &pair) in pairs.iter().enumerate() {
+                let equal = match (le.cell(k), re.cell(k)) {
                     (Some(x), Some(y)) => x == y,
                     _ => {
                         a.clear();
                         b.clear();
-                        le.encode(i, &mut a);
-                        re.encode(i, &mut b);
+                        le.encode(k, &mut a);
+                        re.encode(k, &mut b);
                         a == b
                     }
                 };
                 if equal {
                     continue;
                 }
-                if within_tolerance(col, c, le.as_ref(), re.as_ref(), i, tally) {
-                    marks.within[i] = true;
+                if within_tolerance(col, c, le.as_ref(), re.as_ref(), k, tally) {
+                    marks.within[pair as usize] = true;
                 } else {
                     tally.changed_cells[c] += 1;
-                    marks.set(i, c);
+                    marks.set(pair as usize, c);
                 }
             }
         }
@@ -696,15 +739,16 @@ impl<'p> Matcher<'p> {
         }
     }
 
-    /// Diff one group of rows (all rows whose key hashes fall in it, from both sides).
-    fn diff_group(
+    /// Match one group of rows (all rows whose key hashes fall in it, from both sides): rows
+    /// on one side only, duplicates and null keys are counted here; the matched pairs whose
+    /// rows differ are returned, in left-row order, for [`Matcher::compare_pairs`].
+    fn match_group(
         &self,
-        l: &SideRows,
-        r: &SideRows,
+        (l, r): (&SideRows, &SideRows),
         lrefs: &[Ref],
         rrefs: &[Ref],
         tally: &mut Tally,
-    ) -> Result<()> {
+    ) -> Vec<Pair> {
         #[derive(Clone, Copy)]
         struct Slot {
             l: RowRef,
@@ -758,7 +802,7 @@ impl<'p> Matcher<'p> {
             s.rn += 1;
         }
         let mut deferred = HashKeys::default();
-        let mut differing = Vec::new();
+        let mut differing: Vec<Pair> = Vec::new();
         for (&k, s) in &map {
             if !self.keyed() {
                 // The key is the whole row: equal hashes are equal rows.
@@ -787,24 +831,36 @@ impl<'p> Matcher<'p> {
             }
         }
         if !deferred.is_empty() {
-            let mut groups_of: HashTable<(Vec<RowRef>, Vec<RowRef>)> = HashTable::default();
-            for x in lrefs {
-                if deferred.contains(&x.key) {
-                    groups_of.entry(x.key).or_default().0.push(x.row);
-                }
-            }
-            for x in rrefs {
-                if deferred.contains(&x.key) {
-                    groups_of.entry(x.key).or_default().1.push(x.row);
-                }
-            }
-            for (k, (ls, rs)) in groups_of {
-                self.multiset(l, r, &ls, &rs, tally, k);
-            }
+            self.match_shared_keys((l, r), (lrefs, rrefs), &deferred, tally);
         }
         // In left-row order, the left side's cells are gathered front to back.
         differing.sort_unstable_by_key(|p| p.0);
-        self.compare_pairs(l, r, &differing, tally)
+        differing
+    }
+
+    /// The rows of the `deferred` keys (duplicated or null), matched key by key as multisets
+    /// of whole rows.
+    fn match_shared_keys(
+        &self,
+        (l, r): (&SideRows, &SideRows),
+        (lrefs, rrefs): (&[Ref], &[Ref]),
+        deferred: &HashKeys,
+        tally: &mut Tally,
+    ) {
+        let mut groups_of: HashTable<(Vec<RowRef>, Vec<RowRef>)> = HashTable::default();
+        for x in lrefs {
+            if deferred.contains(&x.key) {
+                groups_of.entry(x.key).or_default().0.push(x.row);
+            }
+        }
+        for x in rrefs {
+            if deferred.contains(&x.key) {
+                groups_of.entry(x.key).or_default().1.push(x.row);
+            }
+        }
+        for (k, (ls, rs)) in groups_of {
+            self.multiset(l, r, &ls, &rs, tally, k);
+        }
     }
 
     /// Diff one partition: every row of `left` against every row of `right`.
@@ -849,40 +905,257 @@ impl<'p> Matcher<'p> {
             .map(|n| n.get())
             .unwrap_or(1)
             .min(groups);
-        if workers <= 1 {
-            for g in 0..groups {
-                self.diff_group(&l, &r, &lrefs[g], &rrefs[g], tally)?;
-            }
-        } else {
-            // Groups are independent: each worker takes the next one and keeps its own tally.
-            let next = AtomicUsize::new(0);
-            let partials: Vec<Result<Tally>> = std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..workers)
-                    .map(|_| {
-                        scope.spawn(|| {
-                            let mut part = tally.fresh();
-                            loop {
-                                let g = next.fetch_add(1, Ordering::Relaxed);
-                                if g >= groups {
-                                    break;
-                                }
-                                self.diff_group(&l, &r, &lrefs[g], &rrefs[g], &mut part)?;
-                            }
-                            Ok(part)
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().expect("tier-3 worker panicked"))
-                    .collect()
-            });
-            for part in partials {
-                tally.merge(part?);
+        let matched = on_workers(
+            workers,
+            groups,
+            || (tally.fresh(), Vec::new()),
+            |g, (part, pairs): &mut (Tally, Vec<Vec<Pair>>)| {
+                pairs.push(self.match_group((&l, &r), &lrefs[g], &rrefs[g], part));
+                Ok(())
+            },
+        )?;
+        let mut differing = Vec::with_capacity(groups);
+        for (part, pairs) in matched {
+            tally.merge(part);
+            differing.extend(pairs.into_iter().filter(|p| !p.is_empty()));
+        }
+        if !differing.is_empty() {
+            let compared = self.compared_columns();
+            let words = if CellWords::fit(left, right, compared.len()) {
+                Some(both_sides(
+                    workers,
+                    || CellWords::new(left, &compared),
+                    || CellWords::new(right, &compared),
+                )?)
+            } else {
+                None
+            };
+            let words = words.as_ref().map(|(a, b)| (a, b));
+            let parts = on_workers(
+                workers,
+                differing.len(),
+                || tally.fresh(),
+                |i, part| self.compare_pairs((&l, &r), words, &differing[i], part),
+            )?;
+            for part in parts {
+                tally.merge(part);
             }
         }
         let mut rows = std::mem::take(&mut tally.rows);
         rows.sort_by_key(|r| (r.order, r.kind));
         Ok(rows)
+    }
+}
+
+/// Run `work(i, state)` for every `i` below `n` on up to `workers` threads, each taking the
+/// next `i` and keeping a state of its own from `init`; the states come back in no order.
+fn on_workers<S: Send>(
+    workers: usize,
+    n: usize,
+    init: impl Fn() -> S + Sync,
+    work: impl Fn(usize, &mut S) -> Result<()> + Sync,
+) -> Result<Vec<S>> {
+    if workers <= 1 || n <= 1 {
+        let mut state = init();
+        for i in 0..n {
+            work(i, &mut state)?;
+        }
+        return Ok(vec![state]);
+    }
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers.min(n))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut state = init();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= n {
+                            return Ok(state);
+                        }
+                        work(i, &mut state)?;
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("tier-3 worker panicked"))
+            .collect()
+    })
+}
+
+/// Work out the same thing for both sides, at once when there is a second thread.
+fn both_sides<T: Send>(
+    workers: usize,
+    left: impl FnOnce() -> Result<T> + Send,
+    right: impl FnOnce() -> Result<T>,
+) -> Result<(T, T)> {
+    if workers <= 1 {
+        return Ok((left()?, right()?));
+    }
+    std::thread::scope(|scope| {
+        let l = scope.spawn(left);
+        let r = right();
+        let l = l.join().expect("tier-3 worker panicked");
+        Ok((l?, r?))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{DiffConfig, Tolerance};
+    use crate::diff::spool::{attach, spooled_schema};
+    use crate::fingerprint::logical::{hash_batch, Fingerprint};
+    use arrow::array::{Float64Array, Int64Array, Int8Array, StringArray};
+    use std::sync::Arc;
+
+    /// A table as tier 3 receives it: its columns in the plan's order, then the hashes.
+    fn spooled(plan: &Plan, table: &RecordBatch) -> RecordBatch {
+        let columns: Vec<(&str, ArrayRef)> = plan
+            .columns
+            .iter()
+            .map(|c| {
+                (
+                    c.name.as_str(),
+                    table.column_by_name(&c.name).unwrap().clone(),
+                )
+            })
+            .collect();
+        let projected = RecordBatch::try_from_iter(columns).unwrap();
+        let hashes = hash_batch(&projected, &plan.key, &mut Fingerprint::new(0)).unwrap();
+        attach(&spooled_schema(&projected.schema()), &projected, hashes).unwrap()
+    }
+
+    /// Tier 3 on two tables keyed on `id` (float tolerance 0.01), each side in `batches`
+    /// batches; also whether cell words were used.
+    fn diff(left: &RecordBatch, right: &RecordBatch, batches: usize) -> (Tally, Plan, bool) {
+        let mut cfg = DiffConfig {
+            key: vec!["id".into()],
+            ..DiffConfig::default()
+        };
+        cfg.tolerance.default = Tolerance {
+            abs: 0.01,
+            rel: 0.0,
+        };
+        let plan = crate::schema::plan(&left.schema(), &right.schema(), &cfg).unwrap();
+        let split = |b: &RecordBatch| -> Vec<RecordBatch> {
+            let b = spooled(&plan, b);
+            let step = b.num_rows().div_ceil(batches);
+            (0..b.num_rows())
+                .step_by(step)
+                .map(|at| b.slice(at, step.min(b.num_rows() - at)))
+                .collect()
+        };
+        let (l, r) = (split(left), split(right));
+        let width = plan.columns.len() - plan.key.len();
+        let words = CellWords::fit(&l, &r, width);
+        let mut tally = Tally::new(plan.columns.len(), 5);
+        Matcher::new(&plan, None, false, None)
+            .diff(&l, &r, &mut tally)
+            .unwrap();
+        (tally, plan, words)
+    }
+
+    fn changed(tally: &Tally, plan: &Plan, name: &str) -> u64 {
+        let c = plan.columns.iter().position(|c| c.name == name).unwrap();
+        tally.changed_cells[c]
+    }
+
+    /// Ids 0..1000 on the left, 1..1001 on the right: 999 matched pairs.
+    fn ids(right: bool) -> Vec<i64> {
+        if right {
+            (1..1001).rev().collect()
+        } else {
+            (0..1000).collect()
+        }
+    }
+
+    #[test]
+    fn pairs_compare_by_their_cell_words_then_by_value() {
+        // On the right, ids ending in 1 have a new name, in 2 an amount 0.5 off, in 3 one
+        // 0.005 off (within the tolerance), in 4 a null count.
+        let table = |right: bool| {
+            let ids = ids(right);
+            let changes = |i: i64, digit: i64| right && i % 10 == digit;
+            let names: Vec<String> = ids
+                .iter()
+                .map(|&i| format!("{}{i}", if changes(i, 1) { "N" } else { "n" }))
+                .collect();
+            let amounts: Vec<f64> = ids
+                .iter()
+                .map(|&i| {
+                    let off = [(2, 0.5), (3, 0.005)].iter().find(|(d, _)| changes(i, *d));
+                    i as f64 + off.map_or(0.0, |(_, o)| *o)
+                })
+                .collect();
+            let counts: Vec<Option<i64>> =
+                ids.iter().map(|&i| (!changes(i, 4)).then_some(i)).collect();
+            RecordBatch::try_from_iter([
+                ("id", Arc::new(Int64Array::from(ids)) as ArrayRef),
+                ("name", Arc::new(StringArray::from(names)) as ArrayRef),
+                ("amount", Arc::new(Float64Array::from(amounts)) as ArrayRef),
+                ("count", Arc::new(Int64Array::from(counts)) as ArrayRef),
+            ])
+            .unwrap()
+        };
+        let (tally, plan, words) = diff(&table(false), &table(true), 3);
+        assert!(
+            words,
+            "strings and 8-byte values: the words take less than the rows"
+        );
+        assert_eq!(
+            (tally.matched_rows, tally.only_left, tally.only_right),
+            (999, 1, 1)
+        );
+        assert_eq!((tally.changed_rows, tally.within_rows), (300, 100));
+        assert_eq!(changed(&tally, &plan, "name"), 100);
+        assert_eq!(changed(&tally, &plan, "amount"), 100);
+        assert_eq!(changed(&tally, &plan, "count"), 100);
+        let amount = plan
+            .columns
+            .iter()
+            .position(|c| c.name == "amount")
+            .unwrap();
+        assert_eq!(tally.within_cells[amount], 100);
+    }
+
+    #[test]
+    fn a_narrow_table_compares_every_cell_by_value() {
+        // Twelve one-byte columns; on the right, column `c{j}` is one more where id % 12 == j.
+        let table = |right: bool| {
+            let ids = ids(right);
+            let mut columns = vec![(
+                "id".to_string(),
+                Arc::new(Int64Array::from(ids.clone())) as ArrayRef,
+            )];
+            for j in 0..12 {
+                let values: Vec<i8> = ids
+                    .iter()
+                    .map(|&i| (i % 100) as i8 + i8::from(right && i % 12 == j))
+                    .collect();
+                columns.push((
+                    format!("c{j:02}"),
+                    Arc::new(Int8Array::from(values)) as ArrayRef,
+                ));
+            }
+            RecordBatch::try_from_iter(columns).unwrap()
+        };
+        let (tally, plan, words) = diff(&table(false), &table(true), 1);
+        assert!(
+            !words,
+            "one-byte cells: the words would take more than the rows"
+        );
+        assert_eq!(
+            (tally.matched_rows, tally.only_left, tally.only_right),
+            (999, 1, 1)
+        );
+        assert_eq!((tally.changed_rows, tally.within_rows), (999, 0));
+        let per_column: Vec<u64> = (0..12)
+            .map(|j| changed(&tally, &plan, &format!("c{j:02}")))
+            .collect();
+        // Ids 1..=999 with id % 12 == j: 84 for j = 1, 2, 3; 83 for the others.
+        assert_eq!(per_column, [83, 84, 84, 84, 83, 83, 83, 83, 83, 83, 83, 83]);
     }
 }

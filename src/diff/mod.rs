@@ -27,6 +27,7 @@ mod rows;
 pub mod spool;
 pub mod subset;
 pub mod summary;
+mod words;
 
 use std::sync::Arc;
 
@@ -217,10 +218,14 @@ async fn compare_typed(
         column_sums: true,
     };
     stages.enter("fingerprinting");
+    // Spilling every row frees and takes the same buffers batch after batch, all bounded by
+    // the budget: keep the freed pages rather than hand them back and fault them in again.
+    let held = matches!(reading.keep, Keep::AllSpilled).then(crate::allocator::hold_freed_pages);
     let (mut lread, mut rread) = futures::try_join!(
         read_side(lds, Side::Left, lschema.clone(), &reading, &[]),
         read_side(rds, Side::Right, rschema.clone(), &reading, &[])
     )?;
+    drop(held);
     let fingerprints_equal = lread.fingerprint == rread.fingerprint;
     let mut spilled = lread.spilled + rread.spilled;
 

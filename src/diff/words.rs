@@ -1,0 +1,106 @@
+//! The 64-bit word of every compared cell of a partition's rows, laid out row by row.
+//!
+//! A cell's word is the hash of its canonical encoding: the same word the fingerprint pass
+//! combined into the row's hash ([`crate::fingerprint::logical::hash_batch`]). Two rows whose
+//! row hashes agree are taken as equal because their words do; two cells whose words agree are
+//! equal on the same footing. Tier 3 reads a differing pair's words first (one short run of
+//! memory per side) and gathers for the exact, typed comparison only the cells whose words
+//! differ, so a column that differs in every row costs that column's gather, not every
+//! column's. Where the words would take more memory than the rows they describe, tier 3 does
+//! without them.
+
+use arrow::record_batch::RecordBatch;
+
+use super::matcher::RowRef;
+use crate::error::Result;
+use crate::fingerprint::encoding::encoder;
+
+/// The words of one side of a partition.
+pub(super) struct CellWords {
+    /// Compared columns per row.
+    width: usize,
+    /// Per batch, `rows × width` words, row after row.
+    batches: Vec<Vec<u64>>,
+}
+
+impl CellWords {
+    /// The words of `columns` (indices into each batch) of every row of `batches`.
+    pub(super) fn new(batches: &[RecordBatch], columns: &[usize]) -> Result<Self> {
+        let batches = batches
+            .iter()
+            .map(|b| batch_words(b, columns))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(CellWords {
+            width: columns.len(),
+            batches,
+        })
+    }
+
+    /// Whether the words of two sides' rows, 8 bytes a compared cell, take no more memory
+    /// than the rows themselves: then a partition's words at most double what it holds while
+    /// diffed. Narrow tables (flags, small integers) would take more, and compare every cell
+    /// by value instead.
+    pub(super) fn fit(left: &[RecordBatch], right: &[RecordBatch], width: usize) -> bool {
+        let (mut rows, mut held) = (0usize, 0usize);
+        for b in left.iter().chain(right) {
+            rows += b.num_rows();
+            held += b.get_array_memory_size();
+        }
+        rows.saturating_mul(width).saturating_mul(8) <= held
+    }
+
+    /// The words of one row, in the order of the columns given to [`CellWords::new`].
+    #[inline]
+    pub(super) fn row(&self, r: RowRef) -> &[u64] {
+        let (b, row) = ((r >> 32) as usize, (r & 0xffff_ffff) as usize);
+        &self.batches[b][row * self.width..(row + 1) * self.width]
+    }
+}
+
+/// One batch's words: hashed a column at a time (the typed loops of
+/// [`crate::fingerprint::encoding::CellEncoder::hash_cells`]), then laid out row by row.
+fn batch_words(batch: &RecordBatch, columns: &[usize]) -> Result<Vec<u64>> {
+    let (rows, width) = (batch.num_rows(), columns.len());
+    let mut out = vec![0u64; rows * width];
+    let mut column = Vec::with_capacity(rows);
+    for (j, &c) in columns.iter().enumerate() {
+        column.clear();
+        encoder(batch.column(c))?.hash_cells(rows, &mut column);
+        for (slot, word) in out.iter_mut().skip(j).step_by(width.max(1)).zip(&column) {
+            *slot = *word;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fingerprint::encoding::hash_encoded;
+    use arrow::array::{ArrayRef, Int64Array, StringArray};
+    use std::sync::Arc;
+
+    #[test]
+    fn a_rows_words_are_the_hashes_of_its_cells_encodings_in_column_order() {
+        let ids: ArrayRef = Arc::new(Int64Array::from(vec![1, 2, 3]));
+        let names: ArrayRef = Arc::new(StringArray::from(vec![Some("a"), None, Some("café")]));
+        let batch = RecordBatch::try_from_iter([("id", ids), ("name", names)]).unwrap();
+        let words = CellWords::new(&[batch.clone(), batch.slice(1, 2)], &[1, 0]).unwrap();
+        let expect = |b: &RecordBatch, row: usize| -> Vec<u64> {
+            [1, 0]
+                .iter()
+                .map(|&c| {
+                    let mut buf = Vec::new();
+                    encoder(b.column(c)).unwrap().encode(row, &mut buf);
+                    hash_encoded(&buf)
+                })
+                .collect()
+        };
+        for row in 0..3 {
+            assert_eq!(words.row(row as u64), expect(&batch, row).as_slice());
+        }
+        // The second batch is a slice starting at row 1: its row 0 is the first's row 1.
+        assert_eq!(words.row((1 << 32) | 1), expect(&batch, 2).as_slice());
+        assert_ne!(words.row(0), words.row(1));
+    }
+}
