@@ -12,6 +12,7 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
 use arrow::array::{Array, ArrayRef};
 use arrow::record_batch::RecordBatch;
@@ -457,6 +458,8 @@ pub struct Matcher<'p> {
     redactor: Option<&'p Redactor>,
     keep_rows: bool,
     duplicates: Option<&'p crate::diff::subset::HashSet64>,
+    /// Bytes a partition's cell words may take (see [`CellWords::fit`]).
+    words_budget: usize,
 }
 
 impl<'p> Matcher<'p> {
@@ -475,7 +478,17 @@ impl<'p> Matcher<'p> {
             redactor,
             keep_rows,
             duplicates,
+            words_budget: usize::MAX,
         }
+    }
+
+    /// Let a partition's cell words take at most `bytes`. Tier 3 gives them an eighth of the
+    /// memory limit: beside the partition being diffed and the one read ahead (a quarter of
+    /// the limit each, when spilled) that keeps it within the limit, and rows kept in memory
+    /// by the million (up to 70% of the limit) compare without them.
+    pub fn words_within(mut self, bytes: usize) -> Self {
+        self.words_budget = bytes;
+        self
     }
 
     fn known_duplicate(&self, key: u128) -> bool {
@@ -863,6 +876,25 @@ impl<'p> Matcher<'p> {
         }
     }
 
+    /// Both sides' cell words, when they fit (see [`CellWords::fit`]).
+    fn cell_words(
+        &self,
+        left: &[RecordBatch],
+        right: &[RecordBatch],
+        workers: usize,
+    ) -> Result<Option<(CellWords, CellWords)>> {
+        let compared = self.compared_columns();
+        if !CellWords::fit(left, right, compared.len(), self.words_budget) {
+            return Ok(None);
+        }
+        let words = both_sides(
+            workers,
+            || CellWords::new(left, &compared),
+            || CellWords::new(right, &compared),
+        )?;
+        Ok(Some(words))
+    }
+
     /// Diff one partition: every row of `left` against every row of `right`.
     pub fn diff(
         &self,
@@ -905,41 +937,28 @@ impl<'p> Matcher<'p> {
             .map(|n| n.get())
             .unwrap_or(1)
             .min(groups);
-        let matched = on_workers(
+        // Cell words are made when the first group finds a differing pair, and not at all
+        // when every matched pair is equal.
+        let words = OnceLock::new();
+        let parts = on_workers(
             workers,
             groups,
-            || (tally.fresh(), Vec::new()),
-            |g, (part, pairs): &mut (Tally, Vec<Vec<Pair>>)| {
-                pairs.push(self.match_group((&l, &r), &lrefs[g], &rrefs[g], part));
-                Ok(())
+            || tally.fresh(),
+            |g, part| {
+                let differing = self.match_group((&l, &r), &lrefs[g], &rrefs[g], part);
+                if differing.is_empty() {
+                    return Ok(());
+                }
+                let words = words
+                    .get_or_init(|| self.cell_words(left, right, workers))
+                    .as_ref()
+                    .map_err(|e| crate::error::Error::Internal(format!("cell words: {e}")))?;
+                let words = words.as_ref().map(|(a, b)| (a, b));
+                self.compare_pairs((&l, &r), words, &differing, part)
             },
         )?;
-        let mut differing = Vec::with_capacity(groups);
-        for (part, pairs) in matched {
+        for part in parts {
             tally.merge(part);
-            differing.extend(pairs.into_iter().filter(|p| !p.is_empty()));
-        }
-        if !differing.is_empty() {
-            let compared = self.compared_columns();
-            let words = if CellWords::fit(left, right, compared.len()) {
-                Some(both_sides(
-                    workers,
-                    || CellWords::new(left, &compared),
-                    || CellWords::new(right, &compared),
-                )?)
-            } else {
-                None
-            };
-            let words = words.as_ref().map(|(a, b)| (a, b));
-            let parts = on_workers(
-                workers,
-                differing.len(),
-                || tally.fresh(),
-                |i, part| self.compare_pairs((&l, &r), words, &differing[i], part),
-            )?;
-            for part in parts {
-                tally.merge(part);
-            }
         }
         let mut rows = std::mem::take(&mut tally.rows);
         rows.sort_by_key(|r| (r.order, r.kind));
@@ -1050,7 +1069,7 @@ mod tests {
         };
         let (l, r) = (split(left), split(right));
         let width = plan.columns.len() - plan.key.len();
-        let words = CellWords::fit(&l, &r, width);
+        let words = CellWords::fit(&l, &r, width, usize::MAX);
         let mut tally = Tally::new(plan.columns.len(), 5);
         Matcher::new(&plan, None, false, None)
             .diff(&l, &r, &mut tally)

@@ -36,6 +36,7 @@ pub(super) async fn diff_rows(
     };
     let redactor = cfg.redactor.clone();
     let samples = cfg.samples;
+    let words_budget = usize::try_from(cfg.memory_limit / 8).unwrap_or(usize::MAX);
     let plan2 = plan.clone();
     let (tally, writer) =
         tokio::task::spawn_blocking(move || -> Result<(Tally, Option<output::DiffWriter>)> {
@@ -45,7 +46,8 @@ pub(super) async fn diff_rows(
                 redactor.as_ref(),
                 writer.is_some(),
                 duplicates.as_deref(),
-            );
+            )
+            .words_within(words_budget);
             let mut tally = Tally::new(plan.columns.len(), samples);
             let mut run = |l: &[RecordBatch], r: &[RecordBatch]| -> Result<()> {
                 let rows = matcher.diff(l, r, &mut tally)?;

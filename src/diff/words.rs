@@ -6,8 +6,8 @@
 //! equal on the same footing. Tier 3 reads a differing pair's words first (one short run of
 //! memory per side) and gathers for the exact, typed comparison only the cells whose words
 //! differ, so a column that differs in every row costs that column's gather, not every
-//! column's. Where the words would take more memory than the rows they describe, tier 3 does
-//! without them.
+//! column's. Where the words would take more memory than the rows they describe, or more
+//! than their share of `--memory-limit`, tier 3 does without them.
 
 use arrow::record_batch::RecordBatch;
 
@@ -37,16 +37,22 @@ impl CellWords {
     }
 
     /// Whether the words of two sides' rows, 8 bytes a compared cell, take no more memory
-    /// than the rows themselves: then a partition's words at most double what it holds while
-    /// diffed. Narrow tables (flags, small integers) would take more, and compare every cell
-    /// by value instead.
-    pub(super) fn fit(left: &[RecordBatch], right: &[RecordBatch], width: usize) -> bool {
+    /// than the rows themselves (then a partition's words at most double what it holds while
+    /// diffed) and no more than `budget` bytes. Narrow tables (flags, small integers), and rows
+    /// kept in memory by the million, compare every cell by value instead.
+    pub(super) fn fit(
+        left: &[RecordBatch],
+        right: &[RecordBatch],
+        width: usize,
+        budget: usize,
+    ) -> bool {
         let (mut rows, mut held) = (0usize, 0usize);
         for b in left.iter().chain(right) {
             rows += b.num_rows();
             held += b.get_array_memory_size();
         }
-        rows.saturating_mul(width).saturating_mul(8) <= held
+        let words = rows.saturating_mul(width).saturating_mul(8);
+        words <= held && words <= budget
     }
 
     /// The words of one row, in the order of the columns given to [`CellWords::new`].
@@ -102,5 +108,18 @@ mod tests {
         // The second batch is a slice starting at row 1: its row 0 is the first's row 1.
         assert_eq!(words.row((1 << 32) | 1), expect(&batch, 2).as_slice());
         assert_ne!(words.row(0), words.row(1));
+    }
+
+    #[test]
+    fn words_fit_within_the_rows_own_size_and_the_budget() {
+        let ids: ArrayRef = Arc::new(Int64Array::from((0..1000).collect::<Vec<i64>>()));
+        let batch = RecordBatch::try_from_iter([("id", ids)]).unwrap();
+        let side = std::slice::from_ref(&batch);
+        let held = 2 * batch.get_array_memory_size();
+        // Two sides of 1000 rows: 16,000 bytes of words a compared column.
+        assert!(CellWords::fit(side, side, 1, 16_000));
+        assert!(!CellWords::fit(side, side, 1, 15_999));
+        let width = held / 16_000 + 1;
+        assert!(!CellWords::fit(side, side, width, usize::MAX));
     }
 }
