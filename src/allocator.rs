@@ -6,6 +6,7 @@
 //! in the environment win over both.
 
 use std::ffi::{c_int, c_long};
+use std::sync::Mutex;
 
 // The option functions live in mimalloc's C library, linked through the `mimalloc` crate.
 use mimalloc as _;
@@ -57,23 +58,36 @@ pub fn no_huge_pages() {
     }
 }
 
+/// The stages holding freed pages, and the purge delay in force before the first of them.
+/// `parity run` checks several units at once, so holds overlap: the delay goes back only when
+/// the last one ends.
+static HOLDING: Mutex<(usize, c_long)> = Mutex::new((0, 0));
+
 /// Keep freed pages longer until the guard drops: for work that frees and allocates the same
 /// large buffers over and over (see `HELD_MS`).
 pub fn hold_freed_pages() -> Held {
-    // SAFETY: reading an option of the linked allocator.
-    let before = unsafe { mi_option_get(PURGE_DELAY) };
-    set_purge_delay(HELD_MS);
-    Held { before }
+    let mut holding = HOLDING.lock().unwrap_or_else(|e| e.into_inner());
+    if holding.0 == 0 {
+        // SAFETY: reading an option of the linked allocator.
+        holding.1 = unsafe { mi_option_get(PURGE_DELAY) };
+        set_purge_delay(HELD_MS);
+    }
+    holding.0 += 1;
+    Held { _private: () }
 }
 
-/// Restores the purge delay that was in force when [`hold_freed_pages`] was called.
+/// Gives the purge delay back when the last stage holding freed pages ends.
 pub struct Held {
-    before: c_long,
+    _private: (),
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
-        set_purge_delay(self.before);
+        let mut holding = HOLDING.lock().unwrap_or_else(|e| e.into_inner());
+        holding.0 -= 1;
+        if holding.0 == 0 {
+            set_purge_delay(holding.1);
+        }
     }
 }
 

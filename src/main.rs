@@ -14,12 +14,25 @@ fn main() -> std::process::ExitCode {
 
 #[cfg(test)]
 mod tests {
-    /// The option number is the purge delay's: its default of 1000 ms is unique to it.
+    /// The option number is the purge delay's (its default of 1000 ms is unique to it), and
+    /// overlapping holds keep it raised until the last one ends, then give the first one's
+    /// delay back. One test: the two would race on the one option.
     #[test]
-    fn the_purge_delay_option_is_the_one_set() {
+    fn the_purge_delay_is_held_until_the_last_holder_ends() {
+        use parity::allocator::{hold_freed_pages, mi_option_get, PURGE_DELAY};
         // SAFETY: reading an option of the linked allocator.
-        let default = unsafe { parity::allocator::mi_option_get(parity::allocator::PURGE_DELAY) };
-        assert_eq!(default, 1000);
+        let delay = || unsafe { mi_option_get(PURGE_DELAY) };
+        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+            return; // the environment has set the option, and holds leave it alone
+        }
+        assert_eq!(delay(), 1000);
+        let first = hold_freed_pages();
+        assert_eq!(delay(), 10_000);
+        let second = hold_freed_pages();
+        drop(first);
+        assert_eq!(delay(), 10_000, "the second holder still holds");
+        drop(second);
+        assert_eq!(delay(), 1000);
     }
 
     /// The option number is mimalloc's huge-page switch (on by default), and turning huge pages
