@@ -1,9 +1,11 @@
 //! Tier 3: the row diff of one partition.
 //!
 //! Rows are matched on their key hash (the row hash when there is no key). A key found once on
-//! each side is a matched pair: equal row hashes mean equal rows; otherwise each non-key cell is
-//! compared as a typed [`Cell`] (equal exactly when the canonical encodings are; the encodings
-//! themselves for layouts without one), with the column's tolerance for floats and decimals.
+//! each side is a matched pair: equal row hashes mean equal rows; otherwise the pair's cell
+//! words ([`super::words`]) say which non-key cells differ, and each of those is compared as a
+//! typed [`Cell`] (equal exactly when the canonical encodings are; the encodings themselves for
+//! layouts without one), with the column's tolerance for floats and decimals. Without words
+//! (they would not fit), every non-key cell is compared so.
 //! A key found more than once on a side (a duplicate) or with a null component is never
 //! collapsed: the rows that share it are matched as a multiset of whole rows, and what is left
 //! over is counted as only-left or only-right. Without a key the whole diff is such a multiset
