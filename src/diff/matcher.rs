@@ -63,7 +63,7 @@ fn row_ref(batch: usize, row: usize) -> RowRef {
 }
 
 #[inline]
-fn split_ref(r: RowRef) -> (usize, usize) {
+pub(super) fn split_ref(r: RowRef) -> (usize, usize) {
     ((r >> 32) as usize, (r & 0xffff_ffff) as usize)
 }
 
@@ -462,6 +462,8 @@ pub struct Matcher<'p> {
     duplicates: Option<&'p crate::diff::subset::HashSet64>,
     /// Bytes a partition's cell words may take (see [`CellWords::fit`]).
     words_budget: usize,
+    /// The plan's non-key columns: the ones compared cell by cell, in the order of the words.
+    compared: Vec<usize>,
 }
 
 impl<'p> Matcher<'p> {
@@ -481,6 +483,9 @@ impl<'p> Matcher<'p> {
             keep_rows,
             duplicates,
             words_budget: usize::MAX,
+            compared: (0..plan.columns.len())
+                .filter(|&c| !plan.columns[c].is_key)
+                .collect(),
         }
     }
 
@@ -578,9 +583,9 @@ impl<'p> Matcher<'p> {
 
     /// Compare matched pairs (left row, right row, key hash) whose row hashes differ, a chunk
     /// at a time. Each pair's cell words, when there are any, are read first; only the cells
-    /// whose words differ are gathered, column by column, into arrays of their own for the typed comparison: reading
-    /// two sides' columns pair by pair misses the cache at every cell, gathering a column for
-    /// many pairs at once does not wait on each.
+    /// whose words differ are gathered, column by column, into arrays of their own for the
+    /// typed comparison: reading two sides' columns pair by pair misses the cache at every
+    /// cell, gathering a column for many pairs at once does not wait on each.
     fn compare_pairs(
         &self,
         sides: (&SideRows, &SideRows),
@@ -588,34 +593,26 @@ impl<'p> Matcher<'p> {
         differing: &[Pair],
         tally: &mut Tally,
     ) -> Result<()> {
-        let compared = self.compared_columns();
         for chunk in differing.chunks(PAIR_CHUNK) {
-            let suspects = suspects(chunk, words, compared.len());
-            self.compare_chunk(sides, chunk, (&compared, &suspects), tally)?;
+            let suspects = suspects(chunk, words, self.compared.len());
+            self.compare_chunk(sides, chunk, &suspects, tally)?;
         }
         Ok(())
     }
 
-    /// The plan's non-key columns: the ones tier 3 compares, in the order of the cell words.
-    fn compared_columns(&self) -> Vec<usize> {
-        (0..self.plan.columns.len())
-            .filter(|&c| !self.plan.columns[c].is_key)
-            .collect()
-    }
-
     /// Compare the cells of a chunk of pairs whose rows differ, then count and keep each pair.
-    /// `suspects[j]` lists the pairs (positions in `chunk`) whose words for column
-    /// `compared[j]` differ; every other cell is equal.
+    /// `suspects[j]` lists the pairs (positions in `chunk`) whose words for the `j`th compared
+    /// column differ; every other cell is equal.
     fn compare_chunk(
         &self,
         (l, r): (&SideRows, &SideRows),
         chunk: &[Pair],
-        (compared, suspects): (&[usize], &[Vec<u32>]),
+        suspects: &[Vec<u32>],
         tally: &mut Tally,
     ) -> Result<()> {
         let mut marks = PairMarks::new(chunk.len(), self.plan.columns.len());
         let (mut a, mut b) = (Vec::new(), Vec::new());
-        for (&c, pairs) in compared.iter().zip(suspects) {
+        for (&c, pairs) in self.compared.iter().zip(suspects) {
             if pairs.is_empty() {
                 continue;
             }
@@ -881,20 +878,15 @@ impl<'p> Matcher<'p> {
     /// Both sides' cell words, when they fit (see [`CellWords::fit`]).
     fn cell_words(
         &self,
-        left: &[RecordBatch],
-        right: &[RecordBatch],
+        (l, r): (&SideRows, &SideRows),
         workers: usize,
-    ) -> Result<Option<(CellWords, CellWords)>> {
-        let compared = self.compared_columns();
-        if !CellWords::fit(left, right, compared.len(), self.words_budget) {
-            return Ok(None);
+    ) -> Option<(CellWords, CellWords)> {
+        let width = self.compared.len();
+        if !CellWords::fit(l.batches, r.batches, width, self.words_budget) {
+            return None;
         }
-        let words = both_sides(
-            workers,
-            || CellWords::new(left, &compared),
-            || CellWords::new(right, &compared),
-        )?;
-        Ok(Some(words))
+        let words = |side: &SideRows| CellWords::new(side.batches, &side.encoders, &self.compared);
+        Some(both_sides(workers, || words(l), || words(r)))
     }
 
     /// Diff one partition: every row of `left` against every row of `right`.
@@ -952,10 +944,9 @@ impl<'p> Matcher<'p> {
                     return Ok(());
                 }
                 let words = words
-                    .get_or_init(|| self.cell_words(left, right, workers))
+                    .get_or_init(|| self.cell_words((&l, &r), workers))
                     .as_ref()
-                    .map_err(|e| crate::error::Error::Internal(format!("cell words: {e}")))?;
-                let words = words.as_ref().map(|(a, b)| (a, b));
+                    .map(|(a, b)| (a, b));
                 self.compare_pairs((&l, &r), words, &differing, part)
             },
         )?;
@@ -1009,17 +1000,16 @@ fn on_workers<S: Send>(
 /// Work out the same thing for both sides, at once when there is a second thread.
 fn both_sides<T: Send>(
     workers: usize,
-    left: impl FnOnce() -> Result<T> + Send,
-    right: impl FnOnce() -> Result<T>,
-) -> Result<(T, T)> {
+    left: impl FnOnce() -> T + Send,
+    right: impl FnOnce() -> T,
+) -> (T, T) {
     if workers <= 1 {
-        return Ok((left()?, right()?));
+        return (left(), right());
     }
     std::thread::scope(|scope| {
         let l = scope.spawn(left);
         let r = right();
-        let l = l.join().expect("tier-3 worker panicked");
-        Ok((l?, r?))
+        (l.join().expect("tier-3 worker panicked"), r)
     })
 }
 

@@ -53,8 +53,7 @@ pub(super) async fn mostly_differ(inputs: Inputs<'_>, plan: &Arc<Plan>) -> bool 
     shared >= MIN_SHARED && differing * 4 >= shared * 3
 }
 
-/// Key hash to row hash of the first rows of a side (`None` for a key seen twice), or `None`
-/// when the side is not looked at.
+/// Key hash to row hash of the first rows of a side (`None` for a key seen twice).
 type Look = HashMap<u128, Option<u128>>;
 
 /// Keys both looks hold once, and of those, how many have different rows.
@@ -69,7 +68,8 @@ fn pair_up(left: &Look, right: &Look) -> (u64, u64) {
     (shared, differing)
 }
 
-/// The first rows of a side's first file, hashed as the fingerprint pass hashes them.
+/// The first rows of a side's first file, hashed as the fingerprint pass hashes them; `None`
+/// when the side is not looked at.
 async fn first_rows(
     ds: &Dataset,
     side: Side,

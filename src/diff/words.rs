@@ -11,9 +11,8 @@
 
 use arrow::record_batch::RecordBatch;
 
-use super::matcher::RowRef;
-use crate::error::Result;
-use crate::fingerprint::encoding::encoder;
+use super::matcher::{split_ref, RowRef};
+use crate::fingerprint::encoding::CellEncoder;
 
 /// The words of one side of a partition.
 pub(super) struct CellWords {
@@ -24,16 +23,22 @@ pub(super) struct CellWords {
 }
 
 impl CellWords {
-    /// The words of `columns` (indices into each batch) of every row of `batches`.
-    pub(super) fn new(batches: &[RecordBatch], columns: &[usize]) -> Result<Self> {
+    /// The words of `columns` (indices into each batch) of every row of `batches`, hashed by
+    /// the batches' encoders (`encoders[batch][column]`).
+    pub(super) fn new(
+        batches: &[RecordBatch],
+        encoders: &[Vec<Box<dyn CellEncoder>>],
+        columns: &[usize],
+    ) -> Self {
         let batches = batches
             .iter()
-            .map(|b| batch_words(b, columns))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(CellWords {
+            .zip(encoders)
+            .map(|(b, e)| batch_words(b.num_rows(), e, columns))
+            .collect();
+        CellWords {
             width: columns.len(),
             batches,
-        })
+        }
     }
 
     /// Whether the words of two sides' rows, 8 bytes a compared cell, take no more memory
@@ -58,31 +63,31 @@ impl CellWords {
     /// The words of one row, in the order of the columns given to [`CellWords::new`].
     #[inline]
     pub(super) fn row(&self, r: RowRef) -> &[u64] {
-        let (b, row) = ((r >> 32) as usize, (r & 0xffff_ffff) as usize);
+        let (b, row) = split_ref(r);
         &self.batches[b][row * self.width..(row + 1) * self.width]
     }
 }
 
 /// One batch's words: hashed a column at a time (the typed loops of
 /// [`crate::fingerprint::encoding::CellEncoder::hash_cells`]), then laid out row by row.
-fn batch_words(batch: &RecordBatch, columns: &[usize]) -> Result<Vec<u64>> {
-    let (rows, width) = (batch.num_rows(), columns.len());
+fn batch_words(rows: usize, encoders: &[Box<dyn CellEncoder>], columns: &[usize]) -> Vec<u64> {
+    let width = columns.len();
     let mut out = vec![0u64; rows * width];
     let mut column = Vec::with_capacity(rows);
     for (j, &c) in columns.iter().enumerate() {
         column.clear();
-        encoder(batch.column(c))?.hash_cells(rows, &mut column);
+        encoders[c].hash_cells(rows, &mut column);
         for (slot, word) in out.iter_mut().skip(j).step_by(width.max(1)).zip(&column) {
             *slot = *word;
         }
     }
-    Ok(out)
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fingerprint::encoding::hash_encoded;
+    use crate::fingerprint::encoding::{encoder, hash_encoded};
     use arrow::array::{ArrayRef, Int64Array, StringArray};
     use std::sync::Arc;
 
@@ -91,7 +96,12 @@ mod tests {
         let ids: ArrayRef = Arc::new(Int64Array::from(vec![1, 2, 3]));
         let names: ArrayRef = Arc::new(StringArray::from(vec![Some("a"), None, Some("café")]));
         let batch = RecordBatch::try_from_iter([("id", ids), ("name", names)]).unwrap();
-        let words = CellWords::new(&[batch.clone(), batch.slice(1, 2)], &[1, 0]).unwrap();
+        let batches = [batch.clone(), batch.slice(1, 2)];
+        let encoders: Vec<Vec<Box<dyn CellEncoder>>> = batches
+            .iter()
+            .map(|b| b.columns().iter().map(|c| encoder(c).unwrap()).collect())
+            .collect();
+        let words = CellWords::new(&batches, &encoders, &[1, 0]);
         let expect = |b: &RecordBatch, row: usize| -> Vec<u64> {
             [1, 0]
                 .iter()
