@@ -908,7 +908,10 @@ impl<'p> Matcher<'p> {
         };
 
         let refs = |batches: &[RecordBatch]| -> Vec<Vec<Ref>> {
-            let mut out = vec![Vec::new(); groups];
+            // Sized for an even spread and a little more, so the vectors seldom grow.
+            let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+            let each = rows / groups + rows / groups / 16 + 16;
+            let mut out: Vec<Vec<Ref>> = (0..groups).map(|_| Vec::with_capacity(each)).collect();
             for (bi, b) in batches.iter().enumerate() {
                 let (keys, hashes, nulls) = (key_hashes(b), row_hashes(b), null_keys(b));
                 for row in 0..b.num_rows() {

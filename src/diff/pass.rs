@@ -123,8 +123,8 @@ struct Sinks {
     plan: Arc<Plan>,
     spool: Arc<Mutex<Spool>>,
     index: Arc<Mutex<HashIndex>>,
-    fingerprint: Arc<Mutex<Fingerprint>>,
     spooled_schema: SchemaRef,
+    fingerprint: Arc<Mutex<Fingerprint>>,
     progress: Arc<dyn Progress>,
     /// The rows to keep, in the second pass of the subset.
     selection: Option<Arc<Selection>>,
@@ -185,8 +185,8 @@ impl Sinks {
             plan: (*plan).clone(),
             spool: Arc::new(Mutex::new(spool)),
             index: Arc::new(Mutex::new(index)),
-            fingerprint: Arc::new(Mutex::new(Fingerprint::new(sums))),
             spooled_schema,
+            fingerprint: Arc::new(Mutex::new(Fingerprint::new(sums))),
             progress: reading.progress.clone(),
             selection,
             keep_rows: matches!(
@@ -254,8 +254,14 @@ impl Sinks {
         if !self.keep_rows {
             return Ok(());
         }
-        let hashed = spool::attach(&self.spooled_schema, &projected, hashes)?;
-        self.spool.lock().expect("spool lock").push(hashed)
+        let hashed = spool::hashed(&projected, hashes)?;
+        // Rows kept in memory are copied out of their pages here, on this unit's thread; rows
+        // that spill are copied once, into their partitions.
+        if self.spool.lock().expect("spool lock").spilling() {
+            return self.spool.lock().expect("spool lock").push_hashed(hashed);
+        }
+        let compact = spool::compact(&self.spooled_schema, &hashed)?;
+        self.spool.lock().expect("spool lock").push(compact)
     }
 
     /// What the pass kept, once every unit has run.

@@ -13,10 +13,13 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, AsArray, FixedSizeBinaryArray};
+use arrow::array::{
+    ArrayRef, AsArray, BooleanBufferBuilder, FixedSizeBinaryArray, GenericStringArray,
+    OffsetSizeTrait, StringViewArray,
+};
+use arrow::buffer::{Buffer, NullBuffer, OffsetBuffer};
 use arrow::compute::concat_batches;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use arrow::ipc::reader::FileReader;
 use arrow::ipc::writer::FileWriter;
 use arrow::record_batch::RecordBatch;
 
@@ -37,17 +40,48 @@ pub fn spooled_schema(projected: &SchemaRef) -> SchemaRef {
         .iter()
         .map(|f| f.as_ref().clone())
         .collect();
-    fields.push(Field::new(ROW_HASH, DataType::FixedSizeBinary(16), false));
-    fields.push(Field::new(KEY_HASH, DataType::FixedSizeBinary(16), false));
-    fields.push(Field::new(NULL_KEY, DataType::Boolean, false));
+    fields.extend(hash_fields());
     Arc::new(Schema::new(fields))
 }
 
-/// Attach row hashes to a projected batch.
+/// The three hash columns that follow the projected ones.
+fn hash_fields() -> [Field; 3] {
+    [
+        Field::new(ROW_HASH, DataType::FixedSizeBinary(16), false),
+        Field::new(KEY_HASH, DataType::FixedSizeBinary(16), false),
+        Field::new(NULL_KEY, DataType::Boolean, false),
+    ]
+}
+
+/// Attach row hashes to a projected batch, its columns kept in the spooled layout: what tier 3
+/// holds in memory.
 pub fn attach(schema: &SchemaRef, batch: &RecordBatch, hashes: RowHashes) -> Result<RecordBatch> {
-    // Strings read as views are copied out into the spooled layout here (or compacted, when
-    // views are the spooled layout), so a kept row never holds its whole page alive.
-    let mut cols = batch
+    compact(schema, &hashed(batch, hashes)?)
+}
+
+/// A projected batch with its row hashes attached, its columns as decoded: strings may still be
+/// views on their pages. A [`Spool`] copies them out: all at once when it keeps the batch in
+/// memory, row by row into their partitions when it spills.
+pub fn hashed(batch: &RecordBatch, hashes: RowHashes) -> Result<RecordBatch> {
+    let mut fields: Vec<Field> = batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.extend(hash_fields());
+    let mut cols = batch.columns().to_vec();
+    cols.push(Arc::new(hashes.row));
+    cols.push(Arc::new(hashes.key));
+    cols.push(Arc::new(hashes.null_key));
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)
+        .map_err(|e| Error::Internal(format!("attaching hashes: {e}")))
+}
+
+/// A batch made by [`hashed`] in the spooled layout. Strings read as views are copied out (or compacted,
+/// when views are the spooled layout), so a kept row never holds its whole page alive.
+pub fn compact(schema: &SchemaRef, batch: &RecordBatch) -> Result<RecordBatch> {
+    let cols = batch
         .columns()
         .iter()
         .zip(schema.fields())
@@ -59,16 +93,18 @@ pub fn attach(schema: &SchemaRef, batch: &RecordBatch, hashes: RowHashes) -> Res
                     _ => c.clone(),
                 })
             } else {
-                arrow::compute::cast(c, f.data_type())
-                    .map_err(|e| Error::Internal(format!("spooling column `{}`: {e}", f.name())))
+                cast_to(c, f)
             }
         })
         .collect::<Result<Vec<_>>>()?;
-    cols.push(Arc::new(hashes.row));
-    cols.push(Arc::new(hashes.key));
-    cols.push(Arc::new(hashes.null_key));
     RecordBatch::try_new(schema.clone(), cols)
         .map_err(|e| Error::Internal(format!("attaching hashes: {e}")))
+}
+
+/// A column cast to its spooled type.
+fn cast_to(column: &ArrayRef, field: &Field) -> Result<ArrayRef> {
+    arrow::compute::cast(column, field.data_type())
+        .map_err(|e| Error::Internal(format!("spooling column `{}`: {e}", field.name())))
 }
 
 /// The partition of a key hash (high 64 bits, so tier 3's in-memory grouping, which uses the
@@ -93,22 +129,26 @@ pub fn null_keys(batch: &RecordBatch) -> &arrow::array::BooleanArray {
     batch.column(batch.num_columns() - 1).as_boolean()
 }
 
-/// Split batches by partition.
+/// Split batches (in the spooled layout) by partition.
 pub fn split(batches: &[RecordBatch], partitions: usize) -> Result<Vec<Vec<RecordBatch>>> {
     let mut out: Vec<Vec<RecordBatch>> = vec![Vec::new(); partitions];
     for batch in batches {
-        for (p, part) in split_sorted(std::slice::from_ref(batch), partitions)? {
+        for (p, part) in split_sorted(&batch.schema(), std::slice::from_ref(batch), partitions)? {
             out[p].push(part);
         }
     }
     Ok(out)
 }
 
-/// Batches' rows by partition: one gather puts the rows of all of them in partition order,
-/// and each partition's rows are a slice of that. With a slice per partition rather than a
-/// `take` each, rows spread over hundreds of partitions cost one copy, not hundreds of tiny
-/// arrays.
-fn split_sorted(batches: &[RecordBatch], partitions: usize) -> Result<Vec<(usize, RecordBatch)>> {
+/// Batches' rows by partition, in the spooled layout `schema`: one gather puts the rows of all
+/// of them in partition order, and each partition's rows are a slice of that. With a slice per
+/// partition rather than a `take` each, rows spread over hundreds of partitions cost one copy,
+/// not hundreds of tiny arrays.
+fn split_sorted(
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    partitions: usize,
+) -> Result<Vec<(usize, RecordBatch)>> {
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
     if rows == 0 {
         return Ok(Vec::new());
@@ -125,7 +165,7 @@ fn split_sorted(batches: &[RecordBatch], partitions: usize) -> Result<Vec<(usize
     }
     if let [batch] = batches {
         if let Some(p) = (0..partitions).find(|&p| starts[p + 1] == rows) {
-            return Ok(vec![(p, batch.clone())]);
+            return Ok(vec![(p, compact(schema, batch)?)]);
         }
     }
     for p in 0..partitions {
@@ -137,18 +177,162 @@ fn split_sorted(batches: &[RecordBatch], partitions: usize) -> Result<Vec<(usize
         order[next[p as usize]] = (b as usize, row as usize);
         next[p as usize] += 1;
     }
-    let refs: Vec<&RecordBatch> = batches.iter().collect();
-    let sorted = arrow::compute::interleave_record_batch(&refs, &order)
-        .map_err(|e| Error::Internal(format!("partitioning: {e}")))?;
+    let sorted = gather(schema, batches, &order)?;
     Ok((0..partitions)
         .filter(|&p| starts[p + 1] > starts[p])
         .map(|p| (p, sorted.slice(starts[p], starts[p + 1] - starts[p])))
         .collect())
 }
 
+/// The rows `order` names, (batch, row), as one batch of `schema`'s types. Hash columns and
+/// strings still held as views are copied straight to where they go: one copy a value.
+fn gather(
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    order: &[(usize, usize)],
+) -> Result<RecordBatch> {
+    let columns = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(c, field)| {
+            let sources: Vec<&ArrayRef> = batches.iter().map(|b| b.column(c)).collect();
+            gather_column(&sources, order, field)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    RecordBatch::try_new(schema.clone(), columns)
+        .map_err(|e| Error::Internal(format!("partitioning: {e}")))
+}
+
+/// One column of [`gather`].
+fn gather_column(
+    sources: &[&ArrayRef],
+    order: &[(usize, usize)],
+    field: &Field,
+) -> Result<ArrayRef> {
+    let from = sources[0].data_type();
+    let to = field.data_type();
+    if sources.iter().any(|s| s.data_type() != from) {
+        // Batches kept in memory before the spool spilled, beside batches as decoded.
+        let cast: Vec<ArrayRef> = sources
+            .iter()
+            .map(|s| cast_to(s, field))
+            .collect::<Result<_>>()?;
+        return gather_column(&cast.iter().collect::<Vec<_>>(), order, field);
+    }
+    let arrays = || {
+        sources
+            .iter()
+            .map(|s| s.as_ref())
+            .collect::<Vec<&dyn arrow::array::Array>>()
+    };
+    let interleaved = || {
+        arrow::compute::interleave(&arrays(), order)
+            .map_err(|e| Error::Internal(format!("partitioning column `{}`: {e}", field.name())))
+    };
+    Ok(match (from, to) {
+        (DataType::FixedSizeBinary(width), _) if from == to => {
+            let fixed: Vec<&FixedSizeBinaryArray> =
+                sources.iter().map(|s| s.as_fixed_size_binary()).collect();
+            Arc::new(gather_fixed(&fixed, order, *width)?)
+        }
+        (DataType::Utf8View, DataType::Utf8) => {
+            Arc::new(gather_strings::<i32>(sources, order, field)?)
+        }
+        (DataType::Utf8View, DataType::LargeUtf8) => {
+            Arc::new(gather_strings::<i64>(sources, order, field)?)
+        }
+        (DataType::Utf8View, DataType::Utf8View) => Arc::new(interleaved()?.as_string_view().gc()),
+        (DataType::BinaryView, DataType::BinaryView) => {
+            Arc::new(interleaved()?.as_binary_view().gc())
+        }
+        _ if from == to => interleaved()?,
+        _ => cast_to(&interleaved()?, field)?,
+    })
+}
+
+/// The validity of the rows `order` names; `None` when no source has a null.
+fn gather_nulls(
+    sources: &[&dyn arrow::array::Array],
+    order: &[(usize, usize)],
+) -> Option<NullBuffer> {
+    if sources.iter().all(|s| s.null_count() == 0) {
+        return None;
+    }
+    let mut valid = BooleanBufferBuilder::new(order.len());
+    for &(b, row) in order {
+        valid.append(sources[b].is_valid(row));
+    }
+    Some(NullBuffer::new(valid.finish()))
+}
+
+/// Fixed-width binary values (the 16-byte hashes) gathered a value at a time.
+fn gather_fixed(
+    sources: &[&FixedSizeBinaryArray],
+    order: &[(usize, usize)],
+    width: i32,
+) -> Result<FixedSizeBinaryArray> {
+    let mut values = Vec::with_capacity(order.len() * width.max(0) as usize);
+    for &(b, row) in order {
+        values.extend_from_slice(sources[b].value(row));
+    }
+    let dyns: Vec<&dyn arrow::array::Array> = sources.iter().map(|s| *s as _).collect();
+    FixedSizeBinaryArray::try_new(width, values.into(), gather_nulls(&dyns, order))
+        .map_err(|e| Error::Internal(format!("partitioning: {e}")))
+}
+
+/// Strings held as views copied out into offsets and values, a value at a time.
+fn gather_strings<O: OffsetSizeTrait>(
+    sources: &[&ArrayRef],
+    order: &[(usize, usize)],
+    field: &Field,
+) -> Result<GenericStringArray<O>> {
+    let views: Vec<&StringViewArray> = sources.iter().map(|s| s.as_string_view()).collect();
+    let dyns: Vec<&dyn arrow::array::Array> = sources.iter().map(|s| s.as_ref()).collect();
+    let nulls = gather_nulls(&dyns, order);
+    let valid = |i: usize| nulls.as_ref().is_none_or(|n| n.is_valid(i));
+    let bytes: usize = order
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| valid(i))
+        .map(|(_, &(b, row))| views[b].views()[row] as u32 as usize)
+        .sum();
+    let too_long = || {
+        Error::Internal(format!(
+            "spooling column `{}`: {bytes} bytes of strings in {} rows pass the offsets' range",
+            field.name(),
+            order.len()
+        ))
+    };
+    O::from_usize(bytes).ok_or_else(too_long)?;
+    let mut values: Vec<u8> = Vec::with_capacity(bytes);
+    let mut offsets: Vec<O> = Vec::with_capacity(order.len() + 1);
+    offsets.push(O::zero());
+    for (i, &(b, row)) in order.iter().enumerate() {
+        if valid(i) {
+            values.extend_from_slice(views[b].value(row).as_bytes());
+        }
+        // Within range: `values` holds at most `bytes` bytes, checked above.
+        offsets.push(O::from_usize(values.len()).ok_or_else(too_long)?);
+    }
+    // SAFETY: every value appended is a whole `&str` of a string view array, so `values` is
+    // valid UTF-8 and each offset falls on a value's boundary; the offsets start at zero, never
+    // decrease, end at `values.len()`, and `nulls` has one entry a row.
+    Ok(unsafe {
+        GenericStringArray::new_unchecked(
+            OffsetBuffer::new_unchecked(offsets.into()),
+            values.into(),
+            nulls,
+        )
+    })
+}
+
 /// Rows gathered before a spilled batch is split by partition: splitting a few hundred rows
 /// over hundreds of partitions would write a few rows to each.
 const STAGE_ROWS: usize = 64 * 1024;
+
+/// Rows a partition's slice needs on average to be written as it is, not concatenated first.
+const WRITTEN_ROWS: usize = 4096;
 
 /// The bytes a slice of a batch stands for: its share of the whole batch's buffers (a slice
 /// reports the size of the buffers it shares).
@@ -247,7 +431,22 @@ impl Spool {
         self.spilled_bytes
     }
 
-    /// Add a hashed batch.
+    /// Whether batches now go to the partition files.
+    pub fn spilling(&self) -> bool {
+        self.parts.is_some()
+    }
+
+    /// Add a batch made by [`hashed`]: kept in the spooled layout, or staged as it is to be
+    /// copied out into its partitions.
+    pub fn push_hashed(&mut self, batch: RecordBatch) -> Result<()> {
+        if self.spilling() {
+            self.spill(batch)
+        } else {
+            self.push(compact(&self.schema, &batch)?)
+        }
+    }
+
+    /// Add a batch in the spooled layout (see [`attach`]).
     pub fn push(&mut self, batch: RecordBatch) -> Result<()> {
         if self.parts.is_none() {
             let size = batch.get_array_memory_size();
@@ -302,7 +501,7 @@ impl Spool {
         // Each partition buffers a little before writing, so the IPC files are not made of
         // tiny batches; the buffers together stay within a quarter of the budget.
         let flush_at = (self.budget / 4 / self.partitions).max(64 << 10);
-        let parts = split_sorted(&staged, self.partitions)?;
+        let parts = split_sorted(&self.schema, &staged, self.partitions)?;
         drop(staged);
         let whole: usize = parts.first().map_or(0, |(_, b)| b.get_array_memory_size());
         for (p, part) in parts {
@@ -350,9 +549,17 @@ fn flush(schema: &SchemaRef, file: &mut PartFile) -> Result<u64> {
     if file.pending.is_empty() {
         return Ok(0);
     }
-    let batch = concat_batches(schema, &file.pending)
-        .map_err(|e| Error::Internal(format!("spilling: {e}")))?;
-    file.pending.clear();
+    // Slices of a few thousand rows are written as they are; smaller ones are put together
+    // first, so that a partition file is not made of tiny batches.
+    let rows: usize = file.pending.iter().map(RecordBatch::num_rows).sum();
+    let batches = if rows / file.pending.len() >= WRITTEN_ROWS {
+        std::mem::take(&mut file.pending)
+    } else {
+        let whole = concat_batches(schema, &file.pending)
+            .map_err(|e| Error::Internal(format!("spilling: {e}")))?;
+        file.pending.clear();
+        vec![whole]
+    };
     let bytes = file.pending_bytes as u64;
     file.pending_bytes = 0;
     let io = |e: arrow::error::ArrowError| Error::io(file.path.display(), std::io::Error::other(e));
@@ -360,32 +567,77 @@ fn flush(schema: &SchemaRef, file: &mut PartFile) -> Result<u64> {
         let f = File::create(&file.path).map_err(|e| Error::io(file.path.display(), e))?;
         file.writer = Some(FileWriter::try_new(BufWriter::new(f), schema).map_err(io)?);
     }
-    file.writer
-        .as_mut()
-        .expect("writer")
-        .write(&batch)
-        .map_err(io)?;
+    let writer = file.writer.as_mut().expect("writer");
+    for batch in &batches {
+        writer.write(batch).map_err(io)?;
+    }
     Ok(bytes)
 }
 
-/// Read one spilled partition file back.
+/// Read one spilled partition file back: the whole file in one read, its batches decoded in
+/// place (their buffers are slices of what was read, not copies).
 pub fn read_partition(path: &Path) -> Result<Vec<RecordBatch>> {
     // Spill files are parity's own, but the disk under them may not be: a decoder panic on a
     // damaged one is an error naming it.
     crate::panics::guarded(&path.display().to_string(), || {
-        let f = File::open(path).map_err(|e| Error::io(path.display(), e))?;
-        let reader = FileReader::try_new(std::io::BufReader::new(f), None)
-            .map_err(|e| Error::io(path.display(), std::io::Error::other(e)))?;
-        reader
-            .map(|b| b.map_err(|e| Error::io(path.display(), std::io::Error::other(e))))
-            .collect()
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path.display(), e))?;
+        decode_file(Buffer::from_vec(bytes))
+            .map_err(|e| Error::io(path.display(), std::io::Error::other(e)))
     })
+}
+
+/// The record batches of an Arrow IPC file held in `file`.
+fn decode_file(file: Buffer) -> std::result::Result<Vec<RecordBatch>, String> {
+    use arrow::ipc::convert::try_fb_to_schema;
+    use arrow::ipc::reader::{read_footer_length, FileDecoder};
+    let damaged = |what: &str| format!("not a whole Arrow IPC file ({what})");
+    let trailer = file
+        .len()
+        .checked_sub(10)
+        .ok_or_else(|| damaged("too short"))?;
+    let trailer_bytes: [u8; 10] = file[trailer..].try_into().map_err(|_| damaged("trailer"))?;
+    let footer_len = read_footer_length(trailer_bytes).map_err(|e| e.to_string())?;
+    let footer_start = trailer
+        .checked_sub(footer_len)
+        .ok_or_else(|| damaged("footer length"))?;
+    let footer =
+        arrow::ipc::root_as_footer(&file[footer_start..trailer]).map_err(|e| e.to_string())?;
+    let schema = try_fb_to_schema(footer.schema().ok_or_else(|| damaged("no schema"))?)
+        .map_err(|e| e.to_string())?;
+    let mut decoder = FileDecoder::new(Arc::new(schema), footer.version());
+    let block_of = |block: &arrow::ipc::Block| -> std::result::Result<Buffer, String> {
+        let start = usize::try_from(block.offset()).map_err(|_| damaged("block offset"))?;
+        let len = usize::try_from(block.metaDataLength())
+            .ok()
+            .zip(usize::try_from(block.bodyLength()).ok())
+            .and_then(|(m, b)| m.checked_add(b))
+            .ok_or_else(|| damaged("block length"))?;
+        if start.checked_add(len).is_none_or(|end| end > footer_start) {
+            return Err(damaged("block past the end"));
+        }
+        Ok(file.slice_with_length(start, len))
+    };
+    for block in footer.dictionaries().iter().flatten() {
+        decoder
+            .read_dictionary(block, &block_of(block)?)
+            .map_err(|e| e.to_string())?;
+    }
+    let mut batches = Vec::new();
+    for block in footer.recordBatches().iter().flatten() {
+        if let Some(batch) = decoder
+            .read_record_batch(block, &block_of(block)?)
+            .map_err(|e| e.to_string())?
+        {
+            batches.push(batch);
+        }
+    }
+    Ok(batches)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{StringArray, StringViewArray, UInt32Array};
+    use arrow::array::{Array, StringArray, StringViewArray, UInt32Array};
 
     /// Two kept rows out of many long strings, as a view column still pointing at all of them.
     fn kept_views() -> RecordBatch {
@@ -474,7 +726,7 @@ mod tests {
     #[test]
     fn a_split_puts_every_row_in_its_partition_once_in_order() {
         let batch = numbered(1000);
-        let parts = split_sorted(std::slice::from_ref(&batch), 7).unwrap();
+        let parts = split_sorted(&batch.schema(), std::slice::from_ref(&batch), 7).unwrap();
         let mut seen = Vec::new();
         for (p, part) in &parts {
             let values = part
@@ -494,8 +746,10 @@ mod tests {
         assert_eq!(parts.len(), 7);
         seen.sort_unstable();
         assert_eq!(seen, (0..1000).collect::<Vec<u32>>());
-        assert!(split_sorted(&[numbered(0)], 7).unwrap().is_empty());
-        let one = split_sorted(&[numbered(1)], 7).unwrap();
+        assert!(split_sorted(&numbered(0).schema(), &[numbered(0)], 7)
+            .unwrap()
+            .is_empty());
+        let one = split_sorted(&numbered(1).schema(), &[numbered(1)], 7).unwrap();
         assert_eq!((one.len(), one[0].1.num_rows()), (1, 1));
     }
 
@@ -554,5 +808,152 @@ mod tests {
         spool.push(batch.clone()).unwrap();
         spool.push(batch).unwrap();
         assert!(matches!(spool.finish().unwrap(), Spooled::Memory(b) if b.len() == 2));
+    }
+
+    /// Row hashes spread over partitions, for rows numbered from `first`.
+    fn spread(first: u32, n: u32) -> RowHashes {
+        let keys = FixedSizeBinaryArray::try_from_iter((first..first + n).map(|i| {
+            (i as u128)
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835)
+                .to_le_bytes()
+        }))
+        .unwrap();
+        RowHashes {
+            row: keys.clone(),
+            key: keys,
+            null_key: arrow::array::BooleanArray::from(vec![false; n as usize]),
+        }
+    }
+
+    /// Row `i`'s values: a number, a string (null every 7th, long every 3rd), 16 bytes (null
+    /// every 5th).
+    fn row_values(i: u32) -> (u32, Option<String>, Option<[u8; 16]>) {
+        let text = match i % 7 {
+            0 => None,
+            _ if i % 3 == 0 => Some(format!("a value longer than twelve bytes, row {i}")),
+            _ => Some(format!("r{i}")),
+        };
+        let bytes = (i % 5 != 0).then_some([(i % 251) as u8; 16]);
+        (i, text, bytes)
+    }
+
+    /// Rows `first..first + n` as decoded: strings as views on a page holding other rows too.
+    fn decoded(first: u32, n: u32) -> RecordBatch {
+        let rows: Vec<_> = (first..first + n + 10).map(row_values).collect();
+        let page = StringViewArray::from_iter(rows.iter().map(|r| r.1.clone()));
+        let batch = RecordBatch::try_from_iter([
+            (
+                "v",
+                Arc::new(UInt32Array::from_iter_values(first..first + n + 10)) as ArrayRef,
+            ),
+            ("s", Arc::new(page) as ArrayRef),
+            (
+                "b",
+                Arc::new(
+                    FixedSizeBinaryArray::try_from_sparse_iter_with_size(
+                        rows.iter().map(|r| r.2),
+                        16,
+                    )
+                    .unwrap(),
+                ) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        hashed(&batch.slice(0, n as usize), spread(first, n)).unwrap()
+    }
+
+    /// Every row read back from a finished spool, by number.
+    fn read_back(spooled: Spooled) -> Vec<(u32, Option<String>, Option<[u8; 16]>)> {
+        let batches = match spooled {
+            Spooled::Memory(b) => b,
+            Spooled::Disk { files, .. } => files
+                .iter()
+                .flatten()
+                .flat_map(|f| read_partition(f).unwrap())
+                .collect(),
+        };
+        let mut rows = Vec::new();
+        for b in &batches {
+            let v = b.column(0).as_primitive::<arrow::datatypes::UInt32Type>();
+            let s = b.column(1);
+            let f = b.column(2).as_fixed_size_binary();
+            for i in 0..b.num_rows() {
+                let text = match s.data_type() {
+                    DataType::Utf8 => s.as_string::<i32>(),
+                    other => panic!("spooled strings are {other}"),
+                };
+                rows.push((
+                    v.value(i),
+                    text.is_valid(i).then(|| text.value(i).to_string()),
+                    f.is_valid(i).then(|| f.value(i).try_into().unwrap()),
+                ));
+            }
+        }
+        rows.sort_by_key(|r| r.0);
+        rows
+    }
+
+    #[test]
+    fn decoded_rows_spill_and_come_back_with_their_values_and_nulls() {
+        let dir = tempfile::tempdir().unwrap();
+        let projected = Arc::new(Schema::new(vec![
+            Field::new("v", DataType::UInt32, false),
+            Field::new("s", DataType::Utf8, true),
+            Field::new("b", DataType::FixedSizeBinary(16), true),
+        ]));
+        let schema = spooled_schema(&projected);
+        // The first batches fit and are kept in the spooled layout; the spool then spills, and
+        // its first split holds those beside batches still as decoded.
+        let first = decoded(0, 300);
+        let budget = 2 * compact(&schema, &first).unwrap().get_array_memory_size();
+        let mut spool = Spool::new(schema, budget, 8, dir.path(), "left");
+        spool.push_hashed(first).unwrap();
+        assert!(!spool.spilling(), "the first batch fits");
+        let mut at = 300;
+        for n in [1u32, 2000, 77, 70_000, 4096, 17] {
+            spool.push_hashed(decoded(at, n)).unwrap();
+            at += n;
+        }
+        assert!(spool.spilling());
+        let spooled = spool.finish().unwrap();
+        assert!(matches!(spooled, Spooled::Disk { .. }));
+        let want: Vec<_> = (0..at).map(row_values).collect();
+        assert_eq!(read_back(spooled), want);
+    }
+
+    #[test]
+    fn a_damaged_spill_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spool = Spool::new(numbered(0).schema(), 1, 2, dir.path(), "right");
+        spool.push(numbered(5000)).unwrap();
+        let Spooled::Disk { files, .. } = spool.finish().unwrap() else {
+            panic!("a budget of one byte spills");
+        };
+        let path = files[0].clone().unwrap();
+        let keys = numbered(5000);
+        let keys = key_hashes(&keys);
+        let in_first = (0..5000)
+            .filter(|&i| partition_of(hash_at(keys, i), 2) == 0)
+            .count();
+        let rows = |batches: Vec<RecordBatch>| batches.iter().map(|b| b.num_rows()).sum::<usize>();
+        assert_eq!(rows(read_partition(&path).unwrap()), in_first);
+        let whole = std::fs::read(&path).unwrap();
+        for cut in [whole.len() - 3, whole.len() / 2, 4, 0] {
+            std::fs::write(&path, &whole[..cut]).unwrap();
+            let err = read_partition(&path).unwrap_err().to_string();
+            assert!(err.contains(&path.display().to_string()), "{cut}: {err}");
+        }
+        // The footer's length (before the closing magic) past the file, then too short.
+        for footer_len in [i32::MAX, 8] {
+            let mut damaged = whole.clone();
+            let n = damaged.len();
+            damaged[n - 10..n - 6].copy_from_slice(&footer_len.to_le_bytes());
+            std::fs::write(&path, &damaged).unwrap();
+            let err = read_partition(&path).unwrap_err().to_string();
+            assert!(
+                err.contains(&path.display().to_string()),
+                "{footer_len}: {err}"
+            );
+        }
     }
 }
