@@ -574,48 +574,51 @@ fn flush(schema: &SchemaRef, file: &mut PartFile) -> Result<u64> {
     Ok(bytes)
 }
 
-/// Read one spilled partition file back: the whole file in one read, its batches decoded in
-/// place (their buffers are slices of what was read, not copies).
+/// Read one spilled partition file back, each batch read in one piece and decoded in place
+/// (its arrays are slices of what was read, not copies).
 pub fn read_partition(path: &Path) -> Result<Vec<RecordBatch>> {
     // Spill files are parity's own, but the disk under them may not be: a decoder panic on a
     // damaged one is an error naming it.
     crate::panics::guarded(&path.display().to_string(), || {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path.display(), e))?;
-        decode_file(Buffer::from_vec(bytes))
-            .map_err(|e| Error::io(path.display(), std::io::Error::other(e)))
+        let file = File::open(path).map_err(|e| Error::io(path.display(), e))?;
+        decode_file(&file).map_err(|e| Error::io(path.display(), std::io::Error::other(e)))
     })
 }
 
-/// The record batches of an Arrow IPC file held in `file`.
-fn decode_file(file: Buffer) -> std::result::Result<Vec<RecordBatch>, String> {
+/// The record batches of an Arrow IPC file.
+fn decode_file(file: &File) -> std::result::Result<Vec<RecordBatch>, String> {
     use arrow::ipc::convert::try_fb_to_schema;
     use arrow::ipc::reader::{read_footer_length, FileDecoder};
     let damaged = |what: &str| format!("not a whole Arrow IPC file ({what})");
-    let trailer = file
-        .len()
-        .checked_sub(10)
-        .ok_or_else(|| damaged("too short"))?;
-    let trailer_bytes: [u8; 10] = file[trailer..].try_into().map_err(|_| damaged("trailer"))?;
+    let size = file.metadata().map_err(|e| e.to_string())?.len();
+    let trailer = size.checked_sub(10).ok_or_else(|| damaged("too short"))?;
+    let trailer_bytes: [u8; 10] = read_at(file, trailer, 10)?
+        .as_slice()
+        .try_into()
+        .map_err(|_| damaged("trailer"))?;
     let footer_len = read_footer_length(trailer_bytes).map_err(|e| e.to_string())?;
     let footer_start = trailer
-        .checked_sub(footer_len)
+        .checked_sub(footer_len as u64)
         .ok_or_else(|| damaged("footer length"))?;
-    let footer =
-        arrow::ipc::root_as_footer(&file[footer_start..trailer]).map_err(|e| e.to_string())?;
+    let footer_bytes = read_at(file, footer_start, footer_len)?;
+    let footer = arrow::ipc::root_as_footer(&footer_bytes).map_err(|e| e.to_string())?;
     let schema = try_fb_to_schema(footer.schema().ok_or_else(|| damaged("no schema"))?)
         .map_err(|e| e.to_string())?;
     let mut decoder = FileDecoder::new(Arc::new(schema), footer.version());
     let block_of = |block: &arrow::ipc::Block| -> std::result::Result<Buffer, String> {
-        let start = usize::try_from(block.offset()).map_err(|_| damaged("block offset"))?;
+        let start = u64::try_from(block.offset()).map_err(|_| damaged("block offset"))?;
         let len = usize::try_from(block.metaDataLength())
             .ok()
             .zip(usize::try_from(block.bodyLength()).ok())
             .and_then(|(m, b)| m.checked_add(b))
             .ok_or_else(|| damaged("block length"))?;
-        if start.checked_add(len).is_none_or(|end| end > footer_start) {
+        if start
+            .checked_add(len as u64)
+            .is_none_or(|end| end > footer_start)
+        {
             return Err(damaged("block past the end"));
         }
-        Ok(file.slice_with_length(start, len))
+        Ok(Buffer::from_vec(read_at(file, start, len)?))
     };
     for block in footer.dictionaries().iter().flatten() {
         decoder
@@ -632,6 +635,23 @@ fn decode_file(file: Buffer) -> std::result::Result<Vec<RecordBatch>, String> {
         }
     }
     Ok(batches)
+}
+
+/// `len` bytes of `file` from `offset`, read into fresh memory (never zeroed first).
+fn read_at(mut file: &File, offset: u64, len: usize) -> std::result::Result<Vec<u8>, String> {
+    use std::io::{Read, Seek, SeekFrom};
+    file.seek(SeekFrom::Start(offset))
+        .map_err(|e| e.to_string())?;
+    let mut out = Vec::with_capacity(len);
+    file.take(len as u64)
+        .read_to_end(&mut out)
+        .map_err(|e| e.to_string())?;
+    if out.len() != len {
+        return Err(format!(
+            "not a whole Arrow IPC file (ends within the {len} bytes at {offset})"
+        ));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
