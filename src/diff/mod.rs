@@ -8,7 +8,7 @@
 //! 2. **fingerprint** — both sides are streamed once ([`pass`]), decoded, projected onto the
 //!    plan's columns and hashed row by row; equal logical fingerprints are `equivalent`. The pass
 //!    keeps the hashed rows for tier 3 when both sides fit the memory budget, or when a look at
-//!    their first rows finds nearly every row differing ([`probe`]; spilled by key partition),
+//!    their first rows finds many rows differing ([`probe`]; spilled by key partition),
 //!    else a compact index of row and key hashes ([`subset`]);
 //! 3. **rows** — only when fingerprints differ: the rows that differ are found (from the kept
 //!    rows, or by subtracting the indexes and reading only those rows again), [`rows`] diffs
@@ -322,7 +322,7 @@ fn plan_sides(inputs: Inputs<'_>, cfg: &DiffConfig) -> Result<Plan> {
 
 /// What the fingerprint pass keeps for tier 3: every hashed row when both sides are expected to
 /// fit in memory; every row spilled by key partition when a look at the first rows finds
-/// nearly all of them differing ([`probe`]); otherwise a compact index of row and key hashes
+/// many of them differing ([`probe`]); otherwise a compact index of row and key hashes
 /// (see [`subset`]), and tier 3, needed only when the fingerprints differ, reads both sides
 /// again keeping just the rows that differ.
 async fn first_keep(inputs: Inputs<'_>, plan: &Arc<Plan>, cfg: &DiffConfig) -> Keep {
@@ -331,8 +331,8 @@ async fn first_keep(inputs: Inputs<'_>, plan: &Arc<Plan>, cfg: &DiffConfig) -> K
         decoded_estimate(lds).saturating_add(decoded_estimate(rds)) <= cfg.memory_limit / 10 * 7;
     match cfg.row_strategy {
         RowStrategy::Auto if fits => Keep::All,
-        RowStrategy::Auto if !plan.key.is_empty() && probe::mostly_differ(inputs, plan).await => {
-            tracing::info!("the first rows differ nearly all: keeping every row in one pass");
+        RowStrategy::Auto if !plan.key.is_empty() && probe::many_differ(inputs, plan).await => {
+            tracing::info!("many of the first rows differ: keeping every row in one pass");
             Keep::AllSpilled
         }
         RowStrategy::Memory => Keep::All,

@@ -39,8 +39,8 @@ pub(super) enum Keep {
     Index,
     /// Every hashed row (in memory, spilling past the budget).
     All,
-    /// Every hashed row, spilled by key partition from the first batch: rows expected to
-    /// differ nearly all, and not to fit.
+    /// Every hashed row, spilled by key partition from the first batch: sides expected to
+    /// differ in many rows, and not to fit.
     AllSpilled,
     /// Only the rows at these positions, per file (files with none are not read).
     Subset {
