@@ -168,6 +168,7 @@ impl<T: Copy, const CAP: usize> Chunked<T, CAP> {
 /// 32 more bits of its row hash (else 0), and its row number on its side in arrival order with
 /// [`NULL_FLAG`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C, align(16))]
 struct Entry {
     hash: u64,
     check: u32,
@@ -202,6 +203,56 @@ impl Entry {
 /// The entries of one group held in memory.
 type Group = Chunked<Entry, GROUP_CHUNK>;
 
+impl Group {
+    /// Append a full line of staged entries. A group's entries are not read again during the
+    /// pass, so they are streamed to memory: a plain store would first fetch every line it
+    /// writes, for nothing.
+    fn push_line(&mut self, line: &[Entry; STAGED]) {
+        match self.chunks.last_mut() {
+            Some(c) if GROUP_CHUNK - c.len() >= STAGED => stream_line(c, line),
+            Some(c) if c.len() < GROUP_CHUNK => self.extend_from_slice(line),
+            _ => {
+                let mut c = Vec::with_capacity(GROUP_CHUNK);
+                stream_line(&mut c, line);
+                self.chunks.push(c);
+            }
+        }
+    }
+}
+
+/// Append `line` to `chunk`, which has room for it, with non-temporal stores on x86-64.
+#[cfg(target_arch = "x86_64")]
+fn stream_line(chunk: &mut Vec<Entry>, line: &[Entry; STAGED]) {
+    use std::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_stream_si128};
+    assert!(chunk.capacity() - chunk.len() >= STAGED, "room for a line");
+    // SAFETY: the chunk has room for the line (asserted); an `Entry` is 16 bytes aligned to 16,
+    // so each slot past the length is an aligned 16-byte store target and each source a
+    // readable 16-byte value; SSE2 is part of every x86-64 CPU. The length covers the new
+    // entries only once they are written. `HashIndex::add` fences the stores before the index
+    // can be read on another thread.
+    unsafe {
+        let out = chunk.as_mut_ptr().add(chunk.len()).cast::<__m128i>();
+        for (i, e) in line.iter().enumerate() {
+            _mm_stream_si128(out.add(i), _mm_loadu_si128((e as *const Entry).cast()));
+        }
+        chunk.set_len(chunk.len() + STAGED);
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn stream_line(chunk: &mut Vec<Entry>, line: &[Entry; STAGED]) {
+    chunk.extend_from_slice(line);
+}
+
+/// Order the streamed stores before any later store (the unlock that hands the index on).
+fn fence_streamed() {
+    // SAFETY: SSE is part of every x86-64 CPU; the fence has no operands.
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        std::arch::x86_64::_mm_sfence()
+    };
+}
+
 /// Entries staged per group before they are copied into their group a few at a time: writing
 /// each entry straight to one of 256 far-apart places misses the cache and the TLB nearly
 /// every time; the staging area (32 KiB) stays in the cache, and the copies are whole lines.
@@ -228,7 +279,7 @@ impl Staging {
         let n = usize::from(self.len[g]);
         self.slots[g][n] = e;
         if n + 1 == STAGED {
-            groups[g].extend_from_slice(&self.slots[g]);
+            groups[g].push_line(&self.slots[g]);
             self.len[g] = 0;
         } else {
             self.len[g] = (n + 1) as u8;
@@ -453,6 +504,7 @@ impl HashIndex {
                 );
             }
         }
+        fence_streamed();
         Ok(())
     }
 
@@ -975,6 +1027,38 @@ mod tests {
         let d = differences(left, right, false).unwrap();
         assert_eq!(positions(&d.left), vec![vec![], vec![23_456]]);
         assert_eq!(positions(&d.right), vec![vec![199_999]]);
+    }
+
+    #[test]
+    fn every_entry_lands_in_its_group_in_arrival_order() {
+        // Enough rows that every group fills more than one chunk, in batches of sizes that mix
+        // whole staged lines with partial ones.
+        let values: Vec<u128> = (0..1_200_000u64)
+            .map(|i| u128::from(i.wrapping_mul(0x9E37_79B9_7F4A_7C15)))
+            .collect();
+        let mut idx = HashIndex::new(1, usize::MAX, None, "g");
+        let mut at = 0;
+        for size in [1usize, 7, 8, 9, 4095, 65_536].iter().cycle() {
+            if at == values.len() {
+                break;
+            }
+            let n = (*size).min(values.len() - at);
+            let batch: Vec<_> = values[at..at + n].iter().map(|&h| (h, h, false)).collect();
+            idx.add(0, at as u64, &hashes(&batch), false).unwrap();
+            at += n;
+        }
+        idx.staging.flush(&mut idx.groups);
+        let mut want = vec![Vec::new(); GROUPS];
+        for (row, &h) in values.iter().enumerate() {
+            want[group_of(h as u64)].push((h as u64, row as u32));
+        }
+        assert!(want.iter().all(|w| w.len() > 2 * GROUP_CHUNK));
+        let got: Vec<Vec<(u64, u32)>> = idx
+            .groups
+            .iter()
+            .map(|g| g.iter().map(|e| (e.hash, e.row)).collect())
+            .collect();
+        assert_eq!(got, want);
     }
 
     /// A selection from positions per file, through an index of one batch per file.
