@@ -569,7 +569,9 @@ fn flush(schema: &SchemaRef, file: &mut PartFile) -> Result<u64> {
     }
     let writer = file.writer.as_mut().expect("writer");
     for batch in &batches {
-        writer.write(batch).map_err(io)?;
+        // A slice of view columns shares its data buffers with the other partitions' slices:
+        // written as it is, each partition file would hold all of them.
+        writer.write(&compact(schema, batch)?).map_err(io)?;
     }
     Ok(bytes)
 }
@@ -607,8 +609,10 @@ fn decode_file(file: &File) -> std::result::Result<Vec<RecordBatch>, String> {
     let mut decoder = FileDecoder::new(Arc::new(schema), footer.version());
     let block_of = |block: &arrow::ipc::Block| -> std::result::Result<Buffer, String> {
         let start = u64::try_from(block.offset()).map_err(|_| damaged("block offset"))?;
+        // A message starts with at least its marker and length (8 bytes).
         let len = usize::try_from(block.metaDataLength())
             .ok()
+            .filter(|&m| m >= 8)
             .zip(usize::try_from(block.bodyLength()).ok())
             .and_then(|(m, b)| m.checked_add(b))
             .ok_or_else(|| damaged("block length"))?;
@@ -627,12 +631,11 @@ fn decode_file(file: &File) -> std::result::Result<Vec<RecordBatch>, String> {
     }
     let mut batches = Vec::new();
     for block in footer.recordBatches().iter().flatten() {
-        if let Some(batch) = decoder
+        let batch = decoder
             .read_record_batch(block, &block_of(block)?)
             .map_err(|e| e.to_string())?
-        {
-            batches.push(batch);
-        }
+            .ok_or_else(|| damaged("a block without its rows"))?;
+        batches.push(batch);
     }
     Ok(batches)
 }
@@ -975,5 +978,47 @@ mod tests {
                 "{footer_len}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn spilled_views_take_only_their_own_strings() {
+        // Strings kept as views: each partition's slice shares the gathered batch's data
+        // buffer, and must be written with its own strings only.
+        let dir = tempfile::tempdir().unwrap();
+        let projected = Arc::new(Schema::new(vec![Field::new("s", DataType::Utf8View, true)]));
+        let mut spool = Spool::new(spooled_schema(&projected), 1, 8, dir.path(), "left");
+        let n = 100_000u32;
+        let text: Vec<String> = (0..n).map(|i| format!("{i:0>40}")).collect();
+        for (k, chunk) in text.chunks(10_000).enumerate() {
+            let column = StringViewArray::from_iter_values(chunk.iter());
+            let batch = RecordBatch::try_from_iter([("s", Arc::new(column) as ArrayRef)]).unwrap();
+            let first = (k * 10_000) as u32;
+            let hashed = hashed(&batch, spread(first, chunk.len() as u32)).unwrap();
+            spool.push_hashed(hashed).unwrap();
+        }
+        let Spooled::Disk { files, .. } = spool.finish().unwrap() else {
+            panic!("a budget of one byte spills");
+        };
+        let bytes: u64 = files
+            .iter()
+            .flatten()
+            .map(|f| std::fs::metadata(f).unwrap().len())
+            .sum();
+        // A row is 40 bytes of string, a 16-byte view, 32 bytes of hashes and a flag.
+        assert!(bytes < 2 * 90 * u64::from(n), "{bytes} bytes spilled");
+        let mut back: Vec<String> = files
+            .iter()
+            .flatten()
+            .flat_map(|f| read_partition(f).unwrap())
+            .flat_map(|b| {
+                let column = b.column(0).as_string_view().clone();
+                column
+                    .iter()
+                    .map(|v| v.unwrap().to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        back.sort();
+        assert_eq!(back, text);
     }
 }
