@@ -256,12 +256,14 @@ impl Sinks {
         }
         let hashed = spool::hashed(&projected, hashes)?;
         // Rows kept in memory are copied out of their pages here, on this unit's thread; rows
-        // that spill are copied once, into their partitions.
-        if self.spool.lock().expect("spool lock").spilling() {
-            return self.spool.lock().expect("spool lock").push_hashed(hashed);
-        }
-        let compact = spool::compact(&self.spooled_schema, &hashed)?;
-        self.spool.lock().expect("spool lock").push(compact)
+        // that spill are copied once, into their partitions. A spool never stops spilling.
+        let spilling = self.spool.lock().expect("spool lock").spilling();
+        let batch = if spilling {
+            hashed
+        } else {
+            spool::compact(&self.spooled_schema, &hashed)?
+        };
+        self.spool.lock().expect("spool lock").push(batch)
     }
 
     /// What the pass kept, once every unit has run.

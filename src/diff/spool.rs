@@ -438,7 +438,8 @@ impl Spool {
 
     /// Add a batch made by [`hashed`]: kept in the spooled layout, or staged as it is to be
     /// copied out into its partitions.
-    pub fn push_hashed(&mut self, batch: RecordBatch) -> Result<()> {
+    #[cfg(test)]
+    fn push_hashed(&mut self, batch: RecordBatch) -> Result<()> {
         if self.spilling() {
             self.spill(batch)
         } else {
@@ -446,7 +447,8 @@ impl Spool {
         }
     }
 
-    /// Add a batch in the spooled layout (see [`attach`]).
+    /// Add a batch in the spooled layout (see [`attach`]), or, once the spool is spilling, one
+    /// as made by [`hashed`]: its rows are copied into their partitions either way.
     pub fn push(&mut self, batch: RecordBatch) -> Result<()> {
         if self.parts.is_none() {
             let size = batch.get_array_memory_size();

@@ -54,7 +54,7 @@ impl CellWords {
         let (mut rows, mut held) = (0usize, 0usize);
         for b in left.iter().chain(right) {
             rows += b.num_rows();
-            held += b.get_array_memory_size();
+            held += rows_size(b);
         }
         let words = rows.saturating_mul(width).saturating_mul(8);
         words <= held && words <= budget
@@ -66,6 +66,17 @@ impl CellWords {
         let (b, row) = split_ref(r);
         &self.batches[b][row * self.width..(row + 1) * self.width]
     }
+}
+
+/// The bytes a batch's rows take. Not `get_array_memory_size`: a partition's batches are
+/// slices of one gathered batch, or of the block they were read back in, and each would count
+/// the whole of it.
+fn rows_size(batch: &RecordBatch) -> usize {
+    batch
+        .columns()
+        .iter()
+        .map(|c| c.to_data().get_slice_memory_size().unwrap_or(0))
+        .sum()
 }
 
 /// One batch's words: hashed a column at a time (the typed loops of
@@ -131,5 +142,16 @@ mod tests {
         assert!(!CellWords::fit(side, side, 1, 15_999));
         let width = held / 16_000 + 1;
         assert!(!CellWords::fit(side, side, width, usize::MAX));
+    }
+
+    #[test]
+    fn slices_of_one_batch_count_only_their_own_rows() {
+        // 1000 rows of 8-byte ids in ten slices of one batch: 8,000 bytes held a side, so one
+        // compared column's words (16,000 bytes for both sides) fit and two do not.
+        let ids: ArrayRef = Arc::new(Int64Array::from((0..1000).collect::<Vec<i64>>()));
+        let batch = RecordBatch::try_from_iter([("id", ids)]).unwrap();
+        let slices: Vec<RecordBatch> = (0..10).map(|i| batch.slice(i * 100, 100)).collect();
+        assert!(CellWords::fit(&slices, &slices, 1, usize::MAX));
+        assert!(!CellWords::fit(&slices, &slices, 2, usize::MAX));
     }
 }
