@@ -289,12 +289,8 @@ impl<'a> SideRows<'a> {
 
     /// Column `col` of the rows `refs` (batch, row), gathered into one array in that order.
     fn gather(&self, col: usize, refs: &[(usize, usize)]) -> Result<ArrayRef> {
-        let arrays: Vec<&dyn Array> = self
-            .batches
-            .iter()
-            .map(|b| b.column(col).as_ref())
-            .collect();
-        arrow::compute::interleave(&arrays, refs).map_err(|e| {
+        let arrays: Vec<&ArrayRef> = self.batches.iter().map(|b| b.column(col)).collect();
+        super::gather::same_type(&arrays, refs).map_err(|e| {
             crate::error::Error::Internal(format!("gathering matched rows of column {col}: {e}"))
         })
     }

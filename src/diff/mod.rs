@@ -19,6 +19,7 @@
 
 pub mod bytes;
 mod conclude;
+mod gather;
 pub mod matcher;
 pub mod output;
 mod pass;

@@ -13,16 +13,14 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{
-    ArrayRef, AsArray, BooleanBufferBuilder, FixedSizeBinaryArray, GenericStringArray,
-    OffsetSizeTrait, StringViewArray,
-};
-use arrow::buffer::{Buffer, NullBuffer, OffsetBuffer};
+use arrow::array::{ArrayRef, AsArray, FixedSizeBinaryArray};
+use arrow::buffer::Buffer;
 use arrow::compute::concat_batches;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::ipc::writer::FileWriter;
 use arrow::record_batch::RecordBatch;
 
+use super::gather;
 use crate::error::{Error, Result};
 use crate::fingerprint::logical::{hash_at, RowHashes};
 
@@ -93,18 +91,12 @@ pub fn compact(schema: &SchemaRef, batch: &RecordBatch) -> Result<RecordBatch> {
                     _ => c.clone(),
                 })
             } else {
-                cast_to(c, f)
+                gather::cast_to(c, f)
             }
         })
         .collect::<Result<Vec<_>>>()?;
     RecordBatch::try_new(schema.clone(), cols)
         .map_err(|e| Error::Internal(format!("attaching hashes: {e}")))
-}
-
-/// A column cast to its spooled type.
-fn cast_to(column: &ArrayRef, field: &Field) -> Result<ArrayRef> {
-    arrow::compute::cast(column, field.data_type())
-        .map_err(|e| Error::Internal(format!("spooling column `{}`: {e}", field.name())))
 }
 
 /// The partition of a key hash (high 64 bits, so tier 3's in-memory grouping, which uses the
@@ -197,134 +189,11 @@ fn gather(
         .enumerate()
         .map(|(c, field)| {
             let sources: Vec<&ArrayRef> = batches.iter().map(|b| b.column(c)).collect();
-            gather_column(&sources, order, field)
+            gather::column(&sources, order, field)
         })
         .collect::<Result<Vec<_>>>()?;
     RecordBatch::try_new(schema.clone(), columns)
         .map_err(|e| Error::Internal(format!("partitioning: {e}")))
-}
-
-/// One column of [`gather`].
-fn gather_column(
-    sources: &[&ArrayRef],
-    order: &[(usize, usize)],
-    field: &Field,
-) -> Result<ArrayRef> {
-    let from = sources[0].data_type();
-    let to = field.data_type();
-    if sources.iter().any(|s| s.data_type() != from) {
-        // Batches kept in memory before the spool spilled, beside batches as decoded.
-        let cast: Vec<ArrayRef> = sources
-            .iter()
-            .map(|s| cast_to(s, field))
-            .collect::<Result<_>>()?;
-        return gather_column(&cast.iter().collect::<Vec<_>>(), order, field);
-    }
-    let arrays = || {
-        sources
-            .iter()
-            .map(|s| s.as_ref())
-            .collect::<Vec<&dyn arrow::array::Array>>()
-    };
-    let interleaved = || {
-        arrow::compute::interleave(&arrays(), order)
-            .map_err(|e| Error::Internal(format!("partitioning column `{}`: {e}", field.name())))
-    };
-    Ok(match (from, to) {
-        (DataType::FixedSizeBinary(width), _) if from == to => {
-            let fixed: Vec<&FixedSizeBinaryArray> =
-                sources.iter().map(|s| s.as_fixed_size_binary()).collect();
-            Arc::new(gather_fixed(&fixed, order, *width)?)
-        }
-        (DataType::Utf8View, DataType::Utf8) => {
-            Arc::new(gather_strings::<i32>(sources, order, field)?)
-        }
-        (DataType::Utf8View, DataType::LargeUtf8) => {
-            Arc::new(gather_strings::<i64>(sources, order, field)?)
-        }
-        (DataType::Utf8View, DataType::Utf8View) => Arc::new(interleaved()?.as_string_view().gc()),
-        (DataType::BinaryView, DataType::BinaryView) => {
-            Arc::new(interleaved()?.as_binary_view().gc())
-        }
-        _ if from == to => interleaved()?,
-        _ => cast_to(&interleaved()?, field)?,
-    })
-}
-
-/// The validity of the rows `order` names; `None` when no source has a null.
-fn gather_nulls(
-    sources: &[&dyn arrow::array::Array],
-    order: &[(usize, usize)],
-) -> Option<NullBuffer> {
-    if sources.iter().all(|s| s.null_count() == 0) {
-        return None;
-    }
-    let mut valid = BooleanBufferBuilder::new(order.len());
-    for &(b, row) in order {
-        valid.append(sources[b].is_valid(row));
-    }
-    Some(NullBuffer::new(valid.finish()))
-}
-
-/// Fixed-width binary values (the 16-byte hashes) gathered a value at a time.
-fn gather_fixed(
-    sources: &[&FixedSizeBinaryArray],
-    order: &[(usize, usize)],
-    width: i32,
-) -> Result<FixedSizeBinaryArray> {
-    let mut values = Vec::with_capacity(order.len() * width.max(0) as usize);
-    for &(b, row) in order {
-        values.extend_from_slice(sources[b].value(row));
-    }
-    let dyns: Vec<&dyn arrow::array::Array> = sources.iter().map(|s| *s as _).collect();
-    FixedSizeBinaryArray::try_new(width, values.into(), gather_nulls(&dyns, order))
-        .map_err(|e| Error::Internal(format!("partitioning: {e}")))
-}
-
-/// Strings held as views copied out into offsets and values, a value at a time.
-fn gather_strings<O: OffsetSizeTrait>(
-    sources: &[&ArrayRef],
-    order: &[(usize, usize)],
-    field: &Field,
-) -> Result<GenericStringArray<O>> {
-    let views: Vec<&StringViewArray> = sources.iter().map(|s| s.as_string_view()).collect();
-    let dyns: Vec<&dyn arrow::array::Array> = sources.iter().map(|s| s.as_ref()).collect();
-    let nulls = gather_nulls(&dyns, order);
-    let valid = |i: usize| nulls.as_ref().is_none_or(|n| n.is_valid(i));
-    let bytes: usize = order
-        .iter()
-        .enumerate()
-        .filter(|&(i, _)| valid(i))
-        .map(|(_, &(b, row))| views[b].views()[row] as u32 as usize)
-        .sum();
-    let too_long = || {
-        Error::Internal(format!(
-            "spooling column `{}`: {bytes} bytes of strings in {} rows pass the offsets' range",
-            field.name(),
-            order.len()
-        ))
-    };
-    O::from_usize(bytes).ok_or_else(too_long)?;
-    let mut values: Vec<u8> = Vec::with_capacity(bytes);
-    let mut offsets: Vec<O> = Vec::with_capacity(order.len() + 1);
-    offsets.push(O::zero());
-    for (i, &(b, row)) in order.iter().enumerate() {
-        if valid(i) {
-            values.extend_from_slice(views[b].value(row).as_bytes());
-        }
-        // Within range: `values` holds at most `bytes` bytes, checked above.
-        offsets.push(O::from_usize(values.len()).ok_or_else(too_long)?);
-    }
-    // SAFETY: every value appended is a whole `&str` of a string view array, so `values` is
-    // valid UTF-8 and each offset falls on a value's boundary; the offsets start at zero, never
-    // decrease, end at `values.len()`, and `nulls` has one entry a row.
-    Ok(unsafe {
-        GenericStringArray::new_unchecked(
-            OffsetBuffer::new_unchecked(offsets.into()),
-            values.into(),
-            nulls,
-        )
-    })
 }
 
 /// Rows gathered before a spilled batch is split by partition: splitting a few hundred rows
