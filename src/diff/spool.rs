@@ -121,13 +121,24 @@ pub fn null_keys(batch: &RecordBatch) -> &arrow::array::BooleanArray {
     batch.column(batch.num_columns() - 1).as_boolean()
 }
 
-/// Split batches (in the spooled layout) by partition.
-pub fn split(batches: &[RecordBatch], partitions: usize) -> Result<Vec<Vec<RecordBatch>>> {
+/// Split batches held in memory (in the spooled layout) by partition, [`STAGE_ROWS`] rows at a
+/// time: each run of batches is gathered in partition order and dropped before the next, so
+/// the split holds the rows once (and one run twice), not all of them twice.
+pub fn split(batches: Vec<RecordBatch>, partitions: usize) -> Result<Vec<Vec<RecordBatch>>> {
     let mut out: Vec<Vec<RecordBatch>> = vec![Vec::new(); partitions];
-    for batch in batches {
-        for (p, part) in split_sorted(&batch.schema(), std::slice::from_ref(batch), partitions)? {
+    let mut run: Vec<RecordBatch> = Vec::new();
+    let mut rows = 0;
+    let mut batches = batches.into_iter().peekable();
+    while let Some(batch) = batches.next() {
+        rows += batch.num_rows();
+        run.push(batch);
+        if rows < STAGE_ROWS && batches.peek().is_some() {
+            continue;
+        }
+        for (p, part) in split_sorted(&run[0].schema(), &run, partitions)? {
             out[p].push(part);
         }
+        (run, rows) = (Vec::new(), 0);
     }
     Ok(out)
 }
@@ -645,6 +656,46 @@ mod tests {
             .is_empty());
         let one = split_sorted(&numbered(1).schema(), &[numbered(1)], 7).unwrap();
         assert_eq!((one.len(), one[0].1.num_rows()), (1, 1));
+    }
+
+    #[test]
+    fn rows_held_in_memory_split_into_partitions_a_run_of_batches_at_a_time() {
+        // 200,000 rows in batches of 30,000 (the last one shorter): runs of at least
+        // STAGE_ROWS rows are split one after another.
+        let all = numbered(200_000);
+        let batches: Vec<RecordBatch> = (0..200_000)
+            .step_by(30_000)
+            .map(|at| all.slice(at, 30_000.min(200_000 - at)))
+            .collect();
+        let parts = split(batches, 5).unwrap();
+        assert_eq!(parts.len(), 5);
+        let mut seen = Vec::new();
+        for (p, part) in parts.iter().enumerate() {
+            // Three runs (90,000, 90,000 and 20,000 rows), each giving every partition a slice.
+            assert_eq!(part.len(), 3, "partition {p}");
+            let mut values = Vec::new();
+            for batch in part {
+                let keys = key_hashes(batch);
+                for row in 0..batch.num_rows() {
+                    assert_eq!(partition_of(hash_at(keys, row), 5), p);
+                }
+                values.extend(
+                    batch
+                        .column(0)
+                        .as_primitive::<arrow::datatypes::UInt32Type>()
+                        .values()
+                        .iter()
+                        .copied(),
+                );
+            }
+            assert!(
+                values.windows(2).all(|w| w[0] < w[1]),
+                "partition {p} keeps row order"
+            );
+            seen.extend(values);
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, (0..200_000).collect::<Vec<u32>>());
     }
 
     #[test]
