@@ -399,3 +399,72 @@ fn the_look_at_the_first_rows_picks_one_decode_when_many_rows_differ() {
         }
     }
 }
+
+/// Rows kept in memory, more than tier 3 diffs as one partition and most pairs differing:
+/// they are split by key partition in memory (the debug log says how many partitions were
+/// diffed) and give exactly what the spilled diff gives.
+#[test]
+fn rows_kept_in_memory_with_most_pairs_differing_are_split_and_diff_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (left, right) = (
+        dir.path().join("left.parquet"),
+        dir.path().join("right.parquet"),
+    );
+    let ids: Vec<i64> = (0..ROWS).collect();
+    let rids: Vec<i64> = ids
+        .iter()
+        .copied()
+        .filter(|i| i % 1000 != 0)
+        .rev()
+        .collect();
+    let name = |i: i64| format!("customer-{:08}", i * 7919 % 1_000_003);
+    write(&left, &ids, false, |i| (name(i), i as f64));
+    write(&right, &rids, false, |i| (name(i), i as f64 + 0.5));
+    let deleted = (ROWS / 1000) as u64;
+    let changed = ROWS as u64 - deleted;
+
+    let in_memory = crate::harness::parity()
+        .env("RUST_LOG", "parity=debug")
+        .args([
+            "diff",
+            "--key",
+            "id",
+            "--row-strategy",
+            "memory",
+            "--format",
+            "json",
+        ])
+        .arg(&left)
+        .arg(&right)
+        .output()
+        .unwrap();
+    let run = crate::harness::Run::from(in_memory);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(" partitions: "),
+        "the rows kept in memory were not split: {}",
+        run.stderr
+    );
+    let memory: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let (run_spill, spilled) = diff_json(
+        &left,
+        &right,
+        &[
+            "--key",
+            "id",
+            "--row-strategy",
+            "spill",
+            "--memory-limit",
+            "16MiB",
+        ],
+    );
+    assert_eq!(run_spill.code, 1, "{}", run_spill.stderr);
+    assert_eq!(memory["spilled_bytes"].as_u64(), Some(0));
+    for v in [&memory, &spilled] {
+        assert_eq!(v["only_left"].as_u64(), Some(deleted));
+        assert_eq!(v["only_right"].as_u64(), Some(0));
+        assert_eq!(v["changed_rows"].as_u64(), Some(changed));
+        assert_eq!(v["changed_cells"], serde_json::json!({ "amount": changed }));
+    }
+    assert_eq!(memory["samples"], spilled["samples"]);
+}
