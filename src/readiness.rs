@@ -384,7 +384,8 @@ pub struct Wanted {
     pub blocking: Option<Entry>,
 }
 
-/// One pipeline's readiness from its record names (findings not yet read).
+/// One pipeline's readiness from its record names (findings not yet read): the checks that
+/// count, the timeline of its partitions, its streak, and the state they put it in.
 pub fn assess(
     inv: &Inventory,
     p: &Pipeline,
@@ -392,202 +393,36 @@ pub fn assess(
     opts: &ReportOptions,
 ) -> (PipelineReadiness, Wanted) {
     let cutoff = opts.cutoff;
-    let cadence = p.cadence;
-    // What existed at the cutoff: records written before it, partitions ended by it, of
-    // this cadence, from the pipeline's start.
-    let entries: Vec<&Entry> = entries
-        .iter()
-        .filter(|e| e.time().is_some_and(|t| t <= cutoff))
-        // A check made before the partition was complete and aged proves nothing about it.
-        .filter(|e| e.judged_complete(p.min_age))
-        .collect();
-    // Only checks made under the pipeline's current comparison settings count, as for `parity
-    // run`: a tightened setting (strict types, a removed ignore) must not inherit the clean
-    // streak of a looser one. The next run checks those partitions again.
-    let digest = &p.config_digest[..DIGEST_PREFIX.min(p.config_digest.len())];
-    let (entries, earlier): (Vec<&Entry>, Vec<&Entry>) =
-        entries.into_iter().partition(|e| e.digest == digest);
-    let entries: Vec<&Entry> = entries
-        .into_iter()
-        .filter(|e| e.partition.cadence() == cadence && e.partition.end() <= cutoff.naive_utc())
-        .filter(|e| p.start.is_none_or(|s| e.partition.date >= s))
-        .collect();
-    let newest_check = entries.iter().filter_map(|e| e.time()).max();
-    // A counted check whose files differ from those of a newer check of the same partition
-    // (under other settings) is out of date: the data changed after it. The partition counts
-    // as not checked until a run under the current settings checks it again.
-    let newest: Vec<&Entry> = newest_per_partition(entries)
-        .into_iter()
-        .filter(|e| {
-            !earlier.iter().any(|o| {
-                o.partition == e.partition
-                    && (&o.checked_at, &o.run_id) > (&e.checked_at, &e.run_id)
-                    && e.files.is_some()
-                    && o.files.is_some()
-                    && o.files != e.files
-            })
-        })
-        .collect();
+    let Counted {
+        newest,
+        earlier,
+        newest_check,
+    } = counted(p, entries, cutoff);
     let verdicts: BTreeMap<Partition, &Entry> = newest.iter().map(|e| (e.partition, *e)).collect();
-
-    let settled = newest_settled(cutoff, p.min_age, cadence);
-    let first = match p.start {
-        Some(s) => Some(Partition::at(
-            s.and_hms_opt(0, 0, 0).unwrap_or_default(),
-            cadence,
-        )),
-        None => verdicts.keys().next().copied(),
-    };
-    let newest_checked = verdicts.keys().next_back().copied();
-    let last = match newest_checked {
-        Some(n) if n > settled => n,
-        _ => settled,
-    };
-    // A bogus far-past record must not make the timeline unbounded.
-    let first = first.map(|f| {
-        let floor = Partition::at(last.start() - cadence.step() * (MAX_TIMELINE - 1), cadence);
-        f.max(floor)
-    });
-    let timeline: Vec<Cell> = match first {
-        Some(f) if f <= last && p.migrate => partitions_between(f, last)
-            .into_iter()
-            .map(|partition| Cell {
-                partition,
-                verdict: verdicts.get(&partition).map(|e| e.verdict),
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
-
-    let mut streak = 0u32;
-    if let Some(n) = newest_checked {
-        let mut at = n;
-        while verdicts.get(&at).is_some_and(|e| e.verdict.is_parity()) {
-            streak += 1;
-            if first.is_some_and(|f| at <= f) {
-                break;
-            }
-            at = Partition::at(at.start() - cadence.step(), cadence);
-        }
-    }
-    let newest_verdict = newest_checked.and_then(|n| verdicts.get(&n).map(|e| e.verdict));
-    let required = p.required_streak;
-
-    // If every partition from the newest checked one on is at parity: the partition that
-    // completes the streak, plus the time it must age before it is checked.
-    let projected_ready = if streak >= required || !p.migrate {
-        None
-    } else {
-        let from = match newest_checked {
-            Some(n) => n,
-            None => match first {
-                Some(f) => Partition::at(f.start() - cadence.step(), cadence),
-                None => Partition::at(settled.start(), cadence),
-            },
-        };
-        let need = i32::try_from(required - streak).unwrap_or(i32::MAX);
-        let completing_end = from.end() + cadence.step() * need;
-        let ready_at = (completing_end + p.min_age).max(cutoff.naive_utc());
-        Some(ready_at.date())
-    };
-
+    let span = Span::of(p, &verdicts, cutoff);
+    let timeline = span.timeline(p, &verdicts);
+    let newest_checked = span.newest_checked;
+    let streak = streak(&verdicts, &span, p.cadence);
+    let projected_ready = projected_ready(p, &span, streak, cutoff);
     // Settled partitions after the newest check.
     let pending = match newest_checked {
-        Some(n) if n < settled => timeline.iter().filter(|c| c.partition > n).count(),
+        Some(n) if n < span.settled => timeline.iter().filter(|c| c.partition > n).count(),
         Some(_) => 0,
         None => timeline.len(),
     };
-    let gaps = p.gaps();
-    let stale_lag = newest_checked.map(|n| settled.end() - n.end());
-    let (state, reason) = if !p.migrate {
-        (
-            State::NotMigrating,
-            "being retired with the legacy platform, not migrated".to_string(),
-        )
-    } else if p.owner.is_none() {
-        (
-            State::Unowned,
-            "no owner: nobody signs off this pipeline's migration".to_string(),
-        )
-    } else if !gaps.is_empty() {
-        let fields: Vec<&str> = gaps.iter().map(|g| g.field.as_str()).collect();
-        (
-            State::Incomplete,
-            format!("inventory lacks {}", fields.join(", ")),
-        )
-    } else if let (Some(n), Some(v)) = (newest_checked, newest_verdict.filter(|v| !v.is_parity())) {
-        let what = match v {
-            UnitVerdict::Diverged => "diverged".to_string(),
-            UnitVerdict::MissingLegacy => "is missing on the legacy side".to_string(),
-            UnitVerdict::MissingTarget => "is missing on the target side".to_string(),
-            _ => "could not be checked".to_string(),
-        };
-        (State::Blocked, format!("newest partition {n} {what}"))
-    } else if newest_check.is_none() && !earlier.is_empty() {
-        (
-            State::Stale,
-            match earlier.len() {
-                1 => "not checked since its comparison settings changed (1 earlier record does not count)".to_string(),
-                n => format!("not checked since its comparison settings changed ({n} earlier records do not count)"),
-            },
-        )
-    } else if newest_check.is_none() {
-        (State::Stale, "never checked".to_string())
-    } else if newest_check.is_some_and(|t| cutoff - t > inv.cutover.stale_after) {
-        let t = newest_check.unwrap_or(cutoff);
-        (
-            State::Stale,
-            format!(
-                "no check since {} ({} ago; stale after {})",
-                t.format("%Y-%m-%d %H:%M UTC"),
-                human_duration(cutoff - t),
-                human_duration(inv.cutover.stale_after)
-            ),
-        )
-    } else if stale_lag.is_some_and(|lag| lag > inv.cutover.stale_after) {
-        let n = newest_checked.map(|n| n.to_string()).unwrap_or_default();
-        (
-            State::Stale,
-            format!(
-                "newest checked partition is {n}, {} behind the cadence",
-                human_duration(stale_lag.unwrap_or_default())
-            ),
-        )
-    } else if streak >= required && pending > 0 {
-        // Clean so far, but the newest settled partitions have not been judged: not ready
-        // until they are.
-        (
-            State::OnTrack,
-            format!(
-                "{streak} consecutive clean partitions (needs {required}), but the newest {pending} settled partition{} not checked yet",
-                if pending == 1 { " is" } else { "s are" }
-            ),
-        )
-    } else if streak >= required {
-        (
-            State::Ready,
-            format!("{streak} consecutive clean partitions (needs {required})"),
-        )
-    } else {
-        let need = required - streak;
-        let ready = projected_ready.unwrap_or(opts.as_of);
-        let plural = if need == 1 { "" } else { "s" };
-        if ready <= inv.cutover.retirement_date {
-            (
-                State::OnTrack,
-                format!("needs {need} more clean partition{plural}: ready {ready} at the earliest"),
-            )
-        } else {
-            (
-                State::AtRisk,
-                format!(
-                    "needs {need} more clean partition{plural}: ready {ready} at the earliest, after the retirement date {}",
-                    inv.cutover.retirement_date
-                ),
-            )
-        }
+    let newest_verdict = newest_checked.and_then(|n| verdicts.get(&n).map(|e| e.verdict));
+    let standing = Standing {
+        newest_checked,
+        newest_verdict,
+        newest_check,
+        earlier: earlier.len(),
+        stale_lag: newest_checked.map(|n| span.settled.end() - n.end()),
+        streak,
+        pending,
+        projected_ready,
     };
-
+    let gaps = p.gaps();
+    let (state, reason) = state_of(inv, p, &gaps, opts, &standing);
     let wanted = Wanted {
         divergence: newest
             .iter()
@@ -604,12 +439,12 @@ pub fn assess(
         owner: p.owner.clone(),
         classification: p.classification,
         business_process: p.business_process.clone(),
-        cadence,
+        cadence: p.cadence,
         migrate: p.migrate,
         state,
         reason,
         streak,
-        required_streak: required,
+        required_streak: p.required_streak,
         checked_partitions: verdicts.len() as u64,
         earlier_config_records: earlier.len() as u64,
         newest_partition: newest_checked,
@@ -622,6 +457,298 @@ pub fn assess(
         timeline,
     };
     (row, wanted)
+}
+
+/// The checks of a pipeline that count at the cutoff.
+struct Counted<'a> {
+    /// The newest counted check of each partition, not out of date.
+    newest: Vec<&'a Entry>,
+    /// Checks made under earlier comparison settings.
+    earlier: Vec<&'a Entry>,
+    /// When the newest counted check was made.
+    newest_check: Option<DateTime<Utc>>,
+}
+
+/// What existed at the cutoff (records written before it, partitions ended by it, of this
+/// cadence, from the pipeline's start), made once the partition was complete, under the
+/// pipeline's current settings, and not made out of date by a newer check.
+fn counted<'a>(p: &Pipeline, entries: &'a [Entry], cutoff: DateTime<Utc>) -> Counted<'a> {
+    let entries: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| e.time().is_some_and(|t| t <= cutoff))
+        // A check made before the partition was complete and aged proves nothing about it.
+        .filter(|e| e.judged_complete(p.min_age))
+        .collect();
+    // Only checks made under the pipeline's current comparison settings count, as for `parity
+    // run`: a tightened setting (strict types, a removed ignore) must not inherit the clean
+    // streak of a looser one. The next run checks those partitions again.
+    let digest = &p.config_digest[..DIGEST_PREFIX.min(p.config_digest.len())];
+    let (entries, earlier): (Vec<&Entry>, Vec<&Entry>) =
+        entries.into_iter().partition(|e| e.digest == digest);
+    let entries: Vec<&Entry> = entries
+        .into_iter()
+        .filter(|e| e.partition.cadence() == p.cadence && e.partition.end() <= cutoff.naive_utc())
+        .filter(|e| p.start.is_none_or(|s| e.partition.date >= s))
+        .collect();
+    let newest_check = entries.iter().filter_map(|e| e.time()).max();
+    // A counted check whose files differ from those of a newer check of the same partition
+    // (under other settings) is out of date: the data changed after it. The partition counts
+    // as not checked until a run under the current settings checks it again.
+    let newest = newest_per_partition(entries)
+        .into_iter()
+        .filter(|e| {
+            !earlier.iter().any(|o| {
+                o.partition == e.partition
+                    && (&o.checked_at, &o.run_id) > (&e.checked_at, &e.run_id)
+                    && e.files.is_some()
+                    && o.files.is_some()
+                    && o.files != e.files
+            })
+        })
+        .collect();
+    Counted {
+        newest,
+        earlier,
+        newest_check,
+    }
+}
+
+/// The partitions a pipeline's timeline spans.
+struct Span {
+    /// Its first partition: the pipeline's start, else its oldest checked partition (at most
+    /// [`MAX_TIMELINE`] before the last).
+    first: Option<Partition>,
+    /// The newest partition complete and aged at the cutoff.
+    settled: Partition,
+    /// The newest checked partition.
+    newest_checked: Option<Partition>,
+    /// Its last partition: the newest settled or checked one.
+    last: Partition,
+}
+
+impl Span {
+    fn of(p: &Pipeline, verdicts: &BTreeMap<Partition, &Entry>, cutoff: DateTime<Utc>) -> Span {
+        let cadence = p.cadence;
+        let settled = newest_settled(cutoff, p.min_age, cadence);
+        let first = match p.start {
+            Some(s) => Some(Partition::at(
+                s.and_hms_opt(0, 0, 0).unwrap_or_default(),
+                cadence,
+            )),
+            None => verdicts.keys().next().copied(),
+        };
+        let newest_checked = verdicts.keys().next_back().copied();
+        let last = match newest_checked {
+            Some(n) if n > settled => n,
+            _ => settled,
+        };
+        // A bogus far-past record must not make the timeline unbounded.
+        let first = first.map(|f| {
+            let floor = Partition::at(last.start() - cadence.step() * (MAX_TIMELINE - 1), cadence);
+            f.max(floor)
+        });
+        Span {
+            first,
+            settled,
+            newest_checked,
+            last,
+        }
+    }
+
+    /// Every partition of the span with its verdict (none for a pipeline not migrated).
+    fn timeline(&self, p: &Pipeline, verdicts: &BTreeMap<Partition, &Entry>) -> Vec<Cell> {
+        match self.first {
+            Some(f) if f <= self.last && p.migrate => partitions_between(f, self.last)
+                .into_iter()
+                .map(|partition| Cell {
+                    partition,
+                    verdict: verdicts.get(&partition).map(|e| e.verdict),
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Consecutive partitions at parity, walking back from the newest checked one.
+fn streak(verdicts: &BTreeMap<Partition, &Entry>, span: &Span, cadence: Cadence) -> u32 {
+    let mut streak = 0u32;
+    if let Some(n) = span.newest_checked {
+        let mut at = n;
+        while verdicts.get(&at).is_some_and(|e| e.verdict.is_parity()) {
+            streak += 1;
+            if span.first.is_some_and(|f| at <= f) {
+                break;
+            }
+            at = Partition::at(at.start() - cadence.step(), cadence);
+        }
+    }
+    streak
+}
+
+/// If every partition from the newest checked one on is at parity: the day the partition that
+/// completes the streak has aged enough to be checked (none once the streak is complete, or for
+/// a pipeline not migrated).
+fn projected_ready(
+    p: &Pipeline,
+    span: &Span,
+    streak: u32,
+    cutoff: DateTime<Utc>,
+) -> Option<NaiveDate> {
+    let (cadence, required) = (p.cadence, p.required_streak);
+    if streak >= required || !p.migrate {
+        return None;
+    }
+    let from = match span.newest_checked {
+        Some(n) => n,
+        None => match span.first {
+            Some(f) => Partition::at(f.start() - cadence.step(), cadence),
+            None => Partition::at(span.settled.start(), cadence),
+        },
+    };
+    let need = i32::try_from(required - streak).unwrap_or(i32::MAX);
+    let completing_end = from.end() + cadence.step() * need;
+    let ready_at = (completing_end + p.min_age).max(cutoff.naive_utc());
+    Some(ready_at.date())
+}
+
+/// What the state of a pipeline rests on.
+struct Standing {
+    newest_checked: Option<Partition>,
+    newest_verdict: Option<UnitVerdict>,
+    newest_check: Option<DateTime<Utc>>,
+    /// Checks made under earlier settings.
+    earlier: usize,
+    /// How far the newest checked partition ends before the newest settled one.
+    stale_lag: Option<Duration>,
+    streak: u32,
+    /// Settled partitions after the newest check.
+    pending: usize,
+    projected_ready: Option<NaiveDate>,
+}
+
+/// The state and the reason a person reads, by the rules in the module's table: each takes
+/// precedence over the ones after it.
+fn state_of(
+    inv: &Inventory,
+    p: &Pipeline,
+    gaps: &[Gap],
+    opts: &ReportOptions,
+    s: &Standing,
+) -> (State, String) {
+    gate(p, gaps, s)
+        .or_else(|| staleness(inv, opts.cutoff, s))
+        .unwrap_or_else(|| progress(inv, p, opts, s))
+}
+
+/// Not migrating, unowned, incomplete or blocked.
+fn gate(p: &Pipeline, gaps: &[Gap], s: &Standing) -> Option<(State, String)> {
+    if !p.migrate {
+        return Some((
+            State::NotMigrating,
+            "being retired with the legacy platform, not migrated".to_string(),
+        ));
+    }
+    if p.owner.is_none() {
+        return Some((
+            State::Unowned,
+            "no owner: nobody signs off this pipeline's migration".to_string(),
+        ));
+    }
+    if !gaps.is_empty() {
+        let fields: Vec<&str> = gaps.iter().map(|g| g.field.as_str()).collect();
+        return Some((
+            State::Incomplete,
+            format!("inventory lacks {}", fields.join(", ")),
+        ));
+    }
+    let (n, v) = (
+        s.newest_checked?,
+        s.newest_verdict.filter(|v| !v.is_parity())?,
+    );
+    let what = match v {
+        UnitVerdict::Diverged => "diverged",
+        UnitVerdict::MissingLegacy => "is missing on the legacy side",
+        UnitVerdict::MissingTarget => "is missing on the target side",
+        _ => "could not be checked",
+    };
+    Some((State::Blocked, format!("newest partition {n} {what}")))
+}
+
+/// Stale: never checked (under the current settings), no check for `stale_after`, or checks
+/// lagging the cadence by more.
+fn staleness(inv: &Inventory, cutoff: DateTime<Utc>, s: &Standing) -> Option<(State, String)> {
+    let stale_after = inv.cutover.stale_after;
+    let Some(t) = s.newest_check else {
+        return Some((
+            State::Stale,
+            match s.earlier {
+                0 => "never checked".to_string(),
+                1 => "not checked since its comparison settings changed (1 earlier record does not count)".to_string(),
+                n => format!("not checked since its comparison settings changed ({n} earlier records do not count)"),
+            },
+        ));
+    };
+    if cutoff - t > stale_after {
+        return Some((
+            State::Stale,
+            format!(
+                "no check since {} ({} ago; stale after {})",
+                t.format("%Y-%m-%d %H:%M UTC"),
+                human_duration(cutoff - t),
+                human_duration(stale_after)
+            ),
+        ));
+    }
+    let lag = s.stale_lag.filter(|lag| *lag > stale_after)?;
+    let n = s.newest_checked.map(|n| n.to_string()).unwrap_or_default();
+    Some((
+        State::Stale,
+        format!(
+            "newest checked partition is {n}, {} behind the cadence",
+            human_duration(lag)
+        ),
+    ))
+}
+
+/// Ready, on track or at risk, from the streak against the required one and the retirement
+/// date.
+fn progress(inv: &Inventory, p: &Pipeline, opts: &ReportOptions, s: &Standing) -> (State, String) {
+    let (streak, required, pending) = (s.streak, p.required_streak, s.pending);
+    if streak >= required && pending > 0 {
+        // Clean so far, but the newest settled partitions have not been judged: not ready
+        // until they are.
+        return (
+            State::OnTrack,
+            format!(
+                "{streak} consecutive clean partitions (needs {required}), but the newest {pending} settled partition{} not checked yet",
+                if pending == 1 { " is" } else { "s are" }
+            ),
+        );
+    }
+    if streak >= required {
+        return (
+            State::Ready,
+            format!("{streak} consecutive clean partitions (needs {required})"),
+        );
+    }
+    let need = required - streak;
+    let ready = s.projected_ready.unwrap_or(opts.as_of);
+    let plural = if need == 1 { "" } else { "s" };
+    if ready <= inv.cutover.retirement_date {
+        (
+            State::OnTrack,
+            format!("needs {need} more clean partition{plural}: ready {ready} at the earliest"),
+        )
+    } else {
+        (
+            State::AtRisk,
+            format!(
+                "needs {need} more clean partition{plural}: ready {ready} at the earliest, after the retirement date {}",
+                inv.cutover.retirement_date
+            ),
+        )
+    }
 }
 
 /// The overall decision from the pipelines' states.

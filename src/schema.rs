@@ -292,7 +292,13 @@ fn columns_named(names: &BTreeSet<&str>) -> String {
     }
 }
 
-/// Build the plan from the two sides' schemas (partition columns included).
+/// A side's compared columns by their right-side name: (left name, left type) on the left.
+type LeftColumns = BTreeMap<String, (String, DataType)>;
+type RightColumns = BTreeMap<String, DataType>;
+
+/// Build the plan from the two sides' schemas (partition columns included): the options
+/// checked against the columns, each column present on both sides planned, the rest recorded
+/// as schema changes.
 pub fn plan(left: &SchemaRef, right: &SchemaRef, cfg: &DiffConfig) -> Result<Plan> {
     for (side, schema) in [("left", left), ("right", right)] {
         if let Some(name) = duplicate_name(schema) {
@@ -303,20 +309,64 @@ pub fn plan(left: &SchemaRef, right: &SchemaRef, cfg: &DiffConfig) -> Result<Pla
     }
     let left_names: BTreeSet<&str> = left.fields().iter().map(|f| f.name().as_str()).collect();
     let right_names: BTreeSet<&str> = right.fields().iter().map(|f| f.name().as_str()).collect();
-    let has = |names: &BTreeSet<&str>| columns_named(names);
+    let renames = checked_renames(cfg, &left_names, &right_names)?;
+    check_ignored(cfg, &left_names, &right_names, &renames)?;
+    let (lefts, rights) = compared_columns(left, right, cfg, &renames);
+    check_keys(cfg, &lefts, &rights)?;
+    check_tolerances(cfg, &lefts, &rights)?;
+    let (columns, changes) = match_columns((left, right), (&lefts, &rights), cfg)?;
+    if columns.is_empty() {
+        return Err(nothing_in_common(&changes));
+    }
+    let key = cfg
+        .key
+        .iter()
+        .map(|k| {
+            columns
+                .iter()
+                .position(|c| &c.name == k)
+                .expect("key checked above")
+        })
+        .collect();
+    let schema_of = |ty: fn(&PlanColumn) -> &DataType| {
+        Arc::new(Schema::new(
+            columns
+                .iter()
+                .map(|c| Field::new(&c.name, ty(c).clone(), true))
+                .collect::<Vec<_>>(),
+        ))
+    };
+    let (left_schema, right_schema) = (schema_of(|c| &c.left_type), schema_of(|c| &c.right_type));
+    Ok(Plan {
+        columns,
+        key,
+        changes,
+        left_schema,
+        right_schema,
+        left_names: left_names.iter().map(|n| n.to_string()).collect(),
+        right_names: right_names.iter().map(|n| n.to_string()).collect(),
+    })
+}
 
+/// `--rename` as left name → right name, each naming a column of its side and not taking the
+/// name of another left column.
+fn checked_renames<'a>(
+    cfg: &'a DiffConfig,
+    left_names: &BTreeSet<&str>,
+    right_names: &BTreeSet<&str>,
+) -> Result<BTreeMap<&'a str, &'a str>> {
     let mut renames: BTreeMap<&str, &str> = BTreeMap::new();
     for (l, r) in &cfg.rename {
         if !left_names.contains(l.as_str()) {
             return Err(Error::Invalid(format!(
                 "--rename {l}={r}: the left side has no column `{l}` ({})",
-                has(&left_names)
+                columns_named(left_names)
             )));
         }
         if !right_names.contains(r.as_str()) {
             return Err(Error::Invalid(format!(
                 "--rename {l}={r}: the right side has no column `{r}` ({})",
-                has(&right_names)
+                columns_named(right_names)
             )));
         }
         renames.insert(l.as_str(), r.as_str());
@@ -329,45 +379,63 @@ pub fn plan(left: &SchemaRef, right: &SchemaRef, cfg: &DiffConfig) -> Result<Pla
             )));
         }
     }
-    let renamed = |left_name: &str| {
-        renames
-            .get(left_name)
-            .copied()
-            .unwrap_or(left_name)
-            .to_string()
-    };
+    Ok(renames)
+}
 
+/// Every `--ignore` names a column of one side (a left column by its new name counts).
+fn check_ignored(
+    cfg: &DiffConfig,
+    left_names: &BTreeSet<&str>,
+    right_names: &BTreeSet<&str>,
+    renames: &BTreeMap<&str, &str>,
+) -> Result<()> {
     for col in &cfg.ignore {
         let on_left = left_names.contains(col.as_str()) || renames.values().any(|r| r == col);
         if !on_left && !right_names.contains(col.as_str()) {
-            let both: BTreeSet<&str> = left_names.union(&right_names).copied().collect();
+            let both: BTreeSet<&str> = left_names.union(right_names).copied().collect();
             return Err(Error::Invalid(format!(
                 "--ignore {col}: neither side has a column `{col}` ({})",
-                has(&both)
+                columns_named(&both)
             )));
         }
     }
-    let ignored = |name: &str| cfg.ignore.iter().any(|c| c == name);
+    Ok(())
+}
 
-    // name (right-side) -> (left name, left type)
-    let mut lefts: BTreeMap<String, (String, DataType)> = BTreeMap::new();
+/// Each side's columns not ignored, by the name they are compared under (a renamed left
+/// column under its right-side name).
+fn compared_columns(
+    left: &SchemaRef,
+    right: &SchemaRef,
+    cfg: &DiffConfig,
+    renames: &BTreeMap<&str, &str>,
+) -> (LeftColumns, RightColumns) {
+    let ignored = |name: &str| cfg.ignore.iter().any(|c| c == name);
+    let mut lefts = LeftColumns::new();
     for f in left.fields() {
-        let name = renamed(f.name());
+        let name = renames
+            .get(f.name().as_str())
+            .copied()
+            .unwrap_or(f.name())
+            .to_string();
         if ignored(f.name()) || ignored(&name) {
             continue;
         }
         lefts.insert(name, (f.name().clone(), f.data_type().clone()));
     }
-    let mut rights: BTreeMap<String, DataType> = BTreeMap::new();
-    for f in right.fields() {
-        if ignored(f.name()) {
-            continue;
-        }
-        rights.insert(f.name().clone(), f.data_type().clone());
-    }
+    let rights = right
+        .fields()
+        .iter()
+        .filter(|f| !ignored(f.name()))
+        .map(|f| (f.name().clone(), f.data_type().clone()))
+        .collect();
+    (lefts, rights)
+}
 
+/// Every `--key` column is on both sides, not ignored, and of comparable types.
+fn check_keys(cfg: &DiffConfig, lefts: &LeftColumns, rights: &RightColumns) -> Result<()> {
     for k in &cfg.key {
-        if ignored(k) {
+        if cfg.ignore.iter().any(|c| c == k) {
             return Err(Error::Invalid(format!(
                 "--key {k}: a key column cannot also be ignored"
             )));
@@ -381,13 +449,13 @@ pub fn plan(left: &SchemaRef, right: &SchemaRef, cfg: &DiffConfig) -> Result<Pla
                 }
                 return Err(Error::Schema(format!(
                     "key column `{k}` is missing on the left side ({})",
-                    has(&lefts.keys().map(String::as_str).collect())
+                    columns_named(&lefts.keys().map(String::as_str).collect())
                 )));
             }
             (_, None) => {
                 return Err(Error::Schema(format!(
                     "key column `{k}` is missing on the right side ({})",
-                    has(&rights.keys().map(String::as_str).collect())
+                    columns_named(&rights.keys().map(String::as_str).collect())
                 )))
             }
             (Some((_, lt)), Some(rt)) => {
@@ -400,6 +468,11 @@ pub fn plan(left: &SchemaRef, right: &SchemaRef, cfg: &DiffConfig) -> Result<Pla
             }
         }
     }
+    Ok(())
+}
+
+/// Every `--tol COLUMN=…` names a column of one side.
+fn check_tolerances(cfg: &DiffConfig, lefts: &LeftColumns, rights: &RightColumns) -> Result<()> {
     for col in cfg.tolerance.columns.keys() {
         if !rights.contains_key(col) && !lefts.contains_key(col) {
             let both: BTreeSet<&str> = lefts
@@ -409,26 +482,37 @@ pub fn plan(left: &SchemaRef, right: &SchemaRef, cfg: &DiffConfig) -> Result<Pla
                 .collect();
             return Err(Error::Invalid(format!(
                 "--tol {col}=…: no column `{col}` on either side ({})",
-                has(&both)
+                columns_named(&both)
             )));
         }
     }
+    Ok(())
+}
 
-    // JSON columns read as the text of their numbers (see `source::reader`) against plain
-    // text: a number and a string with the same characters are not the same value.
-    let number_text = |schema: &SchemaRef, name: &str| {
-        schema
-            .field_with_name(name)
-            .is_ok_and(crate::source::typing::is_number_text)
-    };
+/// Whether column `name` of `schema` holds JSON numbers read as the text of their numbers (see
+/// `source::reader`): against plain text, a number and a string with the same characters are
+/// not the same value.
+fn number_text(schema: &SchemaRef, name: &str) -> bool {
+    schema
+        .field_with_name(name)
+        .is_ok_and(crate::source::typing::is_number_text)
+}
 
-    // A text column with no value on one side (see `source::typing`) has no type to change.
-    let untyped = |schema: &SchemaRef, name: &str| {
-        schema
-            .field_with_name(name)
-            .is_ok_and(crate::source::typing::is_untyped)
-    };
+/// Whether column `name` of `schema` is a text column with no value (see `source::typing`):
+/// it has no type to change.
+fn untyped(schema: &SchemaRef, name: &str) -> bool {
+    schema
+        .field_with_name(name)
+        .is_ok_and(crate::source::typing::is_untyped)
+}
 
+/// Every column name of either side, in name order: a planned column when it is on both sides
+/// with compatible types, else a schema change (a type changed, or a column on one side only).
+fn match_columns(
+    (left, right): (&SchemaRef, &SchemaRef),
+    (lefts, rights): (&LeftColumns, &RightColumns),
+    cfg: &DiffConfig,
+) -> Result<(Vec<PlanColumn>, Vec<SchemaChange>)> {
     let mut columns = Vec::new();
     let mut changes = Vec::new();
     let all: BTreeSet<&String> = lefts.keys().chain(rights.keys()).collect();
@@ -461,7 +545,6 @@ pub fn plan(left: &SchemaRef, right: &SchemaRef, cfg: &DiffConfig) -> Result<Pla
                 });
             }
             (Some((left_name, lt)), Some(rt)) => {
-                let (lf, rf) = (family(lt), family(rt));
                 let compatible = crate::fingerprint::encoding::compatible(lt, rt);
                 if !same_logical_type(lt, rt) && !untyped(left, left_name) && !untyped(right, name)
                 {
@@ -473,33 +556,9 @@ pub fn plan(left: &SchemaRef, right: &SchemaRef, cfg: &DiffConfig) -> Result<Pla
                         divergent: !compatible || cfg.strict_types,
                     });
                 }
-                if !compatible {
-                    continue;
+                if compatible {
+                    columns.push(plan_column(name, left_name, (lt, rt), cfg)?);
                 }
-                let fam = if lf == Family::Null { rf } else { lf };
-                let tolerance = match cfg.tolerance.columns.get(name) {
-                    Some(t) => {
-                        if fam != Family::Float && fam != Family::Decimal {
-                            return Err(Error::Invalid(format!(
-                                "--tol {name}=…: tolerances apply to float and decimal columns; `{name}` is {rt}"
-                            )));
-                        }
-                        Some(*t)
-                    }
-                    None if fam == Family::Float && !cfg.tolerance.default.is_zero() => {
-                        Some(cfg.tolerance.default)
-                    }
-                    None => None,
-                };
-                columns.push(PlanColumn {
-                    name: name.clone(),
-                    left_name: left_name.clone(),
-                    left_type: decoded_type(lt),
-                    right_type: decoded_type(rt),
-                    family: fam,
-                    is_key: cfg.key.contains(name),
-                    tolerance,
-                });
             }
             // A JSON-lines side that never writes a field holds the nulls the other side writes.
             (Some((left_name, _)), None)
@@ -523,61 +582,67 @@ pub fn plan(left: &SchemaRef, right: &SchemaRef, cfg: &DiffConfig) -> Result<Pla
             (None, None) => unreachable!("name comes from one of the sides"),
         }
     }
-    if columns.is_empty() {
-        // Name what each common column became, so the line says why nothing compares.
-        let changed: Vec<String> = changes
-            .iter()
-            .filter(|c| c.kind == SchemaChangeKind::TypeChanged)
-            .take(5)
-            .map(|c| {
-                format!(
-                    "`{}` is {} on the left and {} on the right",
-                    c.column,
-                    c.left_type.as_deref().unwrap_or("?"),
-                    c.right_type.as_deref().unwrap_or("?")
-                )
-            })
-            .collect();
-        let why = if changed.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", changed.join("; "))
-        };
-        return Err(Error::Schema(format!(
-            "the two sides have no column in common to compare{why}"
-        )));
-    }
-    let key = cfg
-        .key
+    Ok((columns, changes))
+}
+
+/// A column on both sides with compatible types, with its tolerance: `--tol` for it (float and
+/// decimal columns only), else the default tolerance for a float column.
+fn plan_column(
+    name: &str,
+    left_name: &str,
+    (lt, rt): (&DataType, &DataType),
+    cfg: &DiffConfig,
+) -> Result<PlanColumn> {
+    let (lf, rf) = (family(lt), family(rt));
+    let fam = if lf == Family::Null { rf } else { lf };
+    let tolerance = match cfg.tolerance.columns.get(name) {
+        Some(t) => {
+            if fam != Family::Float && fam != Family::Decimal {
+                return Err(Error::Invalid(format!(
+                    "--tol {name}=…: tolerances apply to float and decimal columns; `{name}` is {rt}"
+                )));
+            }
+            Some(*t)
+        }
+        None if fam == Family::Float && !cfg.tolerance.default.is_zero() => {
+            Some(cfg.tolerance.default)
+        }
+        None => None,
+    };
+    Ok(PlanColumn {
+        name: name.to_string(),
+        left_name: left_name.to_string(),
+        left_type: decoded_type(lt),
+        right_type: decoded_type(rt),
+        family: fam,
+        is_key: cfg.key.iter().any(|k| k == name),
+        tolerance,
+    })
+}
+
+/// The error when no column compares, naming what each common column became.
+fn nothing_in_common(changes: &[SchemaChange]) -> Error {
+    let changed: Vec<String> = changes
         .iter()
-        .map(|k| {
-            columns
-                .iter()
-                .position(|c| &c.name == k)
-                .expect("key checked above")
+        .filter(|c| c.kind == SchemaChangeKind::TypeChanged)
+        .take(5)
+        .map(|c| {
+            format!(
+                "`{}` is {} on the left and {} on the right",
+                c.column,
+                c.left_type.as_deref().unwrap_or("?"),
+                c.right_type.as_deref().unwrap_or("?")
+            )
         })
         .collect();
-    let left_schema = Arc::new(Schema::new(
-        columns
-            .iter()
-            .map(|c| Field::new(&c.name, c.left_type.clone(), true))
-            .collect::<Vec<_>>(),
-    ));
-    let right_schema = Arc::new(Schema::new(
-        columns
-            .iter()
-            .map(|c| Field::new(&c.name, c.right_type.clone(), true))
-            .collect::<Vec<_>>(),
-    ));
-    Ok(Plan {
-        columns,
-        key,
-        changes,
-        left_schema,
-        right_schema,
-        left_names: left_names.iter().map(|n| n.to_string()).collect(),
-        right_names: right_names.iter().map(|n| n.to_string()).collect(),
-    })
+    let why = if changed.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", changed.join("; "))
+    };
+    Error::Schema(format!(
+        "the two sides have no column in common to compare{why}"
+    ))
 }
 
 /// Which side of a comparison.

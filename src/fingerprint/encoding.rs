@@ -906,9 +906,19 @@ fn unit_ns(unit: &TimeUnit) -> i128 {
 
 /// The encoder for a column. Dictionaries and run-end encoded columns are decoded first.
 pub fn encoder(array: &ArrayRef) -> Result<Box<dyn CellEncoder>> {
+    if let Some(e) = number_encoder(array).or_else(|| bytes_encoder(array)) {
+        return Ok(e);
+    }
+    if let Some(e) = temporal_encoder(array) {
+        return Ok(e);
+    }
+    nested_encoder(array)
+}
+
+/// Nulls, booleans, integers, floats and decimals.
+fn number_encoder(a: &ArrayRef) -> Option<Box<dyn CellEncoder>> {
     use DataType::*;
-    let a = array;
-    Ok(match a.data_type() {
+    Some(match a.data_type() {
         Null => Box::new(NullEnc),
         Boolean => Box::new(BoolEnc(a.as_boolean().clone())),
         Int8 => Box::new(IntEnc(a.as_primitive::<Int8Type>().clone())),
@@ -942,6 +952,14 @@ pub fn encoder(array: &ArrayRef) -> Result<Box<dyn CellEncoder>> {
             a.as_primitive::<Decimal256Type>().clone(),
             *s as i32,
         )),
+        _ => return None,
+    })
+}
+
+/// Strings and binary values.
+fn bytes_encoder(a: &ArrayRef) -> Option<Box<dyn CellEncoder>> {
+    use DataType::*;
+    Some(match a.data_type() {
         Utf8 => Box::new(StrEnc(a.as_string::<i32>().clone())),
         LargeUtf8 => Box::new(StrEnc(a.as_string::<i64>().clone())),
         Utf8View => Box::new(StrViewEnc(a.as_string_view().clone())),
@@ -949,58 +967,18 @@ pub fn encoder(array: &ArrayRef) -> Result<Box<dyn CellEncoder>> {
         LargeBinary => Box::new(BinEnc(a.as_binary::<i64>().clone())),
         BinaryView => Box::new(BinViewEnc(a.as_binary_view().clone())),
         FixedSizeBinary(_) => Box::new(FixedBinEnc(a.as_fixed_size_binary().clone())),
+        _ => return None,
+    })
+}
+
+/// Dates, timestamps, durations, times of day and intervals.
+fn temporal_encoder(a: &ArrayRef) -> Option<Box<dyn CellEncoder>> {
+    use DataType::*;
+    Some(match a.data_type() {
         Date32 => Box::new(DateEnc(a.as_primitive::<Date32Type>().clone(), 1)),
         Date64 => Box::new(DateEnc(a.as_primitive::<Date64Type>().clone(), 86_400_000)),
-        Timestamp(unit, _) => {
-            let m = unit_ns(unit);
-            match unit {
-                TimeUnit::Second => Box::new(ScaledEnc(
-                    a.as_primitive::<TimestampSecondType>().clone(),
-                    m,
-                    tag::TIMESTAMP,
-                )),
-                TimeUnit::Millisecond => Box::new(ScaledEnc(
-                    a.as_primitive::<TimestampMillisecondType>().clone(),
-                    m,
-                    tag::TIMESTAMP,
-                )),
-                TimeUnit::Microsecond => Box::new(ScaledEnc(
-                    a.as_primitive::<TimestampMicrosecondType>().clone(),
-                    m,
-                    tag::TIMESTAMP,
-                )),
-                TimeUnit::Nanosecond => Box::new(ScaledEnc(
-                    a.as_primitive::<TimestampNanosecondType>().clone(),
-                    m,
-                    tag::TIMESTAMP,
-                )),
-            }
-        }
-        Duration(unit) => {
-            let m = unit_ns(unit);
-            match unit {
-                TimeUnit::Second => Box::new(ScaledEnc(
-                    a.as_primitive::<DurationSecondType>().clone(),
-                    m,
-                    tag::DURATION,
-                )),
-                TimeUnit::Millisecond => Box::new(ScaledEnc(
-                    a.as_primitive::<DurationMillisecondType>().clone(),
-                    m,
-                    tag::DURATION,
-                )),
-                TimeUnit::Microsecond => Box::new(ScaledEnc(
-                    a.as_primitive::<DurationMicrosecondType>().clone(),
-                    m,
-                    tag::DURATION,
-                )),
-                TimeUnit::Nanosecond => Box::new(ScaledEnc(
-                    a.as_primitive::<DurationNanosecondType>().clone(),
-                    m,
-                    tag::DURATION,
-                )),
-            }
-        }
+        Timestamp(unit, _) => timestamp_encoder(a, unit),
+        Duration(unit) => duration_encoder(a, unit),
         Time32(TimeUnit::Second) => Box::new(TimeEnc(
             a.as_primitive::<Time32SecondType>().clone(),
             1_000_000_000,
@@ -1015,6 +993,69 @@ pub fn encoder(array: &ArrayRef) -> Result<Box<dyn CellEncoder>> {
         )),
         Time64(_) => Box::new(TimeEnc(a.as_primitive::<Time64NanosecondType>().clone(), 1)),
         Interval(_) => Box::new(IntervalEnc(a.clone())),
+        _ => return None,
+    })
+}
+
+/// A timestamp column, scaled to nanoseconds.
+fn timestamp_encoder(a: &ArrayRef, unit: &TimeUnit) -> Box<dyn CellEncoder> {
+    let (m, t) = (unit_ns(unit), tag::TIMESTAMP);
+    match unit {
+        TimeUnit::Second => Box::new(ScaledEnc(
+            a.as_primitive::<TimestampSecondType>().clone(),
+            m,
+            t,
+        )),
+        TimeUnit::Millisecond => Box::new(ScaledEnc(
+            a.as_primitive::<TimestampMillisecondType>().clone(),
+            m,
+            t,
+        )),
+        TimeUnit::Microsecond => Box::new(ScaledEnc(
+            a.as_primitive::<TimestampMicrosecondType>().clone(),
+            m,
+            t,
+        )),
+        TimeUnit::Nanosecond => Box::new(ScaledEnc(
+            a.as_primitive::<TimestampNanosecondType>().clone(),
+            m,
+            t,
+        )),
+    }
+}
+
+/// A duration column, scaled to nanoseconds.
+fn duration_encoder(a: &ArrayRef, unit: &TimeUnit) -> Box<dyn CellEncoder> {
+    let (m, t) = (unit_ns(unit), tag::DURATION);
+    match unit {
+        TimeUnit::Second => Box::new(ScaledEnc(
+            a.as_primitive::<DurationSecondType>().clone(),
+            m,
+            t,
+        )),
+        TimeUnit::Millisecond => Box::new(ScaledEnc(
+            a.as_primitive::<DurationMillisecondType>().clone(),
+            m,
+            t,
+        )),
+        TimeUnit::Microsecond => Box::new(ScaledEnc(
+            a.as_primitive::<DurationMicrosecondType>().clone(),
+            m,
+            t,
+        )),
+        TimeUnit::Nanosecond => Box::new(ScaledEnc(
+            a.as_primitive::<DurationNanosecondType>().clone(),
+            m,
+            t,
+        )),
+    }
+}
+
+/// Dictionaries and run-end encoded columns (decoded first), lists, structs (fields in name
+/// order) and maps; any other layout by its Arrow encoding.
+fn nested_encoder(a: &ArrayRef) -> Result<Box<dyn CellEncoder>> {
+    use DataType::*;
+    Ok(match a.data_type() {
         Dictionary(_, value) => {
             let decoded = arrow::compute::cast(a, value)
                 .map_err(|e| Error::Internal(format!("decoding a dictionary: {e}")))?;

@@ -734,6 +734,9 @@ fn ctx_span(ctx: &Ctx, line: usize) -> std::ops::Range<usize> {
     offset..offset
 }
 
+/// One `[[pipeline]]` entry `p`, its unset fields taken from the `[defaults]` entry `d` and the
+/// cutover's settings: its id, where each side lives, when and how often it is checked, and
+/// how its partitions are compared.
 fn pipeline(
     p: RawPipeline,
     d: &RawPipeline,
@@ -743,65 +746,26 @@ fn pipeline(
     dir: &Path,
 ) -> Result<Pipeline> {
     let line = ctx.line_of(span.start);
-    let id_field =
-        p.id.clone()
-            .ok_or_else(|| ctx.at(span.clone(), "a [[pipeline]] entry needs an `id`"))?;
-    let id = id_field.get_ref().clone();
-    if !safe_id(&id) {
-        return Err(ctx.at(
-            id_field.span(),
-            format!("pipeline id `{id}`: use only letters, digits, `_` and `-` (it becomes part of ledger paths)"),
-        ));
-    }
-    let err = |s: std::ops::Range<usize>, m: String| ctx.at(s, format!("pipeline `{id}`: {m}"));
-
+    let id = pipeline_id(&p, span.clone(), ctx)?;
+    let at = EntryAt { ctx, id: &id, span };
     let classification = match p.classification.as_ref().or(d.classification.as_ref()) {
-        Some(c) => Some(c.get_ref().parse().map_err(|m| err(c.span(), m))?),
+        Some(c) => Some(c.get_ref().parse().map_err(|m| at.err(c.span(), m))?),
         None => None,
     };
     let cadence = match p.cadence.as_ref().or(d.cadence.as_ref()) {
-        Some(c) => c.get_ref().parse().map_err(|m| err(c.span(), m))?,
+        Some(c) => c.get_ref().parse().map_err(|m| at.err(c.span(), m))?,
         None => Cadence::Daily,
     };
     let format = match p.format.as_ref().or(d.format.as_ref()) {
         Some(f) => Some(
             f.get_ref()
                 .parse::<FileFormat>()
-                .map_err(|m| err(f.span(), m))?,
+                .map_err(|m| at.err(f.span(), m))?,
         ),
         None => None,
     };
     let migrate = p.migrate.or(d.migrate).unwrap_or(true);
-    let template = |t: &Option<Spanned<String>>, side: &str| -> Result<Option<Template>> {
-        match t {
-            Some(t) => {
-                let raw = t.get_ref();
-                Template::parse(raw, &resolve(raw, dir), cadence)
-                    .map(Some)
-                    .map_err(|m| err(t.span(), m))
-            }
-            None if migrate => Err(err(
-                span.clone(),
-                format!("`{side}` location is required (or set migrate = false)"),
-            )),
-            None => Ok(None),
-        }
-    };
-    let legacy = template(&p.legacy, "legacy")?;
-    let target = template(&p.target, "target")?;
-    if let (Some(l), Some(t), Some(span)) = (&legacy, &target, p.target.as_ref().map(|t| t.span()))
-    {
-        // Both sides at one place would compare a dataset with itself: always identical.
-        if l.base.trim_end_matches('/') == t.base.trim_end_matches('/')
-            && l.raw_tail() == t.raw_tail()
-        {
-            return Err(err(
-                span,
-                "`legacy` and `target` are the same location: parity would compare it with itself"
-                    .into(),
-            ));
-        }
-    }
+    let (legacy, target) = locations(&p, cadence, migrate, &at, dir)?;
     let start = match p.start.as_ref().or(d.start.as_ref()) {
         Some(v) => Some(date(v, "start", ctx)?),
         None => cutover.start,
@@ -812,62 +776,14 @@ fn pipeline(
     };
     let required_streak = match p.required_streak.as_ref().or(d.required_streak.as_ref()) {
         Some(s) => streak(s, ctx).map_err(|_| {
-            err(
+            at.err(
                 s.span(),
                 "`required_streak` must be between 1 and 10000".into(),
             )
         })?,
         None => cutover.required_streak,
     };
-    let non_negative = |v: &Option<Spanned<f64>>, name: &str| -> Result<f64> {
-        match v {
-            Some(x) if x.get_ref().is_finite() && *x.get_ref() >= 0.0 => Ok(*x.get_ref()),
-            Some(x) => Err(err(
-                x.span(),
-                format!("`{name}` must be a finite number >= 0"),
-            )),
-            None => Ok(0.0),
-        }
-    };
-    let abs_tol = non_negative(&p.abs_tol.clone().or(d.abs_tol.clone()), "abs_tol")?;
-    let rel_tol = non_negative(&p.rel_tol.clone().or(d.rel_tol.clone()), "rel_tol")?;
-    let tolerance_field = p.tolerance.clone().or(d.tolerance.clone());
-    let mut tolerances = Tolerances {
-        default: Tolerance {
-            abs: abs_tol,
-            rel: rel_tol,
-        },
-        columns: BTreeMap::new(),
-    };
-    let tolerance = match &tolerance_field {
-        Some(t) => {
-            for (col, spec) in t.get_ref() {
-                let tol = Tolerance::parse(spec)
-                    .map_err(|e| err(t.span(), format!("tolerance for `{col}`: {e}")))?;
-                tolerances.columns.insert(col.clone(), tol);
-            }
-            t.get_ref().clone()
-        }
-        None => BTreeMap::new(),
-    };
-    let compare = CompareOptions {
-        format,
-        key: p.key.clone().or(d.key.clone()).unwrap_or_default(),
-        ignore: p.ignore.clone().or(d.ignore.clone()).unwrap_or_default(),
-        rename: p.rename.clone().or(d.rename.clone()).unwrap_or_default(),
-        abs_tol,
-        rel_tol,
-        tolerance,
-        strict_types: p.strict_types.or(d.strict_types).unwrap_or(false),
-    };
-    for (what, cols) in [("key", &compare.key), ("ignore", &compare.ignore)] {
-        if let Some(c) = cols.iter().find(|c| c.trim().is_empty()) {
-            return Err(err(
-                span.clone(),
-                format!("`{what}` has an empty column name `{c}`"),
-            ));
-        }
-    }
+    let (compare, tolerances) = comparison(&p, d, format, &at)?;
     let config_digest = digest(&legacy, &target, cadence, &compare);
     let non_empty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
     Ok(Pipeline {
@@ -889,6 +805,134 @@ fn pipeline(
         tolerances,
         config_digest,
     })
+}
+
+/// A pipeline entry being read, for its errors: they name the file, the line and the pipeline.
+struct EntryAt<'a> {
+    ctx: &'a Ctx<'a>,
+    id: &'a str,
+    /// The whole entry.
+    span: std::ops::Range<usize>,
+}
+
+impl EntryAt<'_> {
+    fn err(&self, span: std::ops::Range<usize>, message: String) -> Error {
+        self.ctx
+            .at(span, format!("pipeline `{}`: {message}", self.id))
+    }
+}
+
+/// A pipeline's `id`: present, and safe in a ledger path.
+fn pipeline_id(p: &RawPipeline, span: std::ops::Range<usize>, ctx: &Ctx) -> Result<String> {
+    let id_field =
+        p.id.clone()
+            .ok_or_else(|| ctx.at(span, "a [[pipeline]] entry needs an `id`"))?;
+    let id = id_field.get_ref().clone();
+    if !safe_id(&id) {
+        return Err(ctx.at(
+            id_field.span(),
+            format!("pipeline id `{id}`: use only letters, digits, `_` and `-` (it becomes part of ledger paths)"),
+        ));
+    }
+    Ok(id)
+}
+
+/// The `legacy` and `target` locations (required when the pipeline migrates), never the same
+/// place: a dataset compared with itself is always identical.
+fn locations(
+    p: &RawPipeline,
+    cadence: Cadence,
+    migrate: bool,
+    at: &EntryAt,
+    dir: &Path,
+) -> Result<(Option<Template>, Option<Template>)> {
+    let template = |t: &Option<Spanned<String>>, side: &str| -> Result<Option<Template>> {
+        match t {
+            Some(t) => {
+                let raw = t.get_ref();
+                Template::parse(raw, &resolve(raw, dir), cadence)
+                    .map(Some)
+                    .map_err(|m| at.err(t.span(), m))
+            }
+            None if migrate => Err(at.err(
+                at.span.clone(),
+                format!("`{side}` location is required (or set migrate = false)"),
+            )),
+            None => Ok(None),
+        }
+    };
+    let legacy = template(&p.legacy, "legacy")?;
+    let target = template(&p.target, "target")?;
+    if let (Some(l), Some(t), Some(span)) = (&legacy, &target, p.target.as_ref().map(|t| t.span()))
+    {
+        if l.base.trim_end_matches('/') == t.base.trim_end_matches('/')
+            && l.raw_tail() == t.raw_tail()
+        {
+            return Err(at.err(
+                span,
+                "`legacy` and `target` are the same location: parity would compare it with itself"
+                    .into(),
+            ));
+        }
+    }
+    Ok((legacy, target))
+}
+
+/// How a pipeline's partitions are compared (its `format`, key, ignored and renamed columns,
+/// tolerances, strict types), and its tolerances as the engine takes them.
+fn comparison(
+    p: &RawPipeline,
+    d: &RawPipeline,
+    format: Option<FileFormat>,
+    at: &EntryAt,
+) -> Result<(CompareOptions, Tolerances)> {
+    let non_negative = |v: &Option<Spanned<f64>>, name: &str| -> Result<f64> {
+        match v {
+            Some(x) if x.get_ref().is_finite() && *x.get_ref() >= 0.0 => Ok(*x.get_ref()),
+            Some(x) => Err(at.err(x.span(), format!("`{name}` must be a finite number >= 0"))),
+            None => Ok(0.0),
+        }
+    };
+    let abs_tol = non_negative(&p.abs_tol.clone().or(d.abs_tol.clone()), "abs_tol")?;
+    let rel_tol = non_negative(&p.rel_tol.clone().or(d.rel_tol.clone()), "rel_tol")?;
+    let tolerance_field = p.tolerance.clone().or(d.tolerance.clone());
+    let mut tolerances = Tolerances {
+        default: Tolerance {
+            abs: abs_tol,
+            rel: rel_tol,
+        },
+        columns: BTreeMap::new(),
+    };
+    let tolerance = match &tolerance_field {
+        Some(t) => {
+            for (col, spec) in t.get_ref() {
+                let tol = Tolerance::parse(spec)
+                    .map_err(|e| at.err(t.span(), format!("tolerance for `{col}`: {e}")))?;
+                tolerances.columns.insert(col.clone(), tol);
+            }
+            t.get_ref().clone()
+        }
+        None => BTreeMap::new(),
+    };
+    let compare = CompareOptions {
+        format,
+        key: p.key.clone().or(d.key.clone()).unwrap_or_default(),
+        ignore: p.ignore.clone().or(d.ignore.clone()).unwrap_or_default(),
+        rename: p.rename.clone().or(d.rename.clone()).unwrap_or_default(),
+        abs_tol,
+        rel_tol,
+        tolerance,
+        strict_types: p.strict_types.or(d.strict_types).unwrap_or(false),
+    };
+    for (what, cols) in [("key", &compare.key), ("ignore", &compare.ignore)] {
+        if let Some(c) = cols.iter().find(|c| c.trim().is_empty()) {
+            return Err(at.err(
+                at.span.clone(),
+                format!("`{what}` has an empty column name `{c}`"),
+            ));
+        }
+    }
+    Ok((compare, tolerances))
 }
 
 /// blake3 of what decides a unit's verdict. Templates are hashed as written (not resolved), so

@@ -120,109 +120,140 @@ fn broken_link(dir: &std::path::Path) -> Option<std::path::PathBuf> {
 }
 
 /// List a side. A URL that names one object is a one-file dataset; otherwise every file under
-/// the prefix belongs to it.
+/// the prefix belongs to it. Its files are in path order, of one format, in the same partition
+/// folders.
 pub async fn list(location: &Location, override_format: Option<FileFormat>) -> Result<Dataset> {
-    let store = &location.store;
-    let mut metas: Vec<(ObjectMeta, String)> = Vec::new();
-
-    // A single object? (A "directory" prefix answers not-found on every store.)
-    if !location.prefix.as_ref().is_empty() {
-        match store.head(&location.prefix).await {
-            Ok(meta) => {
-                let name = meta.location.filename().unwrap_or_default().to_string();
-                metas.push((meta, name));
-            }
-            Err(object_store::Error::NotFound { .. }) => {}
-            Err(e) => return Err(Error::store(&location.url, "head", &e)),
-        }
-    }
-
-    if metas.is_empty() {
-        let prefix = if location.prefix.as_ref().is_empty() {
-            None
-        } else {
-            Some(&location.prefix)
-        };
-        let listed: Vec<ObjectMeta> = store
-            .list(prefix)
-            .try_collect()
-            .await
-            .map_err(|e| Error::store(&location.url, "list", &e))?;
-        let base = location.prefix.as_ref();
-        for meta in listed {
-            let full = meta.location.as_ref();
-            let relative = if base.is_empty() {
-                full.to_string()
-            } else {
-                match full.strip_prefix(base) {
-                    Some(rest) => rest.trim_start_matches('/').to_string(),
-                    None => continue,
-                }
-            };
-            if relative.is_empty() || relative.split('/').any(hidden) {
-                continue;
-            }
-            metas.push((meta, relative));
-        }
-    }
-
-    // The local store's listing leaves out a symbolic link whose target is gone; such a file
-    // is data that cannot be read, never data that is not there.
+    let mut metas = match single_object(location).await? {
+        Some(one) => vec![one],
+        None => objects_under(location).await?,
+    };
     if location.kind == super::store::StoreKind::Local {
-        if let Ok(root) =
-            object_store::local::LocalFileSystem::new().path_to_filesystem(&location.prefix)
-        {
-            if let Some(link) = tokio::task::spawn_blocking(move || broken_link(&root))
-                .await
-                .map_err(crate::panics::joined)?
-            {
-                return Err(Error::format(
-                    format!("file://{}", link.display()),
-                    "a symbolic link whose target does not exist",
-                ));
-            }
-        }
+        no_broken_link(location).await?;
     }
-
     metas.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.location.cmp(&b.0.location)));
     if metas.is_empty() {
         return Err(Error::Empty {
             url: location.url.clone(),
         });
     }
+    let files = metas
+        .into_iter()
+        .map(|(meta, relative)| data_file(location, meta, relative, override_format))
+        .collect::<Result<Vec<_>>>()?;
+    one_layout(&files)?;
+    Ok(Dataset {
+        location: location.clone(),
+        files,
+    })
+}
 
-    let mut files = Vec::with_capacity(metas.len());
-    for (meta, relative) in metas {
-        let url = location.object_url(&meta.location);
-        let name = meta.location.filename().unwrap_or_default();
-        let format = detect(name, override_format).ok_or_else(|| {
-            Error::format(
-                &url,
-                "unknown file format (expected .parquet, .csv, .jsonl/.ndjson/.json, optionally .gz or .zst); use --input-format to say which",
-            )
-        })?;
-        let partition_values = relative
-            .split('/')
-            .rev()
-            .skip(1)
-            .filter_map(|seg| seg.split_once('='))
-            .map(|(k, v)| (k.to_string(), hive_value(v)))
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        files.push(DataFile {
-            path: meta.location.clone(),
-            relative,
-            url,
-            size: meta.size,
-            e_tag: meta.e_tag.clone(),
-            version: meta.version.clone(),
-            format,
-            partition_values,
-        });
+/// The object the URL names, with its file name (a "directory" prefix answers not-found on
+/// every store).
+async fn single_object(location: &Location) -> Result<Option<(ObjectMeta, String)>> {
+    if location.prefix.as_ref().is_empty() {
+        return Ok(None);
     }
+    match location.store.head(&location.prefix).await {
+        Ok(meta) => {
+            let name = meta.location.filename().unwrap_or_default().to_string();
+            Ok(Some((meta, name)))
+        }
+        Err(object_store::Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(Error::store(&location.url, "head", &e)),
+    }
+}
 
+/// Every object under the prefix, with its path below it, hidden files and folders left out.
+async fn objects_under(location: &Location) -> Result<Vec<(ObjectMeta, String)>> {
+    let prefix = if location.prefix.as_ref().is_empty() {
+        None
+    } else {
+        Some(&location.prefix)
+    };
+    let listed: Vec<ObjectMeta> = location
+        .store
+        .list(prefix)
+        .try_collect()
+        .await
+        .map_err(|e| Error::store(&location.url, "list", &e))?;
+    let base = location.prefix.as_ref();
+    let mut metas = Vec::with_capacity(listed.len());
+    for meta in listed {
+        let full = meta.location.as_ref();
+        let relative = if base.is_empty() {
+            full.to_string()
+        } else {
+            match full.strip_prefix(base) {
+                Some(rest) => rest.trim_start_matches('/').to_string(),
+                None => continue,
+            }
+        };
+        if relative.is_empty() || relative.split('/').any(hidden) {
+            continue;
+        }
+        metas.push((meta, relative));
+    }
+    Ok(metas)
+}
+
+/// The local store's listing leaves out a symbolic link whose target is gone; such a file is
+/// data that cannot be read, never data that is not there.
+async fn no_broken_link(location: &Location) -> Result<()> {
+    let Ok(root) = object_store::local::LocalFileSystem::new().path_to_filesystem(&location.prefix)
+    else {
+        return Ok(());
+    };
+    match tokio::task::spawn_blocking(move || broken_link(&root))
+        .await
+        .map_err(crate::panics::joined)?
+    {
+        Some(link) => Err(Error::format(
+            format!("file://{}", link.display()),
+            "a symbolic link whose target does not exist",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A listed object as a data file: its format, and the values of the Hive folders above it.
+fn data_file(
+    location: &Location,
+    meta: ObjectMeta,
+    relative: String,
+    override_format: Option<FileFormat>,
+) -> Result<DataFile> {
+    let url = location.object_url(&meta.location);
+    let name = meta.location.filename().unwrap_or_default();
+    let format = detect(name, override_format).ok_or_else(|| {
+        Error::format(
+            &url,
+            "unknown file format (expected .parquet, .csv, .jsonl/.ndjson/.json, optionally .gz or .zst); use --input-format to say which",
+        )
+    })?;
+    let partition_values = relative
+        .split('/')
+        .rev()
+        .skip(1)
+        .filter_map(|seg| seg.split_once('='))
+        .map(|(k, v)| (k.to_string(), hive_value(v)))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    Ok(DataFile {
+        path: meta.location.clone(),
+        relative,
+        url,
+        size: meta.size,
+        e_tag: meta.e_tag.clone(),
+        version: meta.version.clone(),
+        format,
+        partition_values,
+    })
+}
+
+/// Every file of a dataset has the first one's format and partition folders.
+fn one_layout(files: &[DataFile]) -> Result<()> {
     let first = &files[0];
     if let Some(other) = files
         .iter()
@@ -236,18 +267,11 @@ pub async fn list(location: &Location, override_format: Option<FileFormat>) -> R
             ),
         ));
     }
-    let keys: Vec<&str> = first
-        .partition_values
-        .iter()
-        .map(|(k, _)| k.as_str())
-        .collect();
-    if let Some(other) = files.iter().find(|f| {
-        f.partition_values
-            .iter()
-            .map(|(k, _)| k.as_str())
-            .collect::<Vec<_>>()
-            != keys
-    }) {
+    let keys = |f: &DataFile| -> Vec<String> {
+        f.partition_values.iter().map(|(k, _)| k.clone()).collect()
+    };
+    let first_keys = keys(first);
+    if let Some(other) = files.iter().find(|f| keys(f) != first_keys) {
         return Err(Error::format(
             &other.url,
             format!(
@@ -256,11 +280,7 @@ pub async fn list(location: &Location, override_format: Option<FileFormat>) -> R
             ),
         ));
     }
-
-    Ok(Dataset {
-        location: location.clone(),
-        files,
-    })
+    Ok(())
 }
 
 #[cfg(test)]
