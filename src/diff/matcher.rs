@@ -16,7 +16,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
-use arrow::array::{Array, ArrayRef};
+use arrow::array::{Array, ArrayRef, FixedSizeBinaryArray};
 use arrow::record_batch::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 
@@ -25,7 +25,7 @@ use super::summary::{CellChange, ChangedSample, SampleRow};
 use super::words::CellWords;
 use crate::error::Result;
 use crate::fingerprint::encoding::{encoder, CellEncoder};
-use crate::fingerprint::logical::hash_at;
+use crate::fingerprint::logical::{fold_rows, halves, hash_at, Fingerprint};
 use crate::redact::Redactor;
 use crate::schema::Plan;
 
@@ -199,6 +199,9 @@ pub struct Tally {
     pub samples_changed: TopN<ChangedSample>,
     /// Differing rows of the current partition (only collected for the diff file).
     pub rows: Vec<DiffRow>,
+    /// The fingerprints of the two sides, made here from rows spooled without their row
+    /// hashes (`None` when the fingerprint pass made them).
+    pub fingerprints: Option<[Fingerprint; 2]>,
 }
 
 impl Tally {
@@ -223,6 +226,7 @@ impl Tally {
             samples_right: TopN::new(samples),
             samples_changed: TopN::new(samples),
             rows: Vec::new(),
+            fingerprints: None,
         }
     }
 }
@@ -255,6 +259,14 @@ impl Tally {
         self.samples_right.absorb(other.samples_right);
         self.samples_changed.absorb(other.samples_changed);
         self.rows.extend(other.rows);
+        if let Some([l, r]) = other.fingerprints {
+            let columns = self.changed_cells.len();
+            let [sl, sr] = self
+                .fingerprints
+                .get_or_insert_with(|| [Fingerprint::new(columns), Fingerprint::new(columns)]);
+            sl.merge(&l);
+            sr.merge(&r);
+        }
     }
 }
 
@@ -272,6 +284,8 @@ struct Ref {
 struct SideRows<'a> {
     batches: &'a [RecordBatch],
     encoders: Vec<Vec<Box<dyn CellEncoder>>>,
+    /// Row hashes made here, a batch at a time, for rows spooled without them.
+    made: Option<Vec<FixedSizeBinaryArray>>,
 }
 
 impl<'a> SideRows<'a> {
@@ -284,7 +298,58 @@ impl<'a> SideRows<'a> {
                     .collect::<Result<Vec<_>>>()
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(SideRows { batches, encoders })
+        Ok(SideRows {
+            batches,
+            encoders,
+            made: None,
+        })
+    }
+
+    /// Whether the rows came without their row hashes.
+    fn unhashed(&self) -> bool {
+        self.batches.iter().any(|b| row_hashes(b).is_none())
+    }
+
+    /// Make the row hashes of rows spooled without them, from every cell's hash, adding the
+    /// rows to `fp`; the cell hashes of the `compared` columns come back as the side's words
+    /// when `keep_words`.
+    fn hash_rows(
+        &mut self,
+        keyed: bool,
+        compared: &[usize],
+        keep_words: bool,
+        fp: &mut Fingerprint,
+    ) -> Option<CellWords> {
+        let mut made = Vec::with_capacity(self.batches.len());
+        let mut words = Vec::with_capacity(if keep_words { self.batches.len() } else { 0 });
+        for (b, encoders) in self.batches.iter().zip(&self.encoders) {
+            let n = b.num_rows();
+            let cells: Vec<Vec<u64>> = encoders
+                .iter()
+                .map(|e| {
+                    let mut out = Vec::with_capacity(n);
+                    e.hash_cells(n, &mut out);
+                    out
+                })
+                .collect();
+            let all: Vec<&[u64]> = cells.iter().map(Vec::as_slice).collect();
+            let key_lo: Option<Vec<u64>> =
+                keyed.then(|| halves(key_hashes(b)).map(|h| h.0).collect());
+            made.push(fold_rows(&all, key_lo.as_deref(), fp));
+            if keep_words {
+                words.push(CellWords::lay_out(n, &all, compared));
+            }
+        }
+        self.made = Some(made);
+        keep_words.then(|| CellWords::from_laid_out(compared.len(), words))
+    }
+
+    /// The row hash of each row of batch `b`.
+    fn hashes_of(&self, b: usize) -> &FixedSizeBinaryArray {
+        match &self.made {
+            Some(made) => &made[b],
+            None => row_hashes(&self.batches[b]).expect("a spooled batch's row hashes"),
+        }
     }
 
     /// Column `col` of the rows `refs` (batch, row), gathered into one array in that order.
@@ -302,7 +367,7 @@ impl<'a> SideRows<'a> {
 
     fn row_hash(&self, r: RowRef) -> u128 {
         let (b, row) = split_ref(r);
-        hash_at(row_hashes(&self.batches[b]), row)
+        hash_at(self.hashes_of(b), row)
     }
 
     fn render(&self, r: RowRef, col: usize, redactor: Option<&Redactor>) -> Option<String> {
@@ -893,8 +958,8 @@ impl<'p> Matcher<'p> {
         tally: &mut Tally,
     ) -> Result<Vec<DiffRow>> {
         let columns = self.plan.columns.len();
-        let l = SideRows::new(left, columns)?;
-        let r = SideRows::new(right, columns)?;
+        let mut l = SideRows::new(left, columns)?;
+        let mut r = SideRows::new(right, columns)?;
         let total: usize = left.iter().chain(right).map(|b| b.num_rows()).sum();
         // Groups keep each hash table small and give the worker threads independent work.
         let groups = if total > 200_000 {
@@ -902,37 +967,21 @@ impl<'p> Matcher<'p> {
         } else {
             1
         };
-
-        let refs = |batches: &[RecordBatch]| -> Vec<Vec<Ref>> {
-            // Sized for an even spread and a little more, so the vectors seldom grow.
-            let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-            let each = rows / groups + rows / groups / 16 + 16;
-            let mut out: Vec<Vec<Ref>> = (0..groups).map(|_| Vec::with_capacity(each)).collect();
-            for (bi, b) in batches.iter().enumerate() {
-                let (keys, hashes, nulls) = (key_hashes(b), row_hashes(b), null_keys(b));
-                for row in 0..b.num_rows() {
-                    let key = hash_at(keys, row);
-                    out[(key as u64 % groups as u64) as usize].push(Ref {
-                        key,
-                        row: row_ref(bi, row),
-                        null: nulls.value(row),
-                        hash: hash_at(hashes, row),
-                    });
-                }
-            }
-            out
-        };
-        let lrefs = refs(left);
-        let rrefs = refs(right);
-        tally.rows.clear();
-
         let workers = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
             .min(groups);
         // Cell words are made when the first group finds a differing pair, and not at all
-        // when every matched pair is equal.
+        // when every matched pair is equal; for rows spooled without their row hashes, with
+        // the row hashes, from the same cell hashes.
         let words = OnceLock::new();
+        if l.unhashed() || r.unhashed() {
+            let made = self.hash_rows((&mut l, &mut r), workers, tally);
+            let _ = words.set(made);
+        }
+        let lrefs = group_refs(&l, groups);
+        let rrefs = group_refs(&r, groups);
+        tally.rows.clear();
         let parts = on_workers(
             workers,
             groups,
@@ -956,6 +1005,54 @@ impl<'p> Matcher<'p> {
         rows.sort_by_key(|r| (r.order, r.kind));
         Ok(rows)
     }
+
+    /// The row hashes of both sides' rows, spooled without them, made from every cell's hash
+    /// (both sides at once), and the sides' fingerprints added to the tally's; the cell words,
+    /// when they fit, come from the same hashes.
+    fn hash_rows(
+        &self,
+        (l, r): (&mut SideRows, &mut SideRows),
+        workers: usize,
+        tally: &mut Tally,
+    ) -> Option<(CellWords, CellWords)> {
+        let columns = self.plan.columns.len();
+        let keep = CellWords::fit(l.batches, r.batches, self.compared.len(), self.words_budget);
+        let (mut lf, mut rf) = (Fingerprint::new(columns), Fingerprint::new(columns));
+        let keyed = self.keyed();
+        let (lw, rw) = both_sides(
+            workers,
+            || l.hash_rows(keyed, &self.compared, keep, &mut lf),
+            || r.hash_rows(keyed, &self.compared, keep, &mut rf),
+        );
+        let [sl, sr] = tally
+            .fingerprints
+            .get_or_insert_with(|| [Fingerprint::new(columns), Fingerprint::new(columns)]);
+        sl.merge(&lf);
+        sr.merge(&rf);
+        lw.zip(rw)
+    }
+}
+
+/// A side's rows by group of their key hash, each with what matching reads of it, in batch
+/// order.
+fn group_refs(side: &SideRows, groups: usize) -> Vec<Vec<Ref>> {
+    // Sized for an even spread and a little more, so the vectors seldom grow.
+    let rows: usize = side.batches.iter().map(|b| b.num_rows()).sum();
+    let each = rows / groups + rows / groups / 16 + 16;
+    let mut out: Vec<Vec<Ref>> = (0..groups).map(|_| Vec::with_capacity(each)).collect();
+    for (bi, b) in side.batches.iter().enumerate() {
+        let (keys, hashes, nulls) = (key_hashes(b), side.hashes_of(bi), null_keys(b));
+        for row in 0..b.num_rows() {
+            let key = hash_at(keys, row);
+            out[(key as u64 % groups as u64) as usize].push(Ref {
+                key,
+                row: row_ref(bi, row),
+                null: nulls.value(row),
+                hash: hash_at(hashes, row),
+            });
+        }
+    }
+    out
 }
 
 /// Run `work(i, state)` for every `i` below `n` on up to `workers` threads, each taking the

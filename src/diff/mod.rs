@@ -34,6 +34,7 @@ use std::sync::Arc;
 
 use crate::config::{DiffConfig, RowStrategy};
 use crate::error::{Error, Result};
+use crate::fingerprint::Fingerprint;
 use crate::progress::Progress;
 use crate::schema::{plan, with_partition_columns, Plan, Side};
 use crate::source::copies::Copies;
@@ -227,12 +228,15 @@ async fn compare_typed(
         read_side(rds, Side::Right, rschema.clone(), &reading, &[])
     )?;
     drop(held);
-    let fingerprints_equal = lread.fingerprint == rread.fingerprint;
+    // Rows kept whole for a diff of every row are hashed by their key only: tier 3 makes their
+    // row hashes and fingerprints from the cells it compares, and runs whatever they are.
+    let rows_hashed = reading.keep.hashes_rows(!plan.key.is_empty());
+    let mut fingerprints_equal = rows_hashed && lread.fingerprint == rread.fingerprint;
     let mut spilled = lread.spilled + rread.spilled;
 
     // Tier 3, or the key counts of two equivalent sides.
     let mut tally = Tally::new(plan.columns.len(), cfg.samples);
-    let (tier, diff_out) = if fingerprints_equal {
+    let (mut tier, diff_out) = if fingerprints_equal {
         if !plan.key.is_empty() {
             let (counts, more) =
                 equivalent_key_counts(inputs, [&mut lread, &mut rread], &reading, &stages).await?;
@@ -250,6 +254,12 @@ async fn compare_typed(
         (Tier::Rows, out)
     };
 
+    if !rows_hashed {
+        fingerprints_equal = made_fingerprints(&mut tally, [&mut lread, &mut rread], &plan)?;
+        if fingerprints_equal {
+            tier = Tier::Fingerprint;
+        }
+    }
     let verdict = conclude::verdict(&plan, &tally, fingerprints_equal)?;
     let diff_out = match diff_out {
         Some(out) => Some(out),
@@ -298,6 +308,31 @@ async fn tier3(
         whole_table_counts(&mut tally, d, lread, rread);
     }
     Ok((tally, out, found.spilled))
+}
+
+/// The sides' fingerprints as tier 3 made them from rows spooled without their row hashes,
+/// in place of the row counts the pass kept; whether they are equal. Tier 3 must have seen
+/// every row the pass read.
+fn made_fingerprints(
+    tally: &mut Tally,
+    [left, right]: [&mut SideRead; 2],
+    plan: &Plan,
+) -> Result<bool> {
+    let columns = plan.columns.len();
+    let [lf, rf] = tally
+        .fingerprints
+        .take()
+        .unwrap_or_else(|| [Fingerprint::new(columns), Fingerprint::new(columns)]);
+    for (read, fp, side) in [(&mut *left, lf, "left"), (&mut *right, rf, "right")] {
+        if fp.rows != read.fingerprint.rows {
+            return Err(Error::Internal(format!(
+                "the row diff saw {} rows of the {side} side, but {} were read",
+                fp.rows, read.fingerprint.rows
+            )));
+        }
+        read.fingerprint = fp;
+    }
+    Ok(left.fingerprint == right.fingerprint)
 }
 
 /// The plan from both sides' schemas, their Hive folder columns included.

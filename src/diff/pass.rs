@@ -23,6 +23,7 @@ use super::spool::{self, Spool, Spooled};
 use super::subset::{HashIndex, Picked, RowPicker, Selection};
 use crate::config::DiffConfig;
 use crate::error::{Error, Result};
+use crate::fingerprint::logical::hash_keys;
 use crate::fingerprint::{hash_batch, Fingerprint};
 use crate::progress::Progress;
 use crate::schema::{Plan, Side};
@@ -50,6 +51,13 @@ pub(super) enum Keep {
 }
 
 impl Keep {
+    /// Whether the pass hashes whole rows. Rows kept for a keyed diff of every row are hashed
+    /// by their key only: tier 3 makes their row hashes and fingerprints from the cell hashes
+    /// it compares, so each cell is hashed once.
+    pub(super) fn hashes_rows(&self, keyed: bool) -> bool {
+        !keyed || !matches!(self, Keep::AllSpilled)
+    }
+
     /// Whether another pass may follow this one (it keeps no rows to diff).
     fn second_may_follow(&self) -> bool {
         matches!(self, Keep::Index | Keep::Nothing)
@@ -132,6 +140,8 @@ struct Sinks {
     keep_index: bool,
     column_sums: bool,
     keyed: bool,
+    /// Whether rows are hashed whole here ([`Keep::hashes_rows`]).
+    rows_hashed: bool,
 }
 
 impl Sinks {
@@ -148,7 +158,13 @@ impl Sinks {
             Side::Left => plan.left_schema.clone(),
             Side::Right => plan.right_schema.clone(),
         };
-        let spooled_schema = spool::spooled_schema(&projected);
+        let keyed = !plan.key.is_empty();
+        let rows_hashed = reading.keep.hashes_rows(keyed);
+        let spooled_schema = if rows_hashed {
+            spool::spooled_schema(&projected)
+        } else {
+            spool::keyed_schema(&projected)
+        };
         // Each side may hold a little over a third of the budget in rows, and a third in its
         // index (16 bytes a row); the rest is for decoding, gathered Parquet files and tier 3's
         // hash tables. Past that, both go to the temporary folder.
@@ -195,7 +211,8 @@ impl Sinks {
             ),
             keep_index: matches!(reading.keep, Keep::Index),
             column_sums: reading.column_sums,
-            keyed: !plan.key.is_empty(),
+            keyed,
+            rows_hashed,
         }
     }
 
@@ -235,6 +252,12 @@ impl Sinks {
         url: &str,
     ) -> Result<()> {
         let projected = self.plan.project(self.side, batch, partition_values, url)?;
+        if !self.rows_hashed {
+            // Counted here; hashed in tier 3.
+            let keys = hash_keys(&projected, &self.plan.key)?;
+            self.fingerprint.lock().expect("fingerprint lock").rows += projected.num_rows() as u64;
+            return self.keep(spool::keyed(&projected, keys)?);
+        }
         let mut fp = Fingerprint::new(if self.column_sums {
             self.plan.columns.len()
         } else {
@@ -254,9 +277,13 @@ impl Sinks {
         if !self.keep_rows {
             return Ok(());
         }
-        let hashed = spool::hashed(&projected, hashes)?;
-        // Rows kept in memory are copied out of their pages here, on this unit's thread; rows
-        // that spill are copied once, into their partitions. A spool never stops spilling.
+        self.keep(spool::hashed(&projected, hashes)?)
+    }
+
+    /// Keep a batch with its hashes attached. Rows kept in memory are copied out of their
+    /// pages here, on this unit's thread; rows that spill are copied once, into their
+    /// partitions. A spool never stops spilling.
+    fn keep(&self, hashed: arrow::record_batch::RecordBatch) -> Result<()> {
         let spilling = self.spool.lock().expect("spool lock").spilling();
         let batch = if spilling {
             hashed

@@ -128,11 +128,11 @@ fn in_one_go(left: &[RecordBatch], right: &[RecordBatch]) -> bool {
 fn differing_share(left: &[RecordBatch], right: &[RecordBatch]) -> f64 {
     let mut first: HashMap<u128, u128> = HashMap::with_capacity(LOOKED_AT);
     'batches: for b in left {
-        let (keys, hashes, nulls) = (
-            spool::key_hashes(b),
-            spool::row_hashes(b),
-            spool::null_keys(b),
-        );
+        let (keys, nulls) = (spool::key_hashes(b), spool::null_keys(b));
+        // Rows kept in memory are hashed; were they not, splitting is the safe choice.
+        let Some(hashes) = spool::row_hashes(b) else {
+            return 1.0;
+        };
         for row in 0..b.num_rows() {
             if first.len() == LOOKED_AT {
                 break 'batches;
@@ -144,7 +144,10 @@ fn differing_share(left: &[RecordBatch], right: &[RecordBatch]) -> f64 {
     }
     let (mut matched, mut differing) = (0usize, 0usize);
     for b in right {
-        let (keys, hashes) = (spool::key_hashes(b), spool::row_hashes(b));
+        let keys = spool::key_hashes(b);
+        let Some(hashes) = spool::row_hashes(b) else {
+            return 1.0;
+        };
         for row in 0..b.num_rows() {
             if let Some(&h) = first.get(&hash_at(keys, row)) {
                 matched += 1;

@@ -22,7 +22,7 @@ use arrow::record_batch::RecordBatch;
 
 use super::gather;
 use crate::error::{Error, Result};
-use crate::fingerprint::logical::{hash_at, RowHashes};
+use crate::fingerprint::logical::{hash_at, KeyHashes, RowHashes};
 
 /// Column holding the 16-byte row hash.
 pub const ROW_HASH: &str = "__parity_row_hash";
@@ -33,12 +33,23 @@ pub const NULL_KEY: &str = "__parity_null_key";
 
 /// The schema of spooled batches: the projected columns and the three hash columns.
 pub fn spooled_schema(projected: &SchemaRef) -> SchemaRef {
+    with_fields(projected, &hash_fields())
+}
+
+/// The schema of spooled batches whose rows are not hashed yet: the projected columns, the key
+/// hash and the null-key flag (tier 3 makes the row hashes, see [`row_hashes`]).
+pub fn keyed_schema(projected: &SchemaRef) -> SchemaRef {
+    let [_, key, null] = hash_fields();
+    with_fields(projected, &[key, null])
+}
+
+fn with_fields(projected: &SchemaRef, more: &[Field]) -> SchemaRef {
     let mut fields: Vec<Field> = projected
         .fields()
         .iter()
         .map(|f| f.as_ref().clone())
         .collect();
-    fields.extend(hash_fields());
+    fields.extend_from_slice(more);
     Arc::new(Schema::new(fields))
 }
 
@@ -61,19 +72,23 @@ pub fn attach(schema: &SchemaRef, batch: &RecordBatch, hashes: RowHashes) -> Res
 /// views on their pages. A [`Spool`] copies them out: all at once when it keeps the batch in
 /// memory, row by row into their partitions when it spills.
 pub fn hashed(batch: &RecordBatch, hashes: RowHashes) -> Result<RecordBatch> {
-    let mut fields: Vec<Field> = batch
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.as_ref().clone())
-        .collect();
-    fields.extend(hash_fields());
     let mut cols = batch.columns().to_vec();
     cols.push(Arc::new(hashes.row));
     cols.push(Arc::new(hashes.key));
     cols.push(Arc::new(hashes.null_key));
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)
+    RecordBatch::try_new(spooled_schema(&batch.schema()), cols)
         .map_err(|e| Error::Internal(format!("attaching hashes: {e}")))
+}
+
+/// A projected batch with its key hashes attached (no row hashes: see [`keyed_schema`]), its
+/// columns as decoded.
+pub fn keyed(batch: &RecordBatch, keys: KeyHashes) -> Result<RecordBatch> {
+    let schema = keyed_schema(&batch.schema());
+    let mut cols = batch.columns().to_vec();
+    cols.push(Arc::new(keys.key));
+    cols.push(Arc::new(keys.null_key));
+    RecordBatch::try_new(schema, cols)
+        .map_err(|e| Error::Internal(format!("attaching key hashes: {e}")))
 }
 
 /// A batch made by [`hashed`] in the spooled layout. Strings read as views are copied out (or compacted,
@@ -111,9 +126,12 @@ pub fn key_hashes(batch: &RecordBatch) -> &FixedSizeBinaryArray {
     batch.column(batch.num_columns() - 2).as_fixed_size_binary()
 }
 
-/// The row-hash column of a spooled batch.
-pub fn row_hashes(batch: &RecordBatch) -> &FixedSizeBinaryArray {
-    batch.column(batch.num_columns() - 3).as_fixed_size_binary()
+/// The row-hash column of a spooled batch; `None` for a batch whose rows were spooled by key
+/// only ([`keyed_schema`]), whose row hashes tier 3 makes from its cells.
+pub fn row_hashes(batch: &RecordBatch) -> Option<&FixedSizeBinaryArray> {
+    let at = batch.num_columns().checked_sub(3)?;
+    (batch.schema_ref().field(at).name() == ROW_HASH)
+        .then(|| batch.column(at).as_fixed_size_binary())
 }
 
 /// The null-key column of a spooled batch.

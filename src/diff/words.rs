@@ -60,6 +60,24 @@ impl CellWords {
         words <= held && words <= budget
     }
 
+    /// Words laid out by [`CellWords::lay_out`], a vector a batch, `width` a row.
+    pub(super) fn from_laid_out(width: usize, batches: Vec<Vec<u64>>) -> Self {
+        CellWords { width, batches }
+    }
+
+    /// The words of `columns` (indices into `cells`, one hash a row each) of `rows` rows, laid
+    /// out row after row.
+    pub(super) fn lay_out(rows: usize, cells: &[&[u64]], columns: &[usize]) -> Vec<u64> {
+        let width = columns.len();
+        let mut out = vec![0u64; rows * width];
+        for (j, &c) in columns.iter().enumerate() {
+            for (slot, word) in out.iter_mut().skip(j).step_by(width.max(1)).zip(cells[c]) {
+                *slot = *word;
+            }
+        }
+        out
+    }
+
     /// The words of one row, in the order of the columns given to [`CellWords::new`].
     #[inline]
     pub(super) fn row(&self, r: RowRef) -> &[u64] {
@@ -82,17 +100,17 @@ fn rows_size(batch: &RecordBatch) -> usize {
 /// One batch's words: hashed a column at a time (the typed loops of
 /// [`crate::fingerprint::encoding::CellEncoder::hash_cells`]), then laid out row by row.
 fn batch_words(rows: usize, encoders: &[Box<dyn CellEncoder>], columns: &[usize]) -> Vec<u64> {
-    let width = columns.len();
-    let mut out = vec![0u64; rows * width];
-    let mut column = Vec::with_capacity(rows);
-    for (j, &c) in columns.iter().enumerate() {
-        column.clear();
-        encoders[c].hash_cells(rows, &mut column);
-        for (slot, word) in out.iter_mut().skip(j).step_by(width.max(1)).zip(&column) {
-            *slot = *word;
-        }
-    }
-    out
+    let hashed: Vec<Vec<u64>> = columns
+        .iter()
+        .map(|&c| {
+            let mut column = Vec::with_capacity(rows);
+            encoders[c].hash_cells(rows, &mut column);
+            column
+        })
+        .collect();
+    let cells: Vec<&[u64]> = hashed.iter().map(Vec::as_slice).collect();
+    let in_order: Vec<usize> = (0..columns.len()).collect();
+    CellWords::lay_out(rows, &cells, &in_order)
 }
 
 #[cfg(test)]

@@ -11,7 +11,10 @@
 //!   without a join.
 //!
 //! The hashes of each row go along with the batch to the diff stage (as two 16-byte columns and
-//! a null-key flag) so tier 3 never re-hashes a row. `docs/encoding.md` is the specification.
+//! a null-key flag) so tier 3 never re-hashes a row; rows kept for a keyed diff of every row
+//! carry their key hash only, and tier 3 makes their row hashes and the fingerprints from the
+//! cell hashes it compares ([`hash_keys`], [`fold_rows`]): the same values, each cell hashed
+//! once. `docs/encoding.md` is the specification.
 
 use arrow::array::{Array, BooleanArray, FixedSizeBinaryArray};
 use arrow::buffer::{BooleanBuffer, Buffer};
@@ -144,50 +147,98 @@ pub fn hash_at(array: &FixedSizeBinaryArray, row: usize) -> u128 {
 /// and for every column [`column_term`] of the key and the cell goes into that column's sum.
 pub fn hash_batch(batch: &RecordBatch, key: &[usize], fp: &mut Fingerprint) -> Result<RowHashes> {
     let n = batch.num_rows();
-    let mut cells: Vec<Vec<u64>> = Vec::with_capacity(batch.num_columns());
-    for column in batch.columns() {
-        let mut out = Vec::with_capacity(n);
-        encoder(column)?.hash_cells(n, &mut out);
-        cells.push(out);
-    }
+    let cells = cell_hashes(batch, 0..batch.num_columns())?;
     let all: Vec<&[u64]> = cells.iter().map(Vec::as_slice).collect();
-    let (row_bytes, sum) = combine(&all, n, SEED_ROW);
-    fp.sum = fp.sum.wrapping_add(sum);
-    fp.rows += n as u64;
-    let row = fixed16(row_bytes);
-
-    let (key_hashes, null_key) = if key.is_empty() {
+    if key.is_empty() {
         // Keyless: the key hash is the row hash and no row has a null key.
-        (row.clone(), BooleanBuffer::new_unset(n))
-    } else {
-        let key_cells: Vec<&[u64]> = key.iter().map(|&k| cells[k].as_slice()).collect();
-        let (bytes, _) = combine(&key_cells, n, SEED_KEY);
-        let mut null = BooleanBuffer::new_unset(n);
-        for &k in key {
-            if let Some(nulls) = batch.column(k).nulls() {
-                null = &null | &!nulls.inner();
-            }
-        }
-        (fixed16(bytes), null)
-    };
-
-    if !fp.columns.is_empty() {
-        // One tight loop per column over (key, cell): no per-cell bounds checks or u128 indexing.
-        let key_lo: Option<Vec<u64>> =
-            (!key.is_empty()).then(|| halves(&key_hashes).map(|h| h.0).collect());
-        for (total, col) in fp.columns.iter_mut().zip(&cells) {
-            let acc = match &key_lo {
-                Some(k) => column_sum(k.iter().zip(col).map(|(&k, &c)| (k, c))),
-                None => column_sum(col.iter().map(|&c| (0, c))),
-            };
-            *total = total.wrapping_add(acc);
-        }
+        let row = fold_rows(&all, None, fp);
+        return Ok(RowHashes {
+            key: row.clone(),
+            row,
+            null_key: BooleanArray::new(BooleanBuffer::new_unset(n), None),
+        });
     }
+    let key_cells: Vec<&[u64]> = key.iter().map(|&k| all[k]).collect();
+    let keys = combine_keys(batch, key, &key_cells);
+    let key_lo: Vec<u64> = halves(&keys.key).map(|h| h.0).collect();
+    let row = fold_rows(&all, Some(&key_lo), fp);
     Ok(RowHashes {
         row,
-        key: key_hashes,
-        null_key: BooleanArray::new(null_key, None),
+        key: keys.key,
+        null_key: keys.null_key,
     })
+}
+
+/// The key hash and null-key flag of every row of a batch.
+#[derive(Debug, Clone)]
+pub struct KeyHashes {
+    /// 16-byte key hashes.
+    pub key: FixedSizeBinaryArray,
+    /// Whether any key column is null in the row.
+    pub null_key: BooleanArray,
+}
+
+/// The key hashes of a keyed batch (`key` not empty), hashing only its key columns: what a
+/// pass needs to partition rows whose row hashes are made later, from the same cell hashes
+/// tier 3 compares ([`fold_rows`]).
+pub fn hash_keys(batch: &RecordBatch, key: &[usize]) -> Result<KeyHashes> {
+    let cells = cell_hashes(batch, key.iter().copied())?;
+    let key_cells: Vec<&[u64]> = cells.iter().map(Vec::as_slice).collect();
+    Ok(combine_keys(batch, key, &key_cells))
+}
+
+/// The 64-bit hash of every cell of the given columns of a batch, a column at a time.
+pub fn cell_hashes(
+    batch: &RecordBatch,
+    columns: impl Iterator<Item = usize>,
+) -> Result<Vec<Vec<u64>>> {
+    let n = batch.num_rows();
+    columns
+        .map(|c| {
+            let mut out = Vec::with_capacity(n);
+            encoder(batch.column(c))?.hash_cells(n, &mut out);
+            Ok(out)
+        })
+        .collect()
+}
+
+/// Key hashes from the key columns' cell hashes (in key order), with the rows whose key has a
+/// null component flagged.
+fn combine_keys(batch: &RecordBatch, key: &[usize], key_cells: &[&[u64]]) -> KeyHashes {
+    let (bytes, _) = combine(key_cells, batch.num_rows(), SEED_KEY);
+    let mut null = BooleanBuffer::new_unset(batch.num_rows());
+    for &k in key {
+        if let Some(nulls) = batch.column(k).nulls() {
+            null = &null | &!nulls.inner();
+        }
+    }
+    KeyHashes {
+        key: fixed16(bytes),
+        null_key: BooleanArray::new(null, None),
+    }
+}
+
+/// The row hashes of rows whose cell hashes are `cells` (every compared column, in order),
+/// added to `fp`: the row count, the sum of row hashes and, when `fp` keeps them, the
+/// per-column sums, keyed by the low 64 bits of each row's key hash (`None` without a key).
+pub fn fold_rows(
+    cells: &[&[u64]],
+    key_lo: Option<&[u64]>,
+    fp: &mut Fingerprint,
+) -> FixedSizeBinaryArray {
+    let n = cells.first().map_or(0, |c| c.len());
+    let (row_bytes, sum) = combine(cells, n, SEED_ROW);
+    fp.sum = fp.sum.wrapping_add(sum);
+    fp.rows += n as u64;
+    // One tight loop per column over (key, cell): no per-cell bounds checks or u128 indexing.
+    for (total, col) in fp.columns.iter_mut().zip(cells) {
+        let acc = match key_lo {
+            Some(k) => column_sum(k.iter().zip(col.iter()).map(|(&k, &c)| (k, c))),
+            None => column_sum(col.iter().map(|&c| (0, c))),
+        };
+        *total = total.wrapping_add(acc);
+    }
+    fixed16(row_bytes)
 }
 
 /// The wrapping sum of [`column_term`] over (key, cell) pairs.

@@ -390,6 +390,11 @@ fn the_look_at_the_first_rows_picks_one_decode_when_many_rows_differ() {
             assert_eq!(v["changed_cells"], serde_json::json!({ "amount": changed }));
         }
         assert_eq!(found["samples"], subset["samples"]);
+        // Rows kept in one pass are hashed by key only; tier 3 makes their fingerprints, which
+        // must be the ones the index pass makes (whole, and column by column).
+        assert_eq!(found["fingerprints"], subset["fingerprints"]);
+        assert_eq!(found["columns"], subset["columns"]);
+        assert_eq!(found["tier"], "rows");
         if every <= 2 {
             assert!(
                 found["spilled_bytes"].as_u64().unwrap() > 16 << 20,
@@ -398,6 +403,54 @@ fn the_look_at_the_first_rows_picks_one_decode_when_many_rows_differ() {
             );
         }
     }
+}
+
+/// Every key twice on each side, its two rows swapped between the sides' files: the look at
+/// the first rows sees every pair differ and keeps every row in one pass, hashed by key only,
+/// yet the tables hold the same rows. Tier 3's fingerprints must find them equivalent, as the
+/// index pass does, with every key counted as duplicated.
+#[test]
+fn rows_kept_in_one_pass_that_turn_out_equal_are_equivalent() {
+    let dir = tempfile::tempdir().unwrap();
+    let (left, right) = (dir.path().join("left"), dir.path().join("right"));
+    std::fs::create_dir_all(&left).unwrap();
+    std::fs::create_dir_all(&right).unwrap();
+    let ids: Vec<i64> = (0..ROWS).collect();
+    let name = |i: i64| format!("customer-{i:08}");
+    let plain = |i: i64| (name(i), i as f64);
+    let shifted = |i: i64| (name(i), i as f64 + 0.5);
+    write(&left.join("a.parquet"), &ids, false, plain);
+    write(&left.join("b.parquet"), &ids, false, shifted);
+    // Names dictionary-encoded on the right: the same values in other bytes.
+    write(&right.join("a.parquet"), &ids, true, shifted);
+    write(&right.join("b.parquet"), &ids, true, plain);
+    let args = ["--key", "id", "--memory-limit", "16MiB", "-v"];
+    let (auto, found) = diff_json(&left, &right, &args);
+    assert!(
+        auto.stderr.contains("keeping every row in one pass"),
+        "{}",
+        auto.stderr
+    );
+    let (forced, subset) = diff_json(
+        &left,
+        &right,
+        &[&args[..], &["--row-strategy", "subset"]].concat(),
+    );
+    assert_eq!((auto.code, forced.code), (0, 0), "{}", auto.stderr);
+    for v in [&found, &subset] {
+        assert_eq!(v["verdict"], "equivalent");
+        assert_eq!(v["tier"], "fingerprint");
+        assert_eq!(v["changed_rows"].as_u64(), Some(0));
+        assert_eq!(v["only_left"].as_u64(), Some(0));
+        assert_eq!(v["only_right"].as_u64(), Some(0));
+        assert_eq!(
+            v["duplicate_keys"],
+            serde_json::json!({ "left": ROWS, "right": ROWS })
+        );
+        assert_eq!(v["left_rows"].as_u64(), Some(2 * ROWS as u64));
+    }
+    assert_eq!(found["fingerprints"], subset["fingerprints"]);
+    assert_eq!(found["columns"], subset["columns"]);
 }
 
 /// Rows kept in memory, more than tier 3 diffs as one partition and most pairs differing:
