@@ -78,42 +78,62 @@ pub(super) fn same_type(
     sources: &[&ArrayRef],
     order: &[(usize, usize)],
 ) -> std::result::Result<ArrayRef, arrow::error::ArrowError> {
-    let dt = sources[0].data_type();
-    let width = match dt {
-        DataType::FixedSizeBinary(w) => usize::try_from(*w).ok(),
-        DataType::Boolean => None,
-        _ => dt.primitive_width(),
-    };
-    let values = match width {
-        Some(1) => Some(fixed::<1>(sources, order)),
-        Some(2) => Some(fixed::<2>(sources, order)),
-        Some(4) => Some(fixed::<4>(sources, order)),
-        Some(8) => Some(fixed::<8>(sources, order)),
-        Some(16) => Some(fixed::<16>(sources, order)),
-        _ => None,
-    };
-    match values {
-        Some(values) => {
-            let data = ArrayData::builder(dt.clone())
-                .len(order.len())
-                .add_buffer(values?)
-                .nulls(nulls(sources, order));
-            Ok(make_array(data.build()?))
-        }
-        None => {
-            let arrays: Vec<&dyn Array> = sources.iter().map(|s| s.as_ref()).collect();
-            arrow::compute::interleave(&arrays, order)
-        }
+    Sources::new(sources.to_vec()).take(order)
+}
+
+/// One column of many batches, ready to be gathered from again and again: the arrays and, for
+/// fixed-width values, their width and each array's data, looked up once (a partition's
+/// matched cells are gathered a few thousand pairs at a time, from hundreds of batches).
+pub(super) struct Sources<'a> {
+    arrays: Vec<&'a ArrayRef>,
+    fixed: Option<(usize, Vec<ArrayData>)>,
+}
+
+impl<'a> Sources<'a> {
+    /// `arrays` of one type.
+    pub(super) fn new(arrays: Vec<&'a ArrayRef>) -> Self {
+        let width = arrays.first().and_then(|a| match a.data_type() {
+            DataType::FixedSizeBinary(w) => usize::try_from(*w).ok(),
+            DataType::Boolean => None,
+            dt => dt.primitive_width(),
+        });
+        let fixed = width
+            .filter(|w| matches!(w, 1 | 2 | 4 | 8 | 16))
+            .map(|w| (w, arrays.iter().map(|a| a.to_data()).collect()));
+        Sources { arrays, fixed }
+    }
+
+    /// The rows `order` names, (array, row), as one array of their type.
+    pub(super) fn take(
+        &self,
+        order: &[(usize, usize)],
+    ) -> std::result::Result<ArrayRef, arrow::error::ArrowError> {
+        let Some((width, data)) = &self.fixed else {
+            let arrays: Vec<&dyn Array> = self.arrays.iter().map(|s| s.as_ref()).collect();
+            return arrow::compute::interleave(&arrays, order);
+        };
+        let values = match width {
+            1 => fixed::<1>(data, order),
+            2 => fixed::<2>(data, order),
+            4 => fixed::<4>(data, order),
+            8 => fixed::<8>(data, order),
+            _ => fixed::<16>(data, order),
+        }?;
+        let built = ArrayData::builder(self.arrays[0].data_type().clone())
+            .len(order.len())
+            .add_buffer(values)
+            .nulls(nulls(&self.arrays, order))
+            .build()?;
+        Ok(make_array(built))
     }
 }
 
 /// The values of the rows `order` names, each `W` bytes wide, one copy a value, into a
 /// buffer aligned for any native type.
 fn fixed<const W: usize>(
-    sources: &[&ArrayRef],
+    data: &[ArrayData],
     order: &[(usize, usize)],
 ) -> std::result::Result<Buffer, arrow::error::ArrowError> {
-    let data: Vec<ArrayData> = sources.iter().map(|s| s.to_data()).collect();
     let values: Vec<&[u8]> = data
         .iter()
         .map(|d| {

@@ -20,6 +20,7 @@ use arrow::array::{Array, ArrayRef, FixedSizeBinaryArray};
 use arrow::record_batch::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 
+use super::gather::Sources;
 use super::spool::{key_hashes, null_keys, row_hashes};
 use super::summary::{CellChange, ChangedSample, SampleRow};
 use super::words::CellWords;
@@ -284,6 +285,8 @@ struct Ref {
 struct SideRows<'a> {
     batches: &'a [RecordBatch],
     encoders: Vec<Vec<Box<dyn CellEncoder>>>,
+    /// Each column of every batch, to gather matched cells from.
+    columns: Vec<Sources<'a>>,
     /// Row hashes made here, a batch at a time, for rows spooled without them.
     made: Option<Vec<FixedSizeBinaryArray>>,
 }
@@ -298,9 +301,13 @@ impl<'a> SideRows<'a> {
                     .collect::<Result<Vec<_>>>()
             })
             .collect::<Result<Vec<_>>>()?;
+        let columns = (0..columns)
+            .map(|c| Sources::new(batches.iter().map(|b| b.column(c)).collect()))
+            .collect();
         Ok(SideRows {
             batches,
             encoders,
+            columns,
             made: None,
         })
     }
@@ -354,8 +361,7 @@ impl<'a> SideRows<'a> {
 
     /// Column `col` of the rows `refs` (batch, row), gathered into one array in that order.
     fn gather(&self, col: usize, refs: &[(usize, usize)]) -> Result<ArrayRef> {
-        let arrays: Vec<&ArrayRef> = self.batches.iter().map(|b| b.column(col)).collect();
-        super::gather::same_type(&arrays, refs).map_err(|e| {
+        self.columns[col].take(refs).map_err(|e| {
             crate::error::Error::Internal(format!("gathering matched rows of column {col}: {e}"))
         })
     }

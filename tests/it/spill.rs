@@ -463,18 +463,20 @@ fn rows_kept_in_memory_with_most_pairs_differing_are_split_and_diff_exactly() {
         dir.path().join("left.parquet"),
         dir.path().join("right.parquet"),
     );
-    let ids: Vec<i64> = (0..ROWS).collect();
+    // More than the 2,000,000 rows (both sides) diffed as one partition.
+    const MANY: i64 = 1_050_000;
+    let ids: Vec<i64> = (0..MANY).collect();
     let rids: Vec<i64> = ids
         .iter()
         .copied()
         .filter(|i| i % 1000 != 0)
         .rev()
         .collect();
-    let name = |i: i64| format!("customer-{:08}", i * 7919 % 1_000_003);
+    let name = |i: i64| format!("c{:08}", i * 7919 % 1_000_003);
     write(&left, &ids, false, |i| (name(i), i as f64));
     write(&right, &rids, false, |i| (name(i), i as f64 + 0.5));
-    let deleted = (ROWS / 1000) as u64;
-    let changed = ROWS as u64 - deleted;
+    let deleted = (MANY / 1000) as u64;
+    let changed = MANY as u64 - deleted;
 
     let in_memory = crate::harness::parity()
         .env("RUST_LOG", "parity=debug")
