@@ -92,9 +92,14 @@ pub(super) struct Sources<'a> {
 impl<'a> Sources<'a> {
     /// `arrays` of one type.
     pub(super) fn new(arrays: Vec<&'a ArrayRef>) -> Self {
+        debug_assert!(
+            arrays
+                .windows(2)
+                .all(|w| w[0].data_type() == w[1].data_type()),
+            "sources of one type"
+        );
         let width = arrays.first().and_then(|a| match a.data_type() {
             DataType::FixedSizeBinary(w) => usize::try_from(*w).ok(),
-            DataType::Boolean => None,
             dt => dt.primitive_width(),
         });
         let fixed = width

@@ -342,7 +342,7 @@ impl<'a> SideRows<'a> {
             let all: Vec<&[u64]> = cells.iter().map(Vec::as_slice).collect();
             let key_lo: Option<Vec<u64>> =
                 keyed.then(|| halves(key_hashes(b)).map(|h| h.0).collect());
-            made.push(fold_rows(&all, key_lo.as_deref(), fp));
+            made.push(fold_rows(&all, n, key_lo.as_deref(), fp));
             if keep_words {
                 words.push(CellWords::lay_out(n, &all, compared));
             }

@@ -36,11 +36,22 @@ pub fn spooled_schema(projected: &SchemaRef) -> SchemaRef {
     with_fields(projected, &hash_fields())
 }
 
+/// Schema metadata naming the layout of spooled batches whose rows are not hashed yet.
+const LAYOUT: &str = "parity.spool";
+const KEYED: &str = "keyed";
+
 /// The schema of spooled batches whose rows are not hashed yet: the projected columns, the key
-/// hash and the null-key flag (tier 3 makes the row hashes, see [`row_hashes`]).
+/// hash and the null-key flag (tier 3 makes the row hashes, see [`row_hashes`]), marked so in
+/// its metadata, which spill files keep.
 pub fn keyed_schema(projected: &SchemaRef) -> SchemaRef {
     let [_, key, null] = hash_fields();
-    with_fields(projected, &[key, null])
+    let schema = with_fields(projected, &[key, null]);
+    let metadata: std::collections::HashMap<String, String> =
+        [(LAYOUT.to_string(), KEYED.to_string())]
+            .into_iter()
+            .collect();
+    let marked = schema.as_ref().clone().with_metadata(metadata);
+    Arc::new(marked)
 }
 
 fn with_fields(projected: &SchemaRef, more: &[Field]) -> SchemaRef {
@@ -127,11 +138,16 @@ pub fn key_hashes(batch: &RecordBatch) -> &FixedSizeBinaryArray {
 }
 
 /// The row-hash column of a spooled batch; `None` for a batch whose rows were spooled by key
-/// only ([`keyed_schema`]), whose row hashes tier 3 makes from its cells.
+/// only ([`keyed_schema`]), whose row hashes tier 3 makes from its cells. The layout is read
+/// from the schema's metadata, never from column names, which a table may share.
 pub fn row_hashes(batch: &RecordBatch) -> Option<&FixedSizeBinaryArray> {
-    let at = batch.num_columns().checked_sub(3)?;
-    (batch.schema_ref().field(at).name() == ROW_HASH)
-        .then(|| batch.column(at).as_fixed_size_binary())
+    let keyed = batch
+        .schema_ref()
+        .metadata()
+        .get(LAYOUT)
+        .map(String::as_str)
+        == Some(KEYED);
+    (!keyed).then(|| batch.column(batch.num_columns() - 3).as_fixed_size_binary())
 }
 
 /// The null-key column of a spooled batch.

@@ -151,7 +151,7 @@ pub fn hash_batch(batch: &RecordBatch, key: &[usize], fp: &mut Fingerprint) -> R
     let all: Vec<&[u64]> = cells.iter().map(Vec::as_slice).collect();
     if key.is_empty() {
         // Keyless: the key hash is the row hash and no row has a null key.
-        let row = fold_rows(&all, None, fp);
+        let row = fold_rows(&all, n, None, fp);
         return Ok(RowHashes {
             key: row.clone(),
             row,
@@ -161,7 +161,7 @@ pub fn hash_batch(batch: &RecordBatch, key: &[usize], fp: &mut Fingerprint) -> R
     let key_cells: Vec<&[u64]> = key.iter().map(|&k| all[k]).collect();
     let keys = combine_keys(batch, key, &key_cells);
     let key_lo: Vec<u64> = halves(&keys.key).map(|h| h.0).collect();
-    let row = fold_rows(&all, Some(&key_lo), fp);
+    let row = fold_rows(&all, n, Some(&key_lo), fp);
     Ok(RowHashes {
         row,
         key: keys.key,
@@ -218,15 +218,15 @@ fn combine_keys(batch: &RecordBatch, key: &[usize], key_cells: &[&[u64]]) -> Key
     }
 }
 
-/// The row hashes of rows whose cell hashes are `cells` (every compared column, in order),
+/// The row hashes of `n` rows whose cell hashes are `cells` (every compared column, in order),
 /// added to `fp`: the row count, the sum of row hashes and, when `fp` keeps them, the
 /// per-column sums, keyed by the low 64 bits of each row's key hash (`None` without a key).
 pub fn fold_rows(
     cells: &[&[u64]],
+    n: usize,
     key_lo: Option<&[u64]>,
     fp: &mut Fingerprint,
 ) -> FixedSizeBinaryArray {
-    let n = cells.first().map_or(0, |c| c.len());
     let (row_bytes, sum) = combine(cells, n, SEED_ROW);
     fp.sum = fp.sum.wrapping_add(sum);
     fp.rows += n as u64;

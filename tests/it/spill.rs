@@ -523,3 +523,62 @@ fn rows_kept_in_memory_with_most_pairs_differing_are_split_and_diff_exactly() {
     }
     assert_eq!(memory["samples"], spilled["samples"]);
 }
+
+/// A table may name a column as parity names its own hash columns: rows kept in one pass,
+/// spooled without row hashes, are still told apart from rows that carry them, and diff
+/// exactly as through the index.
+#[test]
+fn a_column_named_like_the_row_hash_column_is_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let (left, right) = (
+        dir.path().join("left.parquet"),
+        dir.path().join("right.parquet"),
+    );
+    // Upper-case names sort before `_`: the look-alike column is the plan's last.
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("ID", DataType::Int64, false),
+        Field::new("AMOUNT", DataType::Float64, false),
+        Field::new("__parity_row_hash", DataType::Utf8, false),
+    ]));
+    let table = |path: &std::path::Path, shift: f64| {
+        let file = std::fs::File::create(path).unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), None).unwrap();
+        let ids: Vec<i64> = (0..ROWS).collect();
+        for chunk in ids.chunks(50_000) {
+            let cols: Vec<ArrayRef> = vec![
+                Arc::new(Int64Array::from(chunk.to_vec())),
+                Arc::new(Float64Array::from_iter_values(
+                    chunk.iter().map(|&i| i as f64 + shift),
+                )),
+                Arc::new(StringArray::from_iter_values(
+                    chunk.iter().map(|i| format!("h{i:016x}")),
+                )),
+            ];
+            w.write(&RecordBatch::try_new(schema.clone(), cols).unwrap())
+                .unwrap();
+        }
+        w.close().unwrap();
+    };
+    table(&left, 0.0);
+    table(&right, 0.5);
+    let args = ["--key", "ID", "--memory-limit", "16MiB", "-v"];
+    let (auto, found) = diff_json(&left, &right, &args);
+    assert!(
+        auto.stderr.contains("keeping every row in one pass"),
+        "{}",
+        auto.stderr
+    );
+    let (forced, subset) = diff_json(
+        &left,
+        &right,
+        &[&args[..], &["--row-strategy", "subset"]].concat(),
+    );
+    assert_eq!((auto.code, forced.code), (1, 1), "{}", auto.stderr);
+    for v in [&found, &subset] {
+        assert_eq!(v["changed_rows"].as_u64(), Some(ROWS as u64));
+        assert_eq!(v["changed_cells"], serde_json::json!({ "AMOUNT": ROWS }));
+        assert_eq!(v["only_left"].as_u64(), Some(0));
+    }
+    assert_eq!(found["fingerprints"], subset["fingerprints"]);
+    assert_eq!(found["columns"], subset["columns"]);
+}
