@@ -662,6 +662,19 @@ mod tests {
         attach(&schema, &batch, hashes).unwrap()
     }
 
+    /// The values of a [`numbered`] batch, every row checked to lie in partition `p` of
+    /// `partitions`.
+    fn values_in_partition(batch: &RecordBatch, p: usize, partitions: usize) -> Vec<u32> {
+        let keys = key_hashes(batch);
+        for row in 0..batch.num_rows() {
+            assert_eq!(partition_of(hash_at(keys, row), partitions), p);
+        }
+        let values = batch
+            .column(0)
+            .as_primitive::<arrow::datatypes::UInt32Type>();
+        values.values().to_vec()
+    }
+
     #[test]
     fn a_split_puts_every_row_in_its_partition_once_in_order() {
         let batch = numbered(1000);
@@ -709,18 +722,7 @@ mod tests {
             assert_eq!(part.len(), 3, "partition {p}");
             let mut values = Vec::new();
             for batch in part {
-                let keys = key_hashes(batch);
-                for row in 0..batch.num_rows() {
-                    assert_eq!(partition_of(hash_at(keys, row), 5), p);
-                }
-                values.extend(
-                    batch
-                        .column(0)
-                        .as_primitive::<arrow::datatypes::UInt32Type>()
-                        .values()
-                        .iter()
-                        .copied(),
-                );
+                values.extend(values_in_partition(batch, p, 5));
             }
             assert!(
                 values.windows(2).all(|w| w[0] < w[1]),
@@ -753,17 +755,7 @@ mod tests {
         let mut seen: Vec<u32> = Vec::new();
         for (p, file) in files.iter().enumerate() {
             for batch in read_partition(file.as_ref().unwrap()).unwrap() {
-                let keys = key_hashes(&batch);
-                for row in 0..batch.num_rows() {
-                    assert_eq!(partition_of(hash_at(keys, row), 16), p);
-                }
-                seen.extend(
-                    batch
-                        .column(0)
-                        .as_primitive::<arrow::datatypes::UInt32Type>()
-                        .values()
-                        .iter(),
-                );
+                seen.extend(values_in_partition(&batch, p, 16));
             }
         }
         seen.sort_unstable();

@@ -999,56 +999,33 @@ fn temporal_encoder(a: &ArrayRef) -> Option<Box<dyn CellEncoder>> {
 
 /// A timestamp column, scaled to nanoseconds.
 fn timestamp_encoder(a: &ArrayRef, unit: &TimeUnit) -> Box<dyn CellEncoder> {
-    let (m, t) = (unit_ns(unit), tag::TIMESTAMP);
+    let t = tag::TIMESTAMP;
     match unit {
-        TimeUnit::Second => Box::new(ScaledEnc(
-            a.as_primitive::<TimestampSecondType>().clone(),
-            m,
-            t,
-        )),
-        TimeUnit::Millisecond => Box::new(ScaledEnc(
-            a.as_primitive::<TimestampMillisecondType>().clone(),
-            m,
-            t,
-        )),
-        TimeUnit::Microsecond => Box::new(ScaledEnc(
-            a.as_primitive::<TimestampMicrosecondType>().clone(),
-            m,
-            t,
-        )),
-        TimeUnit::Nanosecond => Box::new(ScaledEnc(
-            a.as_primitive::<TimestampNanosecondType>().clone(),
-            m,
-            t,
-        )),
+        TimeUnit::Second => scaled::<TimestampSecondType>(a, unit, t),
+        TimeUnit::Millisecond => scaled::<TimestampMillisecondType>(a, unit, t),
+        TimeUnit::Microsecond => scaled::<TimestampMicrosecondType>(a, unit, t),
+        TimeUnit::Nanosecond => scaled::<TimestampNanosecondType>(a, unit, t),
     }
 }
 
 /// A duration column, scaled to nanoseconds.
 fn duration_encoder(a: &ArrayRef, unit: &TimeUnit) -> Box<dyn CellEncoder> {
-    let (m, t) = (unit_ns(unit), tag::DURATION);
+    let t = tag::DURATION;
     match unit {
-        TimeUnit::Second => Box::new(ScaledEnc(
-            a.as_primitive::<DurationSecondType>().clone(),
-            m,
-            t,
-        )),
-        TimeUnit::Millisecond => Box::new(ScaledEnc(
-            a.as_primitive::<DurationMillisecondType>().clone(),
-            m,
-            t,
-        )),
-        TimeUnit::Microsecond => Box::new(ScaledEnc(
-            a.as_primitive::<DurationMicrosecondType>().clone(),
-            m,
-            t,
-        )),
-        TimeUnit::Nanosecond => Box::new(ScaledEnc(
-            a.as_primitive::<DurationNanosecondType>().clone(),
-            m,
-            t,
-        )),
+        TimeUnit::Second => scaled::<DurationSecondType>(a, unit, t),
+        TimeUnit::Millisecond => scaled::<DurationMillisecondType>(a, unit, t),
+        TimeUnit::Microsecond => scaled::<DurationMicrosecondType>(a, unit, t),
+        TimeUnit::Nanosecond => scaled::<DurationNanosecondType>(a, unit, t),
     }
+}
+
+/// An integer count of `unit`s, tagged `tag`, scaled to nanoseconds.
+fn scaled<T>(a: &ArrayRef, unit: &TimeUnit, tag: u8) -> Box<dyn CellEncoder>
+where
+    T: ArrowPrimitiveType,
+    T::Native: Into<i128>,
+{
+    Box::new(ScaledEnc(a.as_primitive::<T>().clone(), unit_ns(unit), tag))
 }
 
 /// Dictionaries and run-end encoded columns (decoded first), lists, structs (fields in name

@@ -8,7 +8,7 @@ use arrow::array::{ArrayRef, DictionaryArray, Float64Array, Int64Array, StringAr
 use arrow::datatypes::{DataType, Field, Int32Type, Schema};
 use arrow::record_batch::RecordBatch;
 
-use crate::harness::diff_json;
+use crate::harness::{diff_json, Run};
 
 const ROWS: i64 = 300_000;
 
@@ -405,6 +405,28 @@ fn the_look_at_the_first_rows_picks_one_decode_when_many_rows_differ() {
     }
 }
 
+/// The diff of `left` and `right` on `key` under a 16 MiB limit, as the look at the first rows
+/// chooses (one pass: asserted) and through the index: their runs and summaries.
+fn one_pass_and_index(
+    left: &std::path::Path,
+    right: &std::path::Path,
+    key: &str,
+) -> ((Run, serde_json::Value), (Run, serde_json::Value)) {
+    let args = ["--key", key, "--memory-limit", "16MiB", "-v"];
+    let (auto, found) = diff_json(left, right, &args);
+    assert!(
+        auto.stderr.contains("keeping every row in one pass"),
+        "{}",
+        auto.stderr
+    );
+    let index = diff_json(
+        left,
+        right,
+        &[&args[..], &["--row-strategy", "subset"]].concat(),
+    );
+    ((auto, found), index)
+}
+
 /// Every key twice on each side, its two rows swapped between the sides' files: the look at
 /// the first rows sees every pair differ and keeps every row in one pass, hashed by key only,
 /// yet the tables hold the same rows. Tier 3's fingerprints must find them equivalent, as the
@@ -424,18 +446,7 @@ fn rows_kept_in_one_pass_that_turn_out_equal_are_equivalent() {
     // Names dictionary-encoded on the right: the same values in other bytes.
     write(&right.join("a.parquet"), &ids, true, shifted);
     write(&right.join("b.parquet"), &ids, true, plain);
-    let args = ["--key", "id", "--memory-limit", "16MiB", "-v"];
-    let (auto, found) = diff_json(&left, &right, &args);
-    assert!(
-        auto.stderr.contains("keeping every row in one pass"),
-        "{}",
-        auto.stderr
-    );
-    let (forced, subset) = diff_json(
-        &left,
-        &right,
-        &[&args[..], &["--row-strategy", "subset"]].concat(),
-    );
+    let ((auto, found), (forced, subset)) = one_pass_and_index(&left, &right, "id");
     assert_eq!((auto.code, forced.code), (0, 0), "{}", auto.stderr);
     for v in [&found, &subset] {
         assert_eq!(v["verdict"], "equivalent");
@@ -493,7 +504,7 @@ fn rows_kept_in_memory_with_most_pairs_differing_are_split_and_diff_exactly() {
         .arg(&right)
         .output()
         .unwrap();
-    let run = crate::harness::Run::from(in_memory);
+    let run = Run::from(in_memory);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
         run.stderr.contains(" partitions: "),
@@ -561,18 +572,7 @@ fn a_column_named_like_the_row_hash_column_is_data() {
     };
     table(&left, 0.0);
     table(&right, 0.5);
-    let args = ["--key", "ID", "--memory-limit", "16MiB", "-v"];
-    let (auto, found) = diff_json(&left, &right, &args);
-    assert!(
-        auto.stderr.contains("keeping every row in one pass"),
-        "{}",
-        auto.stderr
-    );
-    let (forced, subset) = diff_json(
-        &left,
-        &right,
-        &[&args[..], &["--row-strategy", "subset"]].concat(),
-    );
+    let ((auto, found), (forced, subset)) = one_pass_and_index(&left, &right, "ID");
     assert_eq!((auto.code, forced.code), (1, 1), "{}", auto.stderr);
     for v in [&found, &subset] {
         assert_eq!(v["changed_rows"].as_u64(), Some(ROWS as u64));
