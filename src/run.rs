@@ -152,7 +152,8 @@ fn event(opts: &RunOptions, kind: EventKind) -> Event {
     }
 }
 
-/// Run the job.
+/// Run the job: plan the units, announce the plan, check the units `--jobs` at a time, and sum
+/// up.
 pub async fn run(
     inv: &Inventory,
     ledger: &Ledger,
@@ -163,6 +164,52 @@ pub async fn run(
     let clock = Instant::now();
     ledger.probe().await?;
     let plan = plan::plan(inv, ledger, &opts.plan).await?;
+    announce(inv, ledger, opts, &plan, events);
+    let units = check_units(inv, ledger, opts, &plan, events).await;
+    let mut verdicts = BTreeMap::new();
+    for u in &units {
+        *verdicts.entry(u.verdict.as_str().to_string()).or_insert(0) += 1;
+    }
+    let mut summary = RunSummary {
+        schema_version: RUN_SCHEMA_VERSION,
+        run_id: opts.run_id.clone(),
+        cutover: inv.cutover.name.clone(),
+        ledger: ledger.url().to_string(),
+        shard: opts.plan.shard,
+        started_at,
+        duration_ms: 0,
+        verdicts: verdicts.clone(),
+        units,
+        missing: plan.missing,
+        failed_pipelines: plan.failures,
+        already_checked: plan.already_checked,
+        not_migrating: plan.not_migrating,
+        exit_code: 0,
+    };
+    summary.exit_code = summary.exit_code();
+    summary.duration_ms = clock.elapsed().as_millis() as u64;
+    events.emit(&event(
+        opts,
+        EventKind::RunFinished {
+            verdicts,
+            missing: summary.missing.len() as u64,
+            failed_pipelines: summary.failed_pipelines.len() as u64,
+            exit_code: summary.exit_code,
+            duration_ms: summary.duration_ms,
+        },
+    ));
+    Ok(summary)
+}
+
+/// The run's start, and each pipeline that could not be planned and each partition missing, as
+/// events.
+fn announce(
+    inv: &Inventory,
+    ledger: &Ledger,
+    opts: &RunOptions,
+    plan: &plan::Plan,
+    events: &dyn EventSink,
+) {
     events.emit(&event(
         opts,
         EventKind::RunStarted {
@@ -207,11 +254,21 @@ pub async fn run(
             },
         ));
     }
+}
 
+/// Every planned unit checked, `--jobs` at a time, each with its share of the memory limit and
+/// one redaction key for the whole run (equal values look equal across its units); in
+/// pipeline and partition order.
+async fn check_units(
+    inv: &Inventory,
+    ledger: &Ledger,
+    opts: &RunOptions,
+    plan: &plan::Plan,
+    events: &dyn EventSink,
+) -> Vec<UnitOutcome> {
     let jobs = opts.jobs.max(1);
     let mut base = opts.base.clone();
     base.memory_limit = (base.memory_limit / jobs as u64).max(16 << 20);
-    // One key for the whole run: equal values look equal across its units.
     let redactor = Redactor::from_env();
     let ctx = UnitContext {
         inv,
@@ -230,41 +287,7 @@ pub async fn run(
         .collect()
         .await;
     units.sort_by_key(|(i, o)| (*i, o.partition));
-    let units: Vec<UnitOutcome> = units.into_iter().map(|(_, o)| o).collect();
-
-    let mut verdicts = BTreeMap::new();
-    for u in &units {
-        *verdicts.entry(u.verdict.as_str().to_string()).or_insert(0) += 1;
-    }
-    let mut summary = RunSummary {
-        schema_version: RUN_SCHEMA_VERSION,
-        run_id: opts.run_id.clone(),
-        cutover: inv.cutover.name.clone(),
-        ledger: ledger.url().to_string(),
-        shard: opts.plan.shard,
-        started_at,
-        duration_ms: 0,
-        verdicts: verdicts.clone(),
-        units,
-        missing: plan.missing,
-        failed_pipelines: plan.failures,
-        already_checked: plan.already_checked,
-        not_migrating: plan.not_migrating,
-        exit_code: 0,
-    };
-    summary.exit_code = summary.exit_code();
-    summary.duration_ms = clock.elapsed().as_millis() as u64;
-    events.emit(&event(
-        opts,
-        EventKind::RunFinished {
-            verdicts,
-            missing: summary.missing.len() as u64,
-            failed_pipelines: summary.failed_pipelines.len() as u64,
-            exit_code: summary.exit_code,
-            duration_ms: summary.duration_ms,
-        },
-    ));
-    Ok(summary)
+    units.into_iter().map(|(_, o)| o).collect()
 }
 
 struct UnitContext<'a> {

@@ -676,111 +676,132 @@ impl Plan {
         partition_values: &[(String, Option<String>)],
         file_url: &str,
     ) -> Result<RecordBatch> {
-        let target = match side {
-            Side::Left => &self.left_schema,
-            Side::Right => &self.right_schema,
+        let (target, known) = match side {
+            Side::Left => (&self.left_schema, &self.left_names),
+            Side::Right => (&self.right_schema, &self.right_names),
         };
         let n = batch.num_rows();
-        let known = match side {
-            Side::Left => &self.left_names,
-            Side::Right => &self.right_names,
-        };
-        let schema = batch.schema();
-        if let Some(name) = duplicate_name(&schema) {
-            return Err(Error::format(
-                file_url,
-                format!("two columns are named `{name}`"),
-            ));
-        }
-        if let Some(extra) = schema.fields().iter().find(|f| !known.contains(f.name())) {
-            return Err(Error::format(
-                file_url,
-                format!(
-                    "column `{}` is not in the dataset's first file; every file of a dataset must have the same columns",
-                    extra.name()
-                ),
-            ));
-        }
+        same_columns(&batch.schema(), known, file_url)?;
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.columns.len());
         for (col, field) in self.columns.iter().zip(target.fields()) {
             let source_name = match side {
                 Side::Left => &col.left_name,
                 Side::Right => &col.name,
             };
-            let array = match batch.schema().index_of(source_name) {
-                Ok(i) => batch.column(i).clone(),
-                Err(_) => match partition_values.iter().find(|(k, _)| k == source_name) {
-                    Some((_, v)) => Arc::new(StringArray::from(vec![v.as_deref(); n])) as ArrayRef,
-                    None => {
-                        return Err(Error::format(
-                            file_url,
-                            format!(
-                            "column `{source_name}` is missing (the dataset's first file has it)"
-                        ),
-                        ))
-                    }
-                },
-            };
-            let array = if array.data_type() == field.data_type()
-                || (array.data_type() == &DataType::Utf8View
-                    && matches!(field.data_type(), DataType::Utf8 | DataType::LargeUtf8))
-            {
-                // Strings read as views stay views: they hash the same, and only the rows kept
-                // for tier 3 are ever copied out (see `spool::attach`).
-                array
-            } else if array.data_type() == &DataType::Null {
-                new_null_array(field.data_type(), n)
-            } else if family(field.data_type()) == Family::Null {
-                // The first file only had nulls here, so its type says nothing: a misfit (the
-                // engine takes the types from every file) rather than values read as nulls.
-                return Err(Error::misfit(
-                    file_url,
-                    format!(
-                        "column `{source_name}` holds {} values here but only nulls (type Null) in the dataset's first file; parity cannot tell which type to compare",
-                        array.data_type()
-                    ),
-                ));
-            } else if crate::fingerprint::encoding::compatible(array.data_type(), field.data_type())
-                && family(array.data_type()) == family(field.data_type())
-            {
-                // `compatible` also requires nested struct fields to have the same names: a cast
-                // would otherwise pair fields by position.
-                cast_exactly(&array, field.data_type(), source_name, file_url)?
-            } else {
-                return Err(Error::format(
-                    file_url,
-                    format!(
-                        "column `{source_name}` is {} here but {} in the dataset's first file",
-                        array.data_type(),
-                        field.data_type()
-                    ),
-                ));
-            };
-            arrays.push(array);
+            let array = source_column(batch, source_name, partition_values, file_url)?;
+            arrays.push(as_planned(array, field, source_name, file_url)?);
         }
-        let kept_views = target
-            .fields()
-            .iter()
-            .zip(&arrays)
-            .any(|(f, a)| f.data_type() != a.data_type());
-        let schema = if kept_views {
-            let fields: Vec<Field> = target
-                .fields()
-                .iter()
-                .zip(&arrays)
-                .map(|(f, a)| f.as_ref().clone().with_data_type(a.data_type().clone()))
-                .collect();
-            Arc::new(Schema::new_with_metadata(fields, target.metadata().clone()))
-        } else {
-            target.clone()
-        };
         RecordBatch::try_new_with_options(
-            schema,
+            projected_schema(target, &arrays),
             arrays,
             &RecordBatchOptions::new().with_row_count(Some(n)),
         )
         .map_err(|e| Error::format(file_url, e))
     }
+}
+
+/// A later file's columns are those of the dataset's first file (`known`), each named once.
+fn same_columns(schema: &Schema, known: &BTreeSet<String>, file_url: &str) -> Result<()> {
+    if let Some(name) = duplicate_name(schema) {
+        return Err(Error::format(
+            file_url,
+            format!("two columns are named `{name}`"),
+        ));
+    }
+    if let Some(extra) = schema.fields().iter().find(|f| !known.contains(f.name())) {
+        return Err(Error::format(
+            file_url,
+            format!(
+                "column `{}` is not in the dataset's first file; every file of a dataset must have the same columns",
+                extra.name()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Column `name` of a batch, or the file's Hive partition value of that name on every row.
+fn source_column(
+    batch: &RecordBatch,
+    name: &str,
+    partition_values: &[(String, Option<String>)],
+    file_url: &str,
+) -> Result<ArrayRef> {
+    if let Ok(i) = batch.schema().index_of(name) {
+        return Ok(batch.column(i).clone());
+    }
+    match partition_values.iter().find(|(k, _)| k == name) {
+        Some((_, v)) => Ok(Arc::new(StringArray::from(vec![
+            v.as_deref();
+            batch.num_rows()
+        ]))),
+        None => Err(Error::format(
+            file_url,
+            format!("column `{name}` is missing (the dataset's first file has it)"),
+        )),
+    }
+}
+
+/// A column in the plan's type for it: as it is when it has that type (or is a string view of a
+/// string column), all nulls when it is of type Null, cast exactly within its family, else an
+/// error naming the file.
+fn as_planned(array: ArrayRef, field: &Field, name: &str, file_url: &str) -> Result<ArrayRef> {
+    if array.data_type() == field.data_type()
+        || (array.data_type() == &DataType::Utf8View
+            && matches!(field.data_type(), DataType::Utf8 | DataType::LargeUtf8))
+    {
+        // Strings read as views stay views: they hash the same, and only the rows kept for
+        // tier 3 are ever copied out (see `spool::attach`).
+        return Ok(array);
+    }
+    if array.data_type() == &DataType::Null {
+        return Ok(new_null_array(field.data_type(), array.len()));
+    }
+    if family(field.data_type()) == Family::Null {
+        // The first file only had nulls here, so its type says nothing: a misfit (the engine
+        // takes the types from every file) rather than values read as nulls.
+        return Err(Error::misfit(
+            file_url,
+            format!(
+                "column `{name}` holds {} values here but only nulls (type Null) in the dataset's first file; parity cannot tell which type to compare",
+                array.data_type()
+            ),
+        ));
+    }
+    if crate::fingerprint::encoding::compatible(array.data_type(), field.data_type())
+        && family(array.data_type()) == family(field.data_type())
+    {
+        // `compatible` also requires nested struct fields to have the same names: a cast would
+        // otherwise pair fields by position.
+        return cast_exactly(&array, field.data_type(), name, file_url);
+    }
+    Err(Error::format(
+        file_url,
+        format!(
+            "column `{name}` is {} here but {} in the dataset's first file",
+            array.data_type(),
+            field.data_type()
+        ),
+    ))
+}
+
+/// The side's schema, with the types of columns kept as string views where they are.
+fn projected_schema(target: &SchemaRef, arrays: &[ArrayRef]) -> SchemaRef {
+    let kept_views = target
+        .fields()
+        .iter()
+        .zip(arrays)
+        .any(|(f, a)| f.data_type() != a.data_type());
+    if !kept_views {
+        return target.clone();
+    }
+    let fields: Vec<Field> = target
+        .fields()
+        .iter()
+        .zip(arrays)
+        .map(|(f, a)| f.as_ref().clone().with_data_type(a.data_type().clone()))
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, target.metadata().clone()))
 }
 
 #[cfg(test)]

@@ -949,7 +949,7 @@ impl<'p> Matcher<'p> {
         workers: usize,
     ) -> Option<(CellWords, CellWords)> {
         let width = self.compared.len();
-        if !CellWords::fit(l.batches, r.batches, width, self.words_budget) {
+        if !CellWords::fit(l.batches, r.batches, width, self.words_budget, 0) {
             return None;
         }
         let words = |side: &SideRows| CellWords::new(side.batches, &side.encoders, &self.compared);
@@ -1022,7 +1022,15 @@ impl<'p> Matcher<'p> {
         tally: &mut Tally,
     ) -> Option<(CellWords, CellWords)> {
         let columns = self.plan.columns.len();
-        let keep = CellWords::fit(l.batches, r.batches, self.compared.len(), self.words_budget);
+        // Rows spooled by key only are 16 bytes a row short of what their words are measured
+        // against: the row hash those words stand in for.
+        let keep = CellWords::fit(
+            l.batches,
+            r.batches,
+            self.compared.len(),
+            self.words_budget,
+            16,
+        );
         let (mut lf, mut rf) = (Fingerprint::new(columns), Fingerprint::new(columns));
         let keyed = self.keyed();
         let (lw, rw) = both_sides(
@@ -1163,7 +1171,7 @@ mod tests {
         };
         let (l, r) = (split(left), split(right));
         let width = plan.columns.len() - plan.key.len();
-        let words = CellWords::fit(&l, &r, width, usize::MAX);
+        let words = CellWords::fit(&l, &r, width, usize::MAX, 0);
         let mut tally = Tally::new(plan.columns.len(), 5);
         Matcher::new(&plan, None, false, None)
             .diff(&l, &r, &mut tally)

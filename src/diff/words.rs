@@ -44,17 +44,20 @@ impl CellWords {
     /// Whether the words of two sides' rows, 8 bytes a compared cell, take no more memory
     /// than the rows themselves (then a partition's words at most double what it holds while
     /// diffed) and no more than `budget` bytes. Narrow tables (flags, small integers), and rows
-    /// kept in memory by the million, compare every cell by value instead.
+    /// kept in memory by the million, compare every cell by value instead. `spare` bytes a row
+    /// count as held besides the rows: the 16-byte row hash that rows spooled by key only do
+    /// not carry, whose place their words take.
     pub(super) fn fit(
         left: &[RecordBatch],
         right: &[RecordBatch],
         width: usize,
         budget: usize,
+        spare: usize,
     ) -> bool {
         let (mut rows, mut held) = (0usize, 0usize);
         for b in left.iter().chain(right) {
             rows += b.num_rows();
-            held += rows_size(b);
+            held += rows_size(b) + b.num_rows() * spare;
         }
         let words = rows.saturating_mul(width).saturating_mul(8);
         words <= held && words <= budget
@@ -156,10 +159,10 @@ mod tests {
         let side = std::slice::from_ref(&batch);
         let held = 2 * batch.get_array_memory_size();
         // Two sides of 1000 rows: 16,000 bytes of words a compared column.
-        assert!(CellWords::fit(side, side, 1, 16_000));
-        assert!(!CellWords::fit(side, side, 1, 15_999));
+        assert!(CellWords::fit(side, side, 1, 16_000, 0));
+        assert!(!CellWords::fit(side, side, 1, 15_999, 0));
         let width = held / 16_000 + 1;
-        assert!(!CellWords::fit(side, side, width, usize::MAX));
+        assert!(!CellWords::fit(side, side, width, usize::MAX, 0));
     }
 
     #[test]
@@ -169,7 +172,11 @@ mod tests {
         let ids: ArrayRef = Arc::new(Int64Array::from((0..1000).collect::<Vec<i64>>()));
         let batch = RecordBatch::try_from_iter([("id", ids)]).unwrap();
         let slices: Vec<RecordBatch> = (0..10).map(|i| batch.slice(i * 100, 100)).collect();
-        assert!(CellWords::fit(&slices, &slices, 1, usize::MAX));
-        assert!(!CellWords::fit(&slices, &slices, 2, usize::MAX));
+        assert!(CellWords::fit(&slices, &slices, 1, usize::MAX, 0));
+        assert!(!CellWords::fit(&slices, &slices, 2, usize::MAX, 0));
+        // With the 16 bytes a row of a row hash the rows do not carry: 24 bytes a row, three
+        // compared columns' words and not four.
+        assert!(CellWords::fit(&slices, &slices, 3, usize::MAX, 16));
+        assert!(!CellWords::fit(&slices, &slices, 4, usize::MAX, 16));
     }
 }
