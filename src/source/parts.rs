@@ -88,6 +88,43 @@ impl Read for PositionedRead {
     }
 }
 
+/// Up to `length` bytes of `file` from `start` (fewer at its end), read with positioned reads
+/// into fresh memory that is never zeroed first: `read_to_end` on a reader without its own
+/// `read_buf` zeroes every buffer before reading into it, a second pass over every column
+/// chunk read.
+fn pread_fresh(file: &File, start: u64, length: usize) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::io::AsRawFd;
+    let mut buf: Vec<u8> = Vec::with_capacity(length);
+    while buf.len() < length {
+        let at = start
+            .checked_add(buf.len() as u64)
+            .and_then(|at| libc::off_t::try_from(at).ok())
+            .ok_or_else(|| std::io::Error::other("a read past the largest file offset"))?;
+        let want = length - buf.len();
+        let spare = &mut buf.spare_capacity_mut()[..want];
+        // SAFETY: pread(2) writes at most `spare.len()` bytes into the spare capacity it is
+        // given, which `buf` owns for the whole call; only the bytes it says it wrote become
+        // part of `buf` below.
+        let n =
+            unsafe { libc::pread(file.as_raw_fd(), spare.as_mut_ptr().cast(), spare.len(), at) };
+        match n {
+            0 => break,
+            n if n > 0 => {
+                // SAFETY: the `n` bytes after `buf.len()` were just written by pread(2), and
+                // `n` is at most the spare capacity's length.
+                unsafe { buf.set_len(buf.len() + n as usize) };
+            }
+            _ => {
+                let e = std::io::Error::last_os_error();
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+        }
+    }
+    Ok(buf)
+}
+
 impl Length for SharedFile {
     fn len(&self) -> u64 {
         self.len
@@ -113,14 +150,7 @@ impl ChunkReader for SharedFile {
                 self.len
             )));
         }
-        // Read into spare capacity: no zeroing of a buffer about to be overwritten.
-        let mut buf = Vec::with_capacity(length);
-        let mut read = PositionedRead {
-            file: self.file.clone(),
-            pos: start,
-            end: start + length as u64,
-        };
-        read.read_to_end(&mut buf)?;
+        let buf = pread_fresh(&self.file, start, length)?;
         if buf.len() != length {
             return Err(ParquetError::EOF(format!(
                 "read {} of {length} bytes at offset {start}: the file is shorter than it was",
