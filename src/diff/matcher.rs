@@ -26,7 +26,7 @@ use super::summary::{CellChange, ChangedSample, SampleRow};
 use super::words::CellWords;
 use crate::error::Result;
 use crate::fingerprint::encoding::{encoder, CellEncoder};
-use crate::fingerprint::logical::{fold_rows, halves, hash_at, Fingerprint};
+use crate::fingerprint::logical::{fold_rows, hash_at, Fingerprint};
 use crate::redact::Redactor;
 use crate::schema::Plan;
 
@@ -340,9 +340,7 @@ impl<'a> SideRows<'a> {
                 })
                 .collect();
             let all: Vec<&[u64]> = cells.iter().map(Vec::as_slice).collect();
-            let key_lo: Option<Vec<u64>> =
-                keyed.then(|| halves(key_hashes(b)).map(|h| h.0).collect());
-            made.push(fold_rows(&all, n, key_lo.as_deref(), fp));
+            made.push(fold_rows(&all, n, keyed.then(|| key_hashes(b)), fp));
             if keep_words {
                 words.push(CellWords::lay_out(n, &all, compared));
             }

@@ -104,7 +104,8 @@ pub(super) async fn diff_rows(
 }
 
 /// Rows kept in memory up to this many (both sides) are diffed as one partition: the 1.56M
-/// differing rows of the bench's few-differences pair diff in 0.33 s as one, 0.45 s split.
+/// differing rows of the bench's few-differences pair diff in 0.29–0.32 s as one, 0.39–0.41 s
+/// split.
 const ONE_GO_ROWS: usize = 2_000_000;
 
 /// Keys of the left side's first rows looked up on the right by [`differing_share`].
@@ -118,7 +119,7 @@ const SPLIT_SHARE: f64 = 0.25;
 /// costs little while its pairs are equal (their row hashes say so) but is looked up at random
 /// for every pair that differs: 10 M rows a side under `--memory-limit 8GiB` with every pair
 /// differing took 10.7 s diffed as one and 4.1 s split into 16 partitions, the split included;
-/// with 8% of rows differing, 2.0 s as one and 3.0 s split.
+/// with 8% of rows differing, 2.0 s as one and 2.6–3.0 s split.
 fn in_one_go(left: &[RecordBatch], right: &[RecordBatch]) -> bool {
     let rows: usize = left.iter().chain(right).map(RecordBatch::num_rows).sum();
     rows <= ONE_GO_ROWS || differing_share(left, right) < SPLIT_SHARE

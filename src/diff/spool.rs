@@ -557,14 +557,8 @@ fn decode_file(file: &File) -> std::result::Result<Vec<RecordBatch>, String> {
 }
 
 /// `len` bytes of `file` from `offset`, read into fresh memory (never zeroed first).
-fn read_at(mut file: &File, offset: u64, len: usize) -> std::result::Result<Vec<u8>, String> {
-    use std::io::{Read, Seek, SeekFrom};
-    file.seek(SeekFrom::Start(offset))
-        .map_err(|e| e.to_string())?;
-    let mut out = Vec::with_capacity(len);
-    file.take(len as u64)
-        .read_to_end(&mut out)
-        .map_err(|e| e.to_string())?;
+fn read_at(file: &File, offset: u64, len: usize) -> std::result::Result<Vec<u8>, String> {
+    let out = crate::source::parts::pread_fresh(file, offset, len).map_err(|e| e.to_string())?;
     if out.len() != len {
         return Err(format!(
             "not a whole Arrow IPC file (ends within the {len} bytes at {offset})"

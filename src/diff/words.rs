@@ -71,12 +71,9 @@ impl CellWords {
     /// The words of `columns` (indices into `cells`, one hash a row each) of `rows` rows, laid
     /// out row after row.
     pub(super) fn lay_out(rows: usize, cells: &[&[u64]], columns: &[usize]) -> Vec<u64> {
-        let width = columns.len();
-        let mut out = vec![0u64; rows * width];
+        let mut out = vec![0u64; rows * columns.len()];
         for (j, &c) in columns.iter().enumerate() {
-            for (slot, word) in out.iter_mut().skip(j).step_by(width.max(1)).zip(cells[c]) {
-                *slot = *word;
-            }
+            place(&mut out, columns.len(), j, cells[c]);
         }
         out
     }
@@ -100,20 +97,25 @@ fn rows_size(batch: &RecordBatch) -> usize {
         .sum()
 }
 
+/// Column `j` of words laid out `width` a row: `column`'s hashes, one a row.
+fn place(out: &mut [u64], width: usize, j: usize, column: &[u64]) {
+    for (slot, word) in out.iter_mut().skip(j).step_by(width.max(1)).zip(column) {
+        *slot = *word;
+    }
+}
+
 /// One batch's words: hashed a column at a time (the typed loops of
-/// [`crate::fingerprint::encoding::CellEncoder::hash_cells`]), then laid out row by row.
+/// [`crate::fingerprint::encoding::CellEncoder::hash_cells`]) into one buffer, then laid out
+/// row by row.
 fn batch_words(rows: usize, encoders: &[Box<dyn CellEncoder>], columns: &[usize]) -> Vec<u64> {
-    let hashed: Vec<Vec<u64>> = columns
-        .iter()
-        .map(|&c| {
-            let mut column = Vec::with_capacity(rows);
-            encoders[c].hash_cells(rows, &mut column);
-            column
-        })
-        .collect();
-    let cells: Vec<&[u64]> = hashed.iter().map(Vec::as_slice).collect();
-    let in_order: Vec<usize> = (0..columns.len()).collect();
-    CellWords::lay_out(rows, &cells, &in_order)
+    let mut out = vec![0u64; rows * columns.len()];
+    let mut column = Vec::with_capacity(rows);
+    for (j, &c) in columns.iter().enumerate() {
+        column.clear();
+        encoders[c].hash_cells(rows, &mut column);
+        place(&mut out, columns.len(), j, &column);
+    }
+    out
 }
 
 #[cfg(test)]

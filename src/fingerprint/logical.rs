@@ -160,8 +160,7 @@ pub fn hash_batch(batch: &RecordBatch, key: &[usize], fp: &mut Fingerprint) -> R
     }
     let key_cells: Vec<&[u64]> = key.iter().map(|&k| all[k]).collect();
     let keys = combine_keys(batch, key, &key_cells);
-    let key_lo: Vec<u64> = halves(&keys.key).map(|h| h.0).collect();
-    let row = fold_rows(&all, n, Some(&key_lo), fp);
+    let row = fold_rows(&all, n, Some(&keys.key), fp);
     Ok(RowHashes {
         row,
         key: keys.key,
@@ -220,19 +219,24 @@ fn combine_keys(batch: &RecordBatch, key: &[usize], key_cells: &[&[u64]]) -> Key
 
 /// The row hashes of `n` rows whose cell hashes are `cells` (every compared column, in order),
 /// added to `fp`: the row count, the sum of row hashes and, when `fp` keeps them, the
-/// per-column sums, keyed by the low 64 bits of each row's key hash (`None` without a key).
+/// per-column sums, keyed by the low 64 bits of each row's key hash (`keys`, `None` without a
+/// key).
 pub fn fold_rows(
     cells: &[&[u64]],
     n: usize,
-    key_lo: Option<&[u64]>,
+    keys: Option<&FixedSizeBinaryArray>,
     fp: &mut Fingerprint,
 ) -> FixedSizeBinaryArray {
     let (row_bytes, sum) = combine(cells, n, SEED_ROW);
     fp.sum = fp.sum.wrapping_add(sum);
     fp.rows += n as u64;
+    if fp.columns.is_empty() {
+        return fixed16(row_bytes);
+    }
     // One tight loop per column over (key, cell): no per-cell bounds checks or u128 indexing.
+    let key_lo: Option<Vec<u64>> = keys.map(|k| halves(k).map(|h| h.0).collect());
     for (total, col) in fp.columns.iter_mut().zip(cells) {
-        let acc = match key_lo {
+        let acc = match &key_lo {
             Some(k) => column_sum(k.iter().zip(col.iter()).map(|(&k, &c)| (k, c))),
             None => column_sum(col.iter().map(|&c| (0, c))),
         };

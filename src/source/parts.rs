@@ -89,10 +89,10 @@ impl Read for PositionedRead {
 }
 
 /// Up to `length` bytes of `file` from `start` (fewer at its end), read with positioned reads
-/// into fresh memory that is never zeroed first: `read_to_end` on a reader without its own
-/// `read_buf` zeroes every buffer before reading into it, a second pass over every column
-/// chunk read.
-fn pread_fresh(file: &File, start: u64, length: usize) -> std::io::Result<Vec<u8>> {
+/// into fresh memory that is never zeroed first (`read_to_end` on a reader without its own
+/// `read_buf` zeroes every buffer before reading into it): column chunks, and spill files read
+/// back.
+pub(crate) fn pread_fresh(file: &File, start: u64, length: usize) -> std::io::Result<Vec<u8>> {
     use std::os::unix::io::AsRawFd;
     let mut buf: Vec<u8> = Vec::with_capacity(length);
     while buf.len() < length {

@@ -57,9 +57,7 @@ fn write(
 #[test]
 fn a_pair_larger_than_the_memory_limit_diffs_exactly() {
     let dir = tempfile::tempdir().unwrap();
-    let (left, right) = (dir.path().join("left"), dir.path().join("right"));
-    std::fs::create_dir_all(&left).unwrap();
-    std::fs::create_dir_all(&right).unwrap();
+    let (left, right) = two_folders(dir.path());
     let base = |i: i64| {
         (
             format!(
@@ -205,10 +203,7 @@ fn a_pair_larger_than_the_memory_limit_diffs_exactly() {
 #[test]
 fn an_interrupted_diff_removes_its_spill_folder() {
     let dir = tempfile::tempdir().unwrap();
-    let (left, right) = (
-        dir.path().join("left.parquet"),
-        dir.path().join("right.parquet"),
-    );
+    let (left, right) = two_files(dir.path());
     let ids: Vec<i64> = (0..ROWS).collect();
     let row = |i: i64| (format!("customer-{i:08}"), i as f64);
     write(&left, &ids, false, row);
@@ -339,9 +334,7 @@ fn duplicate_and_null_keys_are_counted_when_equivalent_sides_outgrow_the_budget(
 /// Two sides of the same rows in the same order, one file each, the right with `amount`
 /// changed where `changed(id)` says.
 fn write_changed_pair(dir: &std::path::Path, changed: impl Fn(i64) -> bool) -> (PathBuf, PathBuf) {
-    let (left, right) = (dir.join("left"), dir.join("right"));
-    std::fs::create_dir_all(&left).unwrap();
-    std::fs::create_dir_all(&right).unwrap();
+    let (left, right) = two_folders(dir);
     let ids: Vec<i64> = (0..ROWS).collect();
     let base = |i: i64| {
         (
@@ -405,6 +398,19 @@ fn the_look_at_the_first_rows_picks_one_decode_when_many_rows_differ() {
     }
 }
 
+/// A left and a right folder, made in `dir`.
+fn two_folders(dir: &std::path::Path) -> (PathBuf, PathBuf) {
+    let (left, right) = (dir.join("left"), dir.join("right"));
+    std::fs::create_dir_all(&left).unwrap();
+    std::fs::create_dir_all(&right).unwrap();
+    (left, right)
+}
+
+/// The paths of a left and a right Parquet file in `dir`.
+fn two_files(dir: &std::path::Path) -> (PathBuf, PathBuf) {
+    (dir.join("left.parquet"), dir.join("right.parquet"))
+}
+
 /// The diff of `left` and `right` on `key` under a 16 MiB limit, as the look at the first rows
 /// chooses (one pass: asserted) and through the index: their runs and summaries.
 fn one_pass_and_index(
@@ -434,9 +440,7 @@ fn one_pass_and_index(
 #[test]
 fn rows_kept_in_one_pass_that_turn_out_equal_are_equivalent() {
     let dir = tempfile::tempdir().unwrap();
-    let (left, right) = (dir.path().join("left"), dir.path().join("right"));
-    std::fs::create_dir_all(&left).unwrap();
-    std::fs::create_dir_all(&right).unwrap();
+    let (left, right) = two_folders(dir.path());
     let ids: Vec<i64> = (0..ROWS).collect();
     let name = |i: i64| format!("customer-{i:08}");
     let plain = |i: i64| (name(i), i as f64);
@@ -470,10 +474,7 @@ fn rows_kept_in_one_pass_that_turn_out_equal_are_equivalent() {
 #[test]
 fn rows_kept_in_memory_with_most_pairs_differing_are_split_and_diff_exactly() {
     let dir = tempfile::tempdir().unwrap();
-    let (left, right) = (
-        dir.path().join("left.parquet"),
-        dir.path().join("right.parquet"),
-    );
+    let (left, right) = two_files(dir.path());
     // More than the 2,000,000 rows (both sides) diffed as one partition.
     const MANY: i64 = 1_050_000;
     let ids: Vec<i64> = (0..MANY).collect();
@@ -541,10 +542,7 @@ fn rows_kept_in_memory_with_most_pairs_differing_are_split_and_diff_exactly() {
 #[test]
 fn a_column_named_like_the_row_hash_column_is_data() {
     let dir = tempfile::tempdir().unwrap();
-    let (left, right) = (
-        dir.path().join("left.parquet"),
-        dir.path().join("right.parquet"),
-    );
+    let (left, right) = two_files(dir.path());
     // Upper-case names sort before `_`: the look-alike column is the plan's last.
     let schema = Arc::new(Schema::new(vec![
         Field::new("ID", DataType::Int64, false),
