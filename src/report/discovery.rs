@@ -76,13 +76,49 @@ pub fn render(
         return writeln!(out);
     }
     let md = format == OutputFormat::Markdown;
-    let heading = |out: &mut dyn Write, text: &str| -> io::Result<()> {
-        if md {
-            writeln!(out, "\n### {text}\n")
-        } else {
-            writeln!(out, "\n{text}")
-        }
-    };
+    write_summary(out, found, md)?;
+    let rows: Vec<Vec<String>> = found.pairs.iter().map(pair_row).collect();
+    write_table(out, md, &PAIR_HEADER, rows, screen)?;
+    write_one_sided(out, found, md, screen)?;
+    write_unpartitioned(out, found, md)?;
+    write_notes(out, found, md)
+}
+
+/// The columns of the table of datasets found on both sides.
+const PAIR_HEADER: [&str; 9] = [
+    "pipeline",
+    "legacy layout",
+    "target layout",
+    "cadence",
+    "format",
+    "partitions L/T (both)",
+    "first",
+    "newest",
+    "key",
+];
+
+/// The columns of the tables of datasets found on one side.
+const ONE_SIDE_HEADER: [&str; 7] = [
+    "prefix",
+    "layout",
+    "cadence",
+    "format",
+    "partitions",
+    "range",
+    "size",
+];
+
+/// A section's heading, as a Markdown heading or a line of its own.
+fn heading(out: &mut dyn Write, md: bool, text: &str) -> io::Result<()> {
+    if md {
+        writeln!(out, "\n### {text}\n")
+    } else {
+        writeln!(out, "\n{text}")
+    }
+}
+
+/// The first line: how many datasets each side has and how many objects were listed.
+fn write_summary(out: &mut dyn Write, found: &Discovery, md: bool) -> io::Result<()> {
     writeln!(
         out,
         "{}{} on both sides, {} on the legacy side only, {} on the target side only ({} + {} objects listed)",
@@ -96,28 +132,16 @@ pub fn render(
     if md {
         writeln!(out)?;
     }
-    let header = [
-        "pipeline",
-        "legacy layout",
-        "target layout",
-        "cadence",
-        "format",
-        "partitions L/T (both)",
-        "first",
-        "newest",
-        "key",
-    ];
-    let rows: Vec<Vec<String>> = found.pairs.iter().map(pair_row).collect();
-    write_table(out, md, &header, rows, screen)?;
-    let one_header = [
-        "prefix",
-        "layout",
-        "cadence",
-        "format",
-        "partitions",
-        "range",
-        "size",
-    ];
+    Ok(())
+}
+
+/// The datasets on one side only, a table a side (none when that side has none).
+fn write_one_sided(
+    out: &mut dyn Write,
+    found: &Discovery,
+    md: bool,
+    screen: Screen,
+) -> io::Result<()> {
     for (title, list) in [
         (
             "legacy only (not migrated yet, or being retired)",
@@ -129,26 +153,29 @@ pub fn render(
         ),
     ] {
         if !list.is_empty() {
-            heading(out, title)?;
-            write_table(
-                out,
-                md,
-                &one_header,
-                list.iter().map(one_side_row).collect(),
-                screen,
-            )?;
+            heading(out, md, title)?;
+            let rows = list.iter().map(one_side_row).collect();
+            write_table(out, md, &ONE_SIDE_HEADER, rows, screen)?;
         }
     }
-    if !found.unpartitioned.is_empty() {
-        heading(out, "data without a partition folder (not drafted)")?;
-        for u in &found.unpartitioned {
-            line(
-                out,
-                md,
-                &format!("{}: {}/ ({} files)", u.side, u.folder, u.files),
-            )?;
-        }
+    Ok(())
+}
+
+/// Folders holding data outside any partition folder, which no pipeline was drafted for.
+fn write_unpartitioned(out: &mut dyn Write, found: &Discovery, md: bool) -> io::Result<()> {
+    if found.unpartitioned.is_empty() {
+        return Ok(());
     }
+    heading(out, md, "data without a partition folder (not drafted)")?;
+    for u in &found.unpartitioned {
+        let text = format!("{}: {}/ ({} files)", u.side, u.folder, u.files);
+        line(out, md, &text)?;
+    }
+    Ok(())
+}
+
+/// Each pair's notes, and why no key was suggested where none was.
+fn write_notes(out: &mut dyn Write, found: &Discovery, md: bool) -> io::Result<()> {
     let notes: Vec<String> = found
         .pairs
         .iter()
@@ -163,11 +190,12 @@ pub fn render(
                 .chain(key)
         })
         .collect();
-    if !notes.is_empty() {
-        heading(out, "notes")?;
-        for n in notes {
-            line(out, md, &n)?;
-        }
+    if notes.is_empty() {
+        return Ok(());
+    }
+    heading(out, md, "notes")?;
+    for n in notes {
+        line(out, md, &n)?;
     }
     Ok(())
 }

@@ -16,6 +16,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::ops::Range;
 use std::sync::Arc;
 
+use arrow::array::ArrayRef;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use bytes::Bytes;
@@ -604,109 +605,123 @@ fn csv_file_schema(url: &str, header: &[u8], dataset: &SchemaRef) -> Result<Sche
 /// Parse a CSV batch's columns (all read as text): integers, floats and booleans in their
 /// canonical forms only, other types as arrow's CSV reader would.
 fn parse_exactly(url: &str, schema: &SchemaRef, batch: RecordBatch) -> Result<RecordBatch> {
-    use arrow::array::{Array, BooleanArray, Float64Array, Int64Array, StringArray};
-    use arrow::datatypes::DataType;
+    use arrow::array::StringArray;
     let mut columns = batch.columns().to_vec();
     for (i, f) in schema.fields().iter().enumerate() {
-        let column = columns[i].clone();
-        let Some(text) = column.as_any().downcast_ref::<StringArray>() else {
+        let Some(text) = columns[i].as_any().downcast_ref::<StringArray>() else {
             continue;
         };
-        let refuse = || {
-            Error::misfit(
-                url,
-                format!(
-                    "column `{}` holds a value that is not a plain {}; values written another way, or with more digits than the type holds, would compare equal to their plain form",
-                    f.name(),
-                    f.data_type()
-                ),
-            )
-        };
-        // Each value must be in its canonical form and parse; nulls stay nulls.
-        fn parse<T>(
-            text: &StringArray,
-            canonical: fn(&str) -> bool,
-            parse: impl Fn(&str) -> Option<T>,
-        ) -> Option<Vec<Option<T>>> {
-            text.iter()
-                .map(|v| match v {
-                    None => Some(None),
-                    Some(v) if canonical(v) => parse(v).map(Some),
-                    Some(_) => None,
-                })
-                .collect()
+        if let Some(typed) = parse_column(url, f, text)? {
+            columns[i] = typed;
         }
-        columns[i] = match f.data_type() {
-            DataType::Int64 => Arc::new(Int64Array::from(
-                parse(text, canonical_integer, |v| v.parse().ok()).ok_or_else(refuse)?,
-            )),
-            // Only the spellings inference takes for floats (`Infinity` is text there).
-            DataType::Float64 => Arc::new(Float64Array::from(
-                parse(text, csv_float, |v| v.parse().ok())
-                .ok_or_else(refuse)?,
-            )),
-            DataType::Boolean => Arc::new(BooleanArray::from(
-                parse(text, canonical_boolean, |v| Some(v == "true")).ok_or_else(refuse)?,
-            )),
-            // Text only after the head's checks: a value that would have typed the head
-            // otherwise could change them.
-            DataType::Utf8
-                if inferred_before_text(f).is_some_and(|before| {
-                    text.iter()
-                        .flatten()
-                        .any(|v| !v.is_empty() && !csv_value_fits(&before, v))
-                }) =>
-            {
-                return Err(Error::misfit(
-                    url,
-                    format!(
-                        "column `{}` holds a value that would have given the rows its type came from another type",
-                        f.name()
-                    ),
-                ))
-            }
-            DataType::Utf8 => continue,
-            // No value in the rows the types came from: none is taken now either.
-            DataType::Null if text.null_count() == text.len() => {
-                arrow::array::new_null_array(&DataType::Null, text.len())
-            }
-            DataType::Null => {
-                return Err(Error::misfit(
-                    url,
-                    format!(
-                        "column `{}` holds a value, but the rows its type came from had none",
-                        f.name()
-                    ),
-                ))
-            }
-            // Dates and times as arrow's CSV reader parses them; a value that does not parse is
-            // a misfit, never a null.
-            other => {
-                // Held to the type as inference would have typed it: a date-time in a date
-                // column, or a finer fraction in a timestamp column, would be cut by the cast.
-                if text
-                    .iter()
-                    .flatten()
-                    .any(|v| !csv_value_fits(other, v) || !clock_in_range(v))
-                {
-                    return Err(Error::misfit(
-                        url,
-                        format!(
-                            "column `{}` holds a value that is not a plain {other} as inference reads one",
-                            f.name()
-                        ),
-                    ));
-                }
-                let options = arrow::compute::CastOptions {
-                    safe: false,
-                    ..Default::default()
-                };
-                arrow::compute::cast_with_options(&column, other, &options)
-                    .map_err(|e| Error::misfit(url, format!("column `{}`: {e}", f.name())))?
-            }
-        };
     }
     RecordBatch::try_new(schema.clone(), columns).map_err(|e| Error::format(url, e))
+}
+
+/// One column of CSV text as its inferred field's type, every value held to the spelling
+/// inference took it in (`None`: it stays text).
+fn parse_column(
+    url: &str,
+    f: &arrow::datatypes::Field,
+    text: &arrow::array::StringArray,
+) -> Result<Option<ArrayRef>> {
+    use arrow::array::{Array, BooleanArray, Float64Array, Int64Array};
+    use arrow::datatypes::DataType;
+    let name = f.name();
+    let refuse = || {
+        Error::misfit(
+            url,
+            format!(
+                "column `{name}` holds a value that is not a plain {}; values written another way, or with more digits than the type holds, would compare equal to their plain form",
+                f.data_type()
+            ),
+        )
+    };
+    let typed: ArrayRef = match f.data_type() {
+        DataType::Int64 => Arc::new(Int64Array::from(
+            canonical_values(text, canonical_integer, |v| v.parse().ok()).ok_or_else(refuse)?,
+        )),
+        // Only the spellings inference takes for floats (`Infinity` is text there).
+        DataType::Float64 => Arc::new(Float64Array::from(
+            canonical_values(text, csv_float, |v| v.parse().ok()).ok_or_else(refuse)?,
+        )),
+        DataType::Boolean => Arc::new(BooleanArray::from(
+            canonical_values(text, canonical_boolean, |v| Some(v == "true")).ok_or_else(refuse)?,
+        )),
+        // Text only after the head's checks: a value that would have typed the head
+        // otherwise could change them.
+        DataType::Utf8
+            if inferred_before_text(f).is_some_and(|before| {
+                text.iter()
+                    .flatten()
+                    .any(|v| !v.is_empty() && !csv_value_fits(&before, v))
+            }) =>
+        {
+            return Err(Error::misfit(
+                url,
+                format!("column `{name}` holds a value that would have given the rows its type came from another type"),
+            ))
+        }
+        DataType::Utf8 => return Ok(None),
+        // No value in the rows the types came from: none is taken now either.
+        DataType::Null if text.null_count() == text.len() => {
+            arrow::array::new_null_array(&DataType::Null, text.len())
+        }
+        DataType::Null => {
+            return Err(Error::misfit(
+                url,
+                format!("column `{name}` holds a value, but the rows its type came from had none"),
+            ))
+        }
+        other => temporal_column(url, name, other, text)?,
+    };
+    Ok(Some(typed))
+}
+
+/// Each value of `text` in its canonical form, parsed; nulls stay nulls. `None` when a value
+/// is written another way or does not parse.
+fn canonical_values<T>(
+    text: &arrow::array::StringArray,
+    canonical: fn(&str) -> bool,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Option<Vec<Option<T>>> {
+    text.iter()
+        .map(|v| match v {
+            None => Some(None),
+            Some(v) if canonical(v) => parse(v).map(Some),
+            Some(_) => None,
+        })
+        .collect()
+}
+
+/// Dates and times as arrow's CSV reader parses them; a value that does not parse is a
+/// misfit, never a null.
+fn temporal_column(
+    url: &str,
+    name: &str,
+    to: &arrow::datatypes::DataType,
+    text: &arrow::array::StringArray,
+) -> Result<ArrayRef> {
+    // Held to the type as inference would have typed it: a date-time in a date column, or a
+    // finer fraction in a timestamp column, would be cut by the cast.
+    if text
+        .iter()
+        .flatten()
+        .any(|v| !csv_value_fits(to, v) || !clock_in_range(v))
+    {
+        return Err(Error::misfit(
+            url,
+            format!(
+                "column `{name}` holds a value that is not a plain {to} as inference reads one"
+            ),
+        ));
+    }
+    let options = arrow::compute::CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    arrow::compute::cast_with_options(text, to, &options)
+        .map_err(|e| Error::misfit(url, format!("column `{name}`: {e}")))
 }
 
 /// A JSON object's members as written, in order, a repeated name kept (a map keeps one of
@@ -807,11 +822,19 @@ fn json_misfit(
     raw: &serde_json::value::RawValue,
     number_text: Option<bool>,
 ) -> Option<String> {
-    use arrow::datatypes::DataType::*;
-    use serde_json::value::RawValue;
-    use serde_json::Value;
     let text = raw.get().trim_start();
-    let known = matches!(
+    match text.as_bytes().first() {
+        Some(b'[') => json_array_misfit(dt, text),
+        Some(b'{') => json_object_misfit(dt, text),
+        _ => json_scalar_misfit(dt, text, number_text),
+    }
+}
+
+/// Whether JSON inference gives this type, so that a value of another kind is a misfit; of a
+/// type it never gives (a date, a map) arrow's reader is the judge.
+fn inferred_by_json(dt: &arrow::datatypes::DataType) -> bool {
+    use arrow::datatypes::DataType::*;
+    matches!(
         dt,
         Null | Int8
             | Int16
@@ -832,80 +855,90 @@ fn json_misfit(
             | LargeList(_)
             | FixedSizeList(..)
             | Struct(_)
-    );
-    match text.as_bytes().first() {
-        Some(b'[') => {
-            let (List(f) | LargeList(f) | FixedSizeList(f, _)) = dt else {
-                return known.then(|| "an array".to_string());
-            };
-            let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(text) else {
-                return Some(UNREADABLE.into());
-            };
-            items
-                .iter()
-                .find_map(|v| json_misfit(f.data_type(), v, None))
-        }
-        Some(b'{') => {
-            let Struct(fields) = dt else {
-                return known.then(|| "an object".to_string());
-            };
-            let Ok(members) = serde_json::from_str::<Members>(text) else {
-                return Some(UNREADABLE.into());
-            };
-            if let Some(twice) = members.duplicate() {
-                return Some(format!("an object with field `{twice}` twice"));
-            }
-            // A member the type leaves out may be written `null` (the same as leaving it out).
-            if let Some((new, _)) = members
-                .0
-                .iter()
-                .find(|(k, v)| fields.find(k).is_none() && v.get().trim() != "null")
-            {
-                return Some(format!("an object with field `{new}`"));
-            }
-            members.0.iter().find_map(|(name, v)| {
-                let (_, f) = fields.find(name)?;
-                json_misfit(f.data_type(), v, None)
-            })
-        }
-        _ => {
-            let Ok(value) = serde_json::from_str::<Value>(text) else {
-                return Some(UNREADABLE.into());
-            };
-            let integer = |n: &serde_json::Number| n.is_i64() || n.is_u64();
-            let fits = match (dt, &value) {
-                (_, Value::Null) => true,
-                // A field with no value where its type came from.
-                (Null, _) => false,
-                // Inference makes Int64 of numbers within i64 only (beyond: floats).
-                (Int64, Value::Number(n)) => n.is_i64(),
-                (Int8 | Int16 | Int32 | UInt8 | UInt16 | UInt32 | UInt64, Value::Number(n)) => {
-                    integer(n)
-                }
-                // A float's numbers must be held as written.
-                (Float16 | Float32 | Float64, Value::Number(_)) if !float_holds(text) => {
-                    return Some("a number with more digits than a 64-bit float holds".into())
-                }
-                (Float16 | Float32 | Float64, Value::Number(_)) => true,
-                (Utf8 | LargeUtf8 | Utf8View, Value::String(_)) => number_text != Some(true),
-                (Utf8 | LargeUtf8 | Utf8View, Value::Number(_)) => number_text == Some(true),
-                (Boolean, Value::Bool(_)) => true,
-                _ => !known,
-            };
-            (!fits).then(|| {
-                match &value {
-                    Value::Bool(_) => "a boolean",
-                    Value::Number(n) if !integer(n) => "a number that is not a 64-bit integer",
-                    Value::Number(_) => "a number",
-                    Value::String(_) => "a string",
-                    Value::Array(_) => "an array",
-                    Value::Object(_) => "an object",
-                    Value::Null => "null",
-                }
-                .to_string()
-            })
-        }
+    )
+}
+
+/// [`json_misfit`] of an array: a list type's items, each held to the item type.
+fn json_array_misfit(dt: &arrow::datatypes::DataType, text: &str) -> Option<String> {
+    use arrow::datatypes::DataType::*;
+    let (List(f) | LargeList(f) | FixedSizeList(f, _)) = dt else {
+        return inferred_by_json(dt).then(|| "an array".to_string());
+    };
+    let Ok(items) = serde_json::from_str::<Vec<&serde_json::value::RawValue>>(text) else {
+        return Some(UNREADABLE.into());
+    };
+    items
+        .iter()
+        .find_map(|v| json_misfit(f.data_type(), v, None))
+}
+
+/// [`json_misfit`] of an object: a struct's members, none twice and none the type lacks, each
+/// held to its field's type.
+fn json_object_misfit(dt: &arrow::datatypes::DataType, text: &str) -> Option<String> {
+    let arrow::datatypes::DataType::Struct(fields) = dt else {
+        return inferred_by_json(dt).then(|| "an object".to_string());
+    };
+    let Ok(members) = serde_json::from_str::<Members>(text) else {
+        return Some(UNREADABLE.into());
+    };
+    if let Some(twice) = members.duplicate() {
+        return Some(format!("an object with field `{twice}` twice"));
     }
+    // A member the type leaves out may be written `null` (the same as leaving it out).
+    if let Some((new, _)) = members
+        .0
+        .iter()
+        .find(|(k, v)| fields.find(k).is_none() && v.get().trim() != "null")
+    {
+        return Some(format!("an object with field `{new}`"));
+    }
+    members.0.iter().find_map(|(name, v)| {
+        let (_, f) = fields.find(name)?;
+        json_misfit(f.data_type(), v, None)
+    })
+}
+
+/// [`json_misfit`] of a value that is neither an array nor an object.
+fn json_scalar_misfit(
+    dt: &arrow::datatypes::DataType,
+    text: &str,
+    number_text: Option<bool>,
+) -> Option<String> {
+    use arrow::datatypes::DataType::*;
+    use serde_json::Value;
+    let Ok(value) = serde_json::from_str::<Value>(text) else {
+        return Some(UNREADABLE.into());
+    };
+    let integer = |n: &serde_json::Number| n.is_i64() || n.is_u64();
+    let fits = match (dt, &value) {
+        (_, Value::Null) => true,
+        // A field with no value where its type came from.
+        (Null, _) => false,
+        // Inference makes Int64 of numbers within i64 only (beyond: floats).
+        (Int64, Value::Number(n)) => n.is_i64(),
+        (Int8 | Int16 | Int32 | UInt8 | UInt16 | UInt32 | UInt64, Value::Number(n)) => integer(n),
+        // A float's numbers must be held as written.
+        (Float16 | Float32 | Float64, Value::Number(_)) if !float_holds(text) => {
+            return Some("a number with more digits than a 64-bit float holds".into())
+        }
+        (Float16 | Float32 | Float64, Value::Number(_)) => true,
+        (Utf8 | LargeUtf8 | Utf8View, Value::String(_)) => number_text != Some(true),
+        (Utf8 | LargeUtf8 | Utf8View, Value::Number(_)) => number_text == Some(true),
+        (Boolean, Value::Bool(_)) => true,
+        _ => !inferred_by_json(dt),
+    };
+    (!fits).then(|| {
+        match &value {
+            Value::Bool(_) => "a boolean",
+            Value::Number(n) if !integer(n) => "a number that is not a 64-bit integer",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) => "an array",
+            Value::Object(_) => "an object",
+            Value::Null => "null",
+        }
+        .to_string()
+    })
 }
 
 /// Read a CSV file's header: the first record, up to a record end (`\n`, `\r` or `\r\n`, as
