@@ -481,6 +481,19 @@ impl PairMarks {
     }
 }
 
+/// Whether two cells of `col` whose words differ are known to differ without looking at them:
+/// a word is the hash of the cell's canonical encoding, so different words are different
+/// encodings, and two cells are equal exactly when their encodings are. Float and decimal
+/// cells are still compared, for their tolerance and for the largest differences the hints
+/// report; so is a column whose two sides have different types, where the typed comparison
+/// stays the judge of cells that encoders of two types hashed.
+fn settled_by_words(col: &crate::schema::PlanColumn) -> bool {
+    use crate::fingerprint::Family;
+    col.tolerance.is_none()
+        && !matches!(col.family, Family::Float | Family::Decimal)
+        && col.left_type == col.right_type
+}
+
 /// Whether two different cells (row `i` of the gathered columns) are within the column's
 /// tolerance; a change beyond it records the largest differences for the hints. Decimals are
 /// held to their tolerance exactly, floats in floating point.
@@ -529,6 +542,9 @@ pub struct Matcher<'p> {
     words_budget: usize,
     /// The plan's non-key columns: the ones compared cell by cell, in the order of the words.
     compared: Vec<usize>,
+    /// Per compared column, whether differing words settle that its cells differ (see
+    /// [`settled_by_words`]).
+    settled: Vec<bool>,
 }
 
 impl<'p> Matcher<'p> {
@@ -542,15 +558,21 @@ impl<'p> Matcher<'p> {
         keep_rows: bool,
         duplicates: Option<&'p crate::diff::subset::HashSet64>,
     ) -> Self {
+        let compared: Vec<usize> = (0..plan.columns.len())
+            .filter(|&c| !plan.columns[c].is_key)
+            .collect();
+        let settled = compared
+            .iter()
+            .map(|&c| settled_by_words(&plan.columns[c]))
+            .collect();
         Matcher {
             plan,
             redactor,
             keep_rows,
             duplicates,
             words_budget: usize::MAX,
-            compared: (0..plan.columns.len())
-                .filter(|&c| !plan.columns[c].is_key)
-                .collect(),
+            compared,
+            settled,
         }
     }
 
@@ -660,25 +682,35 @@ impl<'p> Matcher<'p> {
     ) -> Result<()> {
         for chunk in differing.chunks(PAIR_CHUNK) {
             let suspects = suspects(chunk, words, self.compared.len());
-            self.compare_chunk(sides, chunk, &suspects, tally)?;
+            self.compare_chunk(sides, chunk, &suspects, words.is_some(), tally)?;
         }
         Ok(())
     }
 
     /// Compare the cells of a chunk of pairs whose rows differ, then count and keep each pair.
     /// `suspects[j]` lists the pairs (positions in `chunk`) whose words for the `j`th compared
-    /// column differ; every other cell is equal.
+    /// column differ (`by_words`; every pair without words); every other cell is equal.
     fn compare_chunk(
         &self,
         (l, r): (&SideRows, &SideRows),
         chunk: &[Pair],
         suspects: &[Vec<u32>],
+        by_words: bool,
         tally: &mut Tally,
     ) -> Result<()> {
         let mut marks = PairMarks::new(chunk.len(), self.plan.columns.len());
         let (mut a, mut b) = (Vec::new(), Vec::new());
-        for (&c, pairs) in self.compared.iter().zip(suspects) {
+        for ((&c, pairs), &settled) in self.compared.iter().zip(suspects).zip(&self.settled) {
             if pairs.is_empty() {
+                continue;
+            }
+            if by_words && settled {
+                // The cells' canonical encodings differ: changed, nothing to gather.
+                tally.changed_cells[c] += pairs.len() as u64;
+                tally.non_numeric[c] = true;
+                for &pair in pairs {
+                    marks.set(pair as usize, c);
+                }
                 continue;
             }
             let col = &self.plan.columns[c];
