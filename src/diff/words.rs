@@ -71,9 +71,12 @@ impl CellWords {
     /// The words of `columns` (indices into `cells`, one hash a row each) of `rows` rows, laid
     /// out row after row.
     pub(super) fn lay_out(rows: usize, cells: &[&[u64]], columns: &[usize]) -> Vec<u64> {
-        let mut out = vec![0u64; rows * columns.len()];
-        for (j, &c) in columns.iter().enumerate() {
-            place(&mut out, columns.len(), j, cells[c]);
+        // Row after row, each written once and in order: no zeroed buffer filled again a
+        // column at a time with strided stores.
+        let columns: Vec<&[u64]> = columns.iter().map(|&c| &cells[c][..rows]).collect();
+        let mut out = Vec::with_capacity(rows * columns.len());
+        for row in 0..rows {
+            out.extend(columns.iter().map(|column| column[row]));
         }
         out
     }
