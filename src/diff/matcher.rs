@@ -5,7 +5,8 @@
 //! words ([`super::words`]) say which non-key cells differ, and each of those is compared as a
 //! typed [`Cell`] (equal exactly when the canonical encodings are; the encodings themselves for
 //! layouts without one), with the column's tolerance for floats and decimals. Without words
-//! (they would not fit), every non-key cell is compared so.
+//! (they would not fit), every non-key cell is compared so, and so is every cell of a pair
+//! whose words all agree although its row hashes differ.
 //! A key found more than once on a side (a duplicate) or with a null component is never
 //! collapsed: the rows that share it are matched as a multiset of whole rows, and what is left
 //! over is counted as only-left or only-right. Without a key the whole diff is such a multiset
@@ -420,24 +421,33 @@ const PAIR_CHUNK: usize = 4096;
 type Pair = (RowRef, RowRef, u128);
 
 /// For each compared column (`width` of them), the pairs of `chunk` (by position) whose cell
-/// words differ there; without words, every pair in every column.
+/// words differ there; without words, every pair in every column. Second, the pairs whose
+/// words all agree although their row hashes differ: the words and row hashes come from the
+/// same cell hashes, so this cannot happen short of a 64-bit collision, and such a pair is
+/// compared by value in every column rather than taken as equal.
 fn suspects(
     chunk: &[Pair],
     words: Option<(&CellWords, &CellWords)>,
     width: usize,
-) -> Vec<Vec<u32>> {
+) -> (Vec<Vec<u32>>, Vec<u32>) {
     let Some((lw, rw)) = words else {
-        return vec![(0..chunk.len() as u32).collect(); width];
+        return (vec![(0..chunk.len() as u32).collect(); width], Vec::new());
     };
     let mut out = vec![Vec::new(); width];
+    let mut unexplained = Vec::new();
     for (i, &(lr, rr, _)) in chunk.iter().enumerate() {
+        let mut any = false;
         for (j, (x, y)) in lw.row(lr).iter().zip(rw.row(rr)).enumerate() {
             if x != y {
                 out[j].push(i as u32);
+                any = true;
             }
         }
+        if !any {
+            unexplained.push(i as u32);
+        }
     }
-    out
+    (out, unexplained)
 }
 
 /// What the column-by-column comparison of a chunk of pairs found: per pair, a bit per changed
@@ -680,9 +690,19 @@ impl<'p> Matcher<'p> {
         differing: &[Pair],
         tally: &mut Tally,
     ) -> Result<()> {
+        let width = self.compared.len();
         for chunk in differing.chunks(PAIR_CHUNK) {
-            let suspects = suspects(chunk, words, self.compared.len());
+            let (suspects, unexplained) = suspects(chunk, words, width);
             self.compare_chunk(sides, chunk, &suspects, words.is_some(), tally)?;
+            if !unexplained.is_empty() {
+                tracing::warn!(
+                    "{} matched pairs differ by row hash but in no cell word; compared by value",
+                    unexplained.len()
+                );
+                let pairs: Vec<Pair> = unexplained.iter().map(|&i| chunk[i as usize]).collect();
+                let every = vec![(0..pairs.len() as u32).collect(); width];
+                self.compare_chunk(sides, &pairs, &every, false, tally)?;
+            }
         }
         Ok(())
     }
@@ -1270,6 +1290,26 @@ mod tests {
             .position(|c| c.name == "amount")
             .unwrap();
         assert_eq!(tally.within_cells[amount], 100);
+    }
+
+    #[test]
+    fn a_pair_whose_words_all_agree_is_compared_by_value_not_taken_as_equal() {
+        // Words of two columns for three rows a side, laid out as tier 3 makes them; pair 1
+        // differs in its second word, pair 2 in no word at all (what only a 64-bit collision
+        // of a differing cell could give).
+        let left = CellWords::from_laid_out(2, vec![vec![1, 2, 3, 4, 5, 6]]);
+        let right = CellWords::from_laid_out(2, vec![vec![1, 2, 3, 9, 5, 6]]);
+        let chunk: Vec<Pair> = (0..3).map(|i| (row_ref(0, i), row_ref(0, i), 0)).collect();
+        let (by_column, unexplained) = suspects(&chunk[1..], Some((&left, &right)), 2);
+        assert_eq!(by_column, vec![vec![], vec![0]]);
+        assert_eq!(unexplained, vec![1]);
+        // Pairs reach the comparison because their row hashes differ: a first pair agreeing
+        // in every word is unexplained too, and without words every pair is suspect.
+        let (by_column, unexplained) = suspects(&chunk, Some((&left, &right)), 2);
+        assert_eq!((by_column[1].clone(), unexplained), (vec![1], vec![0, 2]));
+        let (by_column, unexplained) = suspects(&chunk, None, 2);
+        assert_eq!(by_column, vec![vec![0, 1, 2]; 2]);
+        assert!(unexplained.is_empty());
     }
 
     #[test]
