@@ -114,6 +114,40 @@ impl Error {
             cause,
         }
     }
+
+    /// Writing or reading a spill file (rows or the row index) failed: as [`Error::io`], and a
+    /// full disk says where room can come from. Arrow's IPC writer wraps the I/O error, which
+    /// is unwrapped so the message reads as the system's.
+    pub fn spill(path: impl fmt::Display, cause: impl Into<SpillCause>) -> Self {
+        let SpillCause(cause) = cause.into();
+        let cause = if cause.kind() == std::io::ErrorKind::StorageFull {
+            std::io::Error::new(
+                cause.kind(),
+                format!("{cause}; free space on that disk or point --spill-dir at a larger folder"),
+            )
+        } else {
+            cause
+        };
+        Error::io(path, cause)
+    }
+}
+
+/// The I/O error under a spill file's failure, from the system or through Arrow's IPC writer.
+pub struct SpillCause(std::io::Error);
+
+impl From<std::io::Error> for SpillCause {
+    fn from(e: std::io::Error) -> Self {
+        SpillCause(e)
+    }
+}
+
+impl From<arrow::error::ArrowError> for SpillCause {
+    fn from(e: arrow::error::ArrowError) -> Self {
+        SpillCause(match e {
+            arrow::error::ArrowError::IoError(_, e) => e,
+            e => std::io::Error::other(e),
+        })
+    }
 }
 
 /// The longest message kept whole: a decoder's message can quote a whole record (a JSON array
@@ -149,6 +183,31 @@ pub fn one_line(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_spill_on_a_full_disk_names_its_file_and_where_room_can_come_from() {
+        let full = || std::io::Error::from_raw_os_error(libc::ENOSPC);
+        // From the system, and through Arrow's IPC writer, the same message.
+        for e in [
+            Error::spill("/tmp/s/left-0001.arrow", full()),
+            Error::spill(
+                "/tmp/s/left-0001.arrow",
+                arrow::error::ArrowError::from(full()),
+            ),
+        ] {
+            assert_eq!(
+                e.to_string(),
+                "/tmp/s/left-0001.arrow: No space left on device (os error 28); free space on \
+                 that disk or point --spill-dir at a larger folder"
+            );
+        }
+        // Any other failure reads as the system's.
+        let denied = std::io::Error::from_raw_os_error(libc::EACCES);
+        assert_eq!(
+            Error::spill("/tmp/s/x", arrow::error::ArrowError::from(denied)).to_string(),
+            "/tmp/s/x: Permission denied (os error 13)"
+        );
+    }
 
     #[test]
     fn messages_fold_to_one_line() {

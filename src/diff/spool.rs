@@ -444,9 +444,8 @@ impl Spool {
                     self.spilled_bytes += flush(&self.schema, part)?;
                     match part.writer.take() {
                         Some(mut w) => {
-                            w.finish().map_err(|e| {
-                                Error::io(part.path.display(), std::io::Error::other(e))
-                            })?;
+                            w.finish()
+                                .map_err(|e| Error::spill(part.path.display(), e))?;
                             files.push(Some(part.path.clone()));
                         }
                         None => files.push(None),
@@ -478,9 +477,9 @@ fn flush(schema: &SchemaRef, file: &mut PartFile) -> Result<u64> {
     };
     let bytes = file.pending_bytes as u64;
     file.pending_bytes = 0;
-    let io = |e: arrow::error::ArrowError| Error::io(file.path.display(), std::io::Error::other(e));
+    let io = |e: arrow::error::ArrowError| Error::spill(file.path.display(), e);
     if file.writer.is_none() {
-        let f = File::create(&file.path).map_err(|e| Error::io(file.path.display(), e))?;
+        let f = File::create(&file.path).map_err(|e| Error::spill(file.path.display(), e))?;
         file.writer = Some(FileWriter::try_new(BufWriter::new(f), schema).map_err(io)?);
     }
     let writer = file.writer.as_mut().expect("writer");

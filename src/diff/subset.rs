@@ -315,7 +315,7 @@ impl IndexSpill {
             .read(true)
             .write(true)
             .open(&path)
-            .map_err(|e| Error::io(path.display(), e))?;
+            .map_err(|e| Error::spill(path.display(), e))?;
         Ok(IndexSpill {
             path,
             file,
@@ -340,7 +340,7 @@ impl IndexSpill {
             }
             self.file
                 .write_all_at(&buf, self.written)
-                .map_err(|e| Error::io(self.path.display(), e))?;
+                .map_err(|e| Error::spill(self.path.display(), e))?;
             self.segments[g].push((self.written, n));
             self.written += buf.len() as u64;
         }
