@@ -116,19 +116,24 @@ impl Error {
     }
 
     /// Writing or reading a spill file (rows or the row index) failed: as [`Error::io`], and a
-    /// full disk says where room can come from. Arrow's IPC writer wraps the I/O error, which
+    /// full disk or a file past the size limit says what to do. Arrow's IPC writer wraps the I/O error, which
     /// is unwrapped so the message reads as the system's.
     pub fn spill(path: impl fmt::Display, cause: impl Into<SpillCause>) -> Self {
         let SpillCause(cause) = cause.into();
-        let cause = if cause.kind() == std::io::ErrorKind::StorageFull {
-            std::io::Error::new(
-                cause.kind(),
-                format!("{cause}; free space on that disk or point --spill-dir at a larger folder"),
-            )
-        } else {
-            cause
+        let hint = match cause.kind() {
+            std::io::ErrorKind::StorageFull => {
+                "free space on that disk or point --spill-dir at a larger folder"
+            }
+            std::io::ErrorKind::FileTooLarge => {
+                "the file reached the process's file-size limit (ulimit -f) or the largest file \
+                 its filesystem allows; raise the limit or point --spill-dir elsewhere"
+            }
+            _ => return Error::io(path, cause),
         };
-        Error::io(path, cause)
+        Error::io(
+            path,
+            std::io::Error::new(cause.kind(), format!("{cause}; {hint}")),
+        )
     }
 }
 
@@ -201,6 +206,13 @@ mod tests {
                  that disk or point --spill-dir at a larger folder"
             );
         }
+        let too_large = std::io::Error::from_raw_os_error(libc::EFBIG);
+        assert_eq!(
+            Error::spill("/tmp/s/x", too_large).to_string(),
+            "/tmp/s/x: File too large (os error 27); the file reached the process's file-size \
+             limit (ulimit -f) or the largest file its filesystem allows; raise the limit or \
+             point --spill-dir elsewhere"
+        );
         // Any other failure reads as the system's.
         let denied = std::io::Error::from_raw_os_error(libc::EACCES);
         assert_eq!(

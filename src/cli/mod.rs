@@ -34,6 +34,7 @@ pub fn main() -> ExitCode {
     };
     init_logging(cli.verbose, cli.quiet);
     parity::panics::install_hook();
+    file_size_limit_is_an_error();
     // A panic that no stage caught is a bug: one line, exit 2, like any check not done.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli)))
         .unwrap_or_else(|payload| Err(parity::panics::caught_on_main(payload.as_ref()).into()));
@@ -47,6 +48,14 @@ pub fn main() -> ExitCode {
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+/// A write past the process's file-size limit (`ulimit -f`) fails with EFBIG, an error naming
+/// the spill or output file, instead of SIGXFSZ killing the process with nothing said.
+fn file_size_limit_is_an_error() {
+    // SAFETY: signal(2) with SIG_IGN installs no handler code; it only sets this process's
+    // disposition for SIGXFSZ, before the runtime starts any thread.
+    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
 }
 
 /// clap prints its own errors: what is wrong, the usage of the command at hand, a "did you

@@ -249,6 +249,67 @@ fn an_interrupted_diff_removes_its_spill_folder() {
     }
 }
 
+/// A spill past the process's file-size limit (`ulimit -f`, as a shared host or a container
+/// may set): one line naming the spill file, exit 2, no verdict, and the spill folder gone.
+#[test]
+fn a_spill_past_the_file_size_limit_is_an_error_naming_the_file() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (left, right) = two_files(dir.path());
+    let ids: Vec<i64> = (0..ROWS).collect();
+    let row = |i: i64| (format!("customer-{i:08}"), i as f64);
+    write(&left, &ids, false, row);
+    write(&right, &ids[1..], false, |i| {
+        (format!("other-{i:08}"), i as f64)
+    });
+    let spill = tempfile::tempdir().unwrap();
+    let mut cmd = crate::harness::parity();
+    cmd.arg("diff")
+        .arg(&left)
+        .arg(&right)
+        .args([
+            "--key",
+            "id",
+            "--row-strategy",
+            "spill",
+            "--memory-limit",
+            "16MiB",
+        ])
+        .args(["--format", "json"])
+        .arg("--spill-dir")
+        .arg(spill.path());
+    // SAFETY: setrlimit(2) between fork and exec only sets the child's own limit, from a
+    // struct that lives for the call; it allocates nothing and takes no lock.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 256 << 10,
+                rlim_max: 256 << 10,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        out.stdout.is_empty(),
+        "no verdict: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("parity: error: ") && stderr.contains(".arrow: File too large (os error 27); the file reached the process's file-size limit (ulimit -f)"),
+        "{stderr}"
+    );
+    let left_behind: Vec<_> = std::fs::read_dir(spill.path()).unwrap().collect();
+    assert!(left_behind.is_empty(), "{left_behind:?}");
+}
+
 /// Write `ids` (with nulls) and a value column derived from each row's place, as Parquet with
 /// row groups of `group` rows.
 fn write_nullable_keys(path: &std::path::Path, ids: &[(Option<i64>, i64)], group: usize) {
