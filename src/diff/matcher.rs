@@ -59,6 +59,9 @@ type HashKeys = HashSet<u128, BuildHasherDefault<PreHashed>>;
 /// A row of a side: batch index in the high 32 bits, row in the low 32.
 pub type RowRef = u64;
 
+/// No row: a batch index no side reaches.
+const NO_ROW: RowRef = RowRef::MAX;
+
 #[inline]
 fn row_ref(batch: usize, row: usize) -> RowRef {
     ((batch as u64) << 32) | row as u64
@@ -878,9 +881,11 @@ impl<'p> Matcher<'p> {
         rrefs: &[Ref],
         tally: &mut Tally,
     ) -> Vec<Pair> {
+        /// A key's rows: the first on each side (the left one by its place in `lrefs`) and
+        /// how many there are.
         #[derive(Clone, Copy)]
         struct Slot {
-            l: RowRef,
+            l: u32,
             r: RowRef,
             ln: u32,
             rn: u32,
@@ -890,15 +895,15 @@ impl<'p> Matcher<'p> {
         }
         let mut map: HashTable<Slot> =
             HashTable::with_capacity_and_hasher(lrefs.len().max(rrefs.len()), Default::default());
-        for &Ref {
-            key,
-            row,
-            null,
-            hash,
-        } in lrefs
+        for (
+            i,
+            &Ref {
+                key, null, hash, ..
+            },
+        ) in lrefs.iter().enumerate()
         {
             let s = map.entry(key).or_insert(Slot {
-                l: row,
+                l: i as u32,
                 r: 0,
                 ln: 0,
                 rn: 0,
@@ -931,12 +936,15 @@ impl<'p> Matcher<'p> {
             s.rn += 1;
         }
         let mut deferred = HashKeys::default();
-        let mut differing: Vec<Pair> = Vec::new();
+        // The right row of each left row in a differing pair, by the left row's place: read in
+        // that order, the pairs come in left-row order without sorting them.
+        let mut right_of: Vec<RowRef> = Vec::new();
         for (&k, s) in &map {
+            let left = || lrefs[s.l as usize].row;
             if !self.keyed() {
                 // The key is the whole row: equal hashes are equal rows.
                 if s.ln > s.rn {
-                    self.only(l, s.l, true, (s.ln - s.rn) as u64, tally, k);
+                    self.only(l, left(), true, (s.ln - s.rn) as u64, tally, k);
                 } else if s.rn > s.ln {
                     self.only(r, s.r, false, (s.rn - s.ln) as u64, tally, k);
                 }
@@ -951,10 +959,13 @@ impl<'p> Matcher<'p> {
             } else if s.ln == 1 && s.rn == 1 {
                 tally.matched_rows += 1;
                 if !s.same_row {
-                    differing.push((s.l, s.r, k));
+                    if right_of.is_empty() {
+                        right_of = vec![NO_ROW; lrefs.len()];
+                    }
+                    right_of[s.l as usize] = s.r;
                 }
             } else if s.ln == 1 {
-                self.only(l, s.l, true, 1, tally, k);
+                self.only(l, left(), true, 1, tally, k);
             } else {
                 self.only(r, s.r, false, 1, tally, k);
             }
@@ -963,8 +974,12 @@ impl<'p> Matcher<'p> {
             self.match_shared_keys((l, r), (lrefs, rrefs), &deferred, tally);
         }
         // In left-row order, the left side's cells are gathered front to back.
-        differing.sort_unstable_by_key(|p| p.0);
-        differing
+        right_of
+            .iter()
+            .zip(lrefs)
+            .filter(|(&right, _)| right != NO_ROW)
+            .map(|(&right, left)| (left.row, right, left.key))
+            .collect()
     }
 
     /// The rows of the `deferred` keys (duplicated or null), matched key by key as multisets
