@@ -34,7 +34,7 @@ CASES = OrderedDict([
                     "desc": "logically identical, bytes differ"}),
 ])
 SCALED = {"exit": 1, "verdict": "diverged", "targets": []}  # diff@30M, diff@100M
-LINEAR = 0.20  # per-row cost within +-20% of the base size's
+LINEAR = 0.20  # per-row cost within +-20% of the base size's run just before it
 SCALE_RSS_MIB = 1536  # peak RSS at the largest size
 ALIASES = {
     "only_left": ["only_left", "only_in_left", "left_only", "rows_only_left", "only_legacy"],
@@ -131,7 +131,7 @@ def fmt_counts(c):
 
 
 def case_spec(case):
-    return CASES.get(case) or (SCALED if case.startswith("diff@") else None)
+    return CASES.get(case) or (SCALED if case.startswith(("diff@", "base@")) else None)
 
 
 def main() -> int:
@@ -164,6 +164,8 @@ def case_manifest(case, base, by_rows):
     if case.startswith("diff@"):
         rows = int(case[5:-1]) * 1_000_000
         return by_rows.get(rows), "diff"
+    if case.startswith("base@"):  # the base-size pair, run again beside a larger size
+        return base, "diff"
     return base, CASES[case]["pair"]
 
 
@@ -278,30 +280,37 @@ def ratio_rows(agg, runs, checks):
 
 
 def scale_rows(agg, checks, base, by_rows, skipped):
-    """The keyed diff at each size: parity's per-row cost against the base size's, its peak
-    RSS, DuckDB beside it."""
+    """The keyed diff at each size: parity's per-row cost against the base size's run just
+    before it (the target: the machine's speed drifts between the start of the script and the
+    larger sizes) and against the base size's best, its peak RSS, DuckDB beside it with its own
+    per-row cost against its run beside."""
     sizes = [(base["rows"], "diff")] + [
         (n, f"diff@{n // 1_000_000}M") for n in sorted(by_rows) if n > base["rows"]]
     if (len(sizes) == 1 and not skipped) or ("diff", "parity") not in agg:
         return []
-    per_row0 = agg[("diff", "parity")]["wall"] / base["rows"]
+    best0 = agg[("diff", "parity")]["wall"] / base["rows"]
     largest = max(n for n, _ in sizes)
     out = []
     for n, case in sizes:
         p, d = agg.get((case, "parity")), agg.get((case, "duckdb"))
         if not p:
             continue
+        beside = case.replace("diff@", "base@") if case != "diff" else "diff"
+        p0, d0 = agg.get((beside, "parity")), agg.get((beside, "duckdb"))
+        per_row0 = p0["wall"] / base["rows"] if p0 else best0
         ratio = p["wall"] / n / per_row0
         status = [] if abs(ratio - 1) <= LINEAR else [f"per-row cost {ratio:.2f}x: MISS"]
         if n == largest and p["rss"] > SCALE_RSS_MIB:
             status.append(f"RSS above {SCALE_RSS_MIB} MiB: MISS")
-        if parity_wrong(checks, case):
+        if parity_wrong(checks, case) or parity_wrong(checks, beside):
             status = ["INVALID (wrong answer)"]
+        duck = (f"{d['wall'] / n / (d0['wall'] / base['rows']):.2f}x" if d and d0 else "-")
         out.append([f"{n:,}", f"{p['wall']:.1f}", f"{p['wall'] / n * 1e9:.0f}", f"{ratio:.2f}x",
-                    f"{p['rss']:.0f}", f"{d['wall']:.1f}" if d else "-",
+                    f"{p['wall'] / n / best0:.2f}x", f"{p['rss']:.0f}",
+                    f"{d['wall']:.1f}" if d else "-", duck,
                     f"{d['rss']:.0f}" if d else "-", "; ".join(status) or "PASS"])
     for n in skipped:
-        out.append([f"{n:,}", "-", "-", "-", "-", "-", "-", "skipped: disk too small"])
+        out.append([f"{n:,}", "-", "-", "-", "-", "-", "-", "-", "-", "skipped: disk too small"])
     return out
 
 
@@ -322,8 +331,9 @@ def write_out(a, env, base, agg, ratios, scale, checks) -> int:
     rows = [[case, tool, f"{m['wall']:.3f}", f"{m['cpu']:.2f}", f"{m['rss']:.0f}",
              ",".join(map(str, m["rc"]))] for (case, tool), m in agg.items()]
     h2 = ["case", "ratio", "value", "target", "status", "round by round (median)"]
-    h3 = ["rows", "parity wall s", "ns per row", "per-row cost vs base", "parity RSS MiB",
-          "DuckDB wall s", "DuckDB RSS MiB", "status"]
+    h3 = ["rows", "parity wall s", "ns per row", "per-row cost vs base run beside",
+          "vs best base run", "parity RSS MiB", "DuckDB wall s",
+          "DuckDB per-row cost vs its run beside", "DuckDB RSS MiB", "status"]
     ok_all = all(ok is not False for ok, _ in checks)
     check_lines = [("ok      " if ok else "MISMATCH" if ok is False else "info    ") + "  " + t
                    for ok, t in checks]
@@ -337,7 +347,7 @@ def write_out(a, env, base, agg, ratios, scale, checks) -> int:
     print()
     print(table(h2, ratios, False) if ratios else "(no ratios: parity or peers not run)")
     if scale:
-        print(f"\nscale (per-row cost within +-{LINEAR:.0%} of the base size's; "
+        print(f"\nscale (per-row cost within +-{LINEAR:.0%} of the base size's run just before; "
               f"peak RSS <= {SCALE_RSS_MIB} MiB at the largest):")
         print(table(h3, scale, False))
     print()
