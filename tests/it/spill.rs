@@ -203,27 +203,10 @@ fn a_pair_larger_than_the_memory_limit_diffs_exactly() {
 #[test]
 fn an_interrupted_diff_removes_its_spill_folder() {
     let dir = tempfile::tempdir().unwrap();
-    let (left, right) = two_files(dir.path());
-    let ids: Vec<i64> = (0..ROWS).collect();
-    let row = |i: i64| (format!("customer-{i:08}"), i as f64);
-    write(&left, &ids, false, row);
-    write(&right, &ids[1..], false, row);
+    let (left, right) = one_row_apart(dir.path());
     let spill = tempfile::tempdir().unwrap();
     for signal in [libc::SIGTERM, libc::SIGINT] {
-        let child = crate::harness::parity()
-            .arg("diff")
-            .arg(&left)
-            .arg(&right)
-            .args([
-                "--key",
-                "id",
-                "--row-strategy",
-                "spill",
-                "--memory-limit",
-                "16MiB",
-            ])
-            .arg("--spill-dir")
-            .arg(spill.path())
+        let child = spilling_diff(&left, &right, spill.path())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -255,29 +238,10 @@ fn an_interrupted_diff_removes_its_spill_folder() {
 fn a_spill_past_the_file_size_limit_is_an_error_naming_the_file() {
     use std::os::unix::process::CommandExt;
     let dir = tempfile::tempdir().unwrap();
-    let (left, right) = two_files(dir.path());
-    let ids: Vec<i64> = (0..ROWS).collect();
-    let row = |i: i64| (format!("customer-{i:08}"), i as f64);
-    write(&left, &ids, false, row);
-    write(&right, &ids[1..], false, |i| {
-        (format!("other-{i:08}"), i as f64)
-    });
+    let (left, right) = one_row_apart(dir.path());
     let spill = tempfile::tempdir().unwrap();
-    let mut cmd = crate::harness::parity();
-    cmd.arg("diff")
-        .arg(&left)
-        .arg(&right)
-        .args([
-            "--key",
-            "id",
-            "--row-strategy",
-            "spill",
-            "--memory-limit",
-            "16MiB",
-        ])
-        .args(["--format", "json"])
-        .arg("--spill-dir")
-        .arg(spill.path());
+    let mut cmd = spilling_diff(&left, &right, spill.path());
+    cmd.args(["--format", "json"]);
     // SAFETY: setrlimit(2) between fork and exec only sets the child's own limit, from a
     // struct that lives for the call; it allocates nothing and takes no lock.
     unsafe {
@@ -470,6 +434,33 @@ fn two_folders(dir: &std::path::Path) -> (PathBuf, PathBuf) {
 /// The paths of a left and a right Parquet file in `dir`.
 fn two_files(dir: &std::path::Path) -> (PathBuf, PathBuf) {
     (dir.join("left.parquet"), dir.join("right.parquet"))
+}
+
+/// Two files in `dir` of `ROWS` rows, the right without the first.
+fn one_row_apart(dir: &std::path::Path) -> (PathBuf, PathBuf) {
+    let (left, right) = two_files(dir);
+    let ids: Vec<i64> = (0..ROWS).collect();
+    let row = |i: i64| (format!("customer-{i:08}"), i as f64);
+    write(&left, &ids, false, row);
+    write(&right, &ids[1..], false, row);
+    (left, right)
+}
+
+/// The keyed diff of `left` and `right` that spills every row into `spill` under 16 MiB.
+fn spilling_diff(
+    left: &std::path::Path,
+    right: &std::path::Path,
+    spill: &std::path::Path,
+) -> std::process::Command {
+    let mut cmd = crate::harness::parity();
+    cmd.arg("diff")
+        .arg(left)
+        .arg(right)
+        .args(["--key", "id", "--row-strategy", "spill"])
+        .args(["--memory-limit", "16MiB"])
+        .arg("--spill-dir")
+        .arg(spill);
+    cmd
 }
 
 /// The diff of `left` and `right` on `key` under a 16 MiB limit, as the look at the first rows
