@@ -116,8 +116,8 @@ impl Error {
     }
 
     /// Writing or reading a spill file (rows or the row index) failed: as [`Error::io`], and a
-    /// full disk or a file past the size limit says what to do. Arrow's IPC writer wraps the I/O error, which
-    /// is unwrapped so the message reads as the system's.
+    /// full disk, a file past the size limit or too many open files says what to do. Arrow's
+    /// IPC writer wraps the I/O error, which is unwrapped so the message reads as the system's.
     pub fn spill(path: impl fmt::Display, cause: impl Into<SpillCause>) -> Self {
         let SpillCause(cause) = cause.into();
         let hint = match cause.kind() {
@@ -127,6 +127,10 @@ impl Error {
             std::io::ErrorKind::FileTooLarge => {
                 "the file reached the process's file-size limit (ulimit -f) or the largest file \
                  its filesystem allows; raise the limit or point --spill-dir elsewhere"
+            }
+            _ if cause.raw_os_error() == Some(libc::EMFILE) => {
+                "a spill keeps a file open for each partition of each side; raise the \
+                 process's open-file limit (ulimit -n)"
             }
             _ => return Error::io(path, cause),
         };
@@ -212,6 +216,12 @@ mod tests {
             "/tmp/s/x: File too large (os error 27); the file reached the process's file-size \
              limit (ulimit -f) or the largest file its filesystem allows; raise the limit or \
              point --spill-dir elsewhere"
+        );
+        let too_many = std::io::Error::from_raw_os_error(libc::EMFILE);
+        assert_eq!(
+            Error::spill("/tmp/s/x", too_many).to_string(),
+            "/tmp/s/x: Too many open files (os error 24); a spill keeps a file open for each \
+             partition of each side; raise the process's open-file limit (ulimit -n)"
         );
         // Any other failure reads as the system's.
         let denied = std::io::Error::from_raw_os_error(libc::EACCES);
