@@ -24,7 +24,7 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 use super::gather::Sources;
 use super::spool::{key_hashes, null_keys, row_hashes};
 use super::summary::{CellChange, ChangedSample, SampleRow};
-use super::words::CellWords;
+use super::words::{group_of, CellWords};
 use crate::error::Result;
 use crate::fingerprint::encoding::{encoder, CellEncoder};
 use crate::fingerprint::logical::{fold_rows, hash_at, Fingerprint};
@@ -59,8 +59,8 @@ type HashKeys = HashSet<u128, BuildHasherDefault<PreHashed>>;
 /// A row of a side: batch index in the high 32 bits, row in the low 32.
 pub type RowRef = u64;
 
-/// No row: a batch index no side reaches.
-const NO_ROW: RowRef = RowRef::MAX;
+/// No row: a place in a group's list of rows no group reaches.
+const NO_ROW: u32 = u32::MAX;
 
 #[inline]
 fn row_ref(batch: usize, row: usize) -> RowRef {
@@ -322,17 +322,19 @@ impl<'a> SideRows<'a> {
     }
 
     /// Make the row hashes of rows spooled without them, from every cell's hash, adding the
-    /// rows to `fp`; the cell hashes of the `compared` columns come back as the side's words
-    /// when `keep_words`.
+    /// rows to `fp`; the cell hashes of the `compared` columns come back as the side's words,
+    /// in `groups` groups, when `keep_words`.
     fn hash_rows(
         &mut self,
         keyed: bool,
         compared: &[usize],
         keep_words: bool,
+        groups: usize,
         fp: &mut Fingerprint,
     ) -> Option<CellWords> {
         let mut made = Vec::with_capacity(self.batches.len());
-        let mut words = Vec::with_capacity(if keep_words { self.batches.len() } else { 0 });
+        let rows = self.batches.iter().map(RecordBatch::num_rows).sum();
+        let mut words = keep_words.then(|| CellWords::empty(groups, rows, compared.len()));
         for (b, encoders) in self.batches.iter().zip(&self.encoders) {
             let n = b.num_rows();
             let cells: Vec<Vec<u64>> = encoders
@@ -345,12 +347,13 @@ impl<'a> SideRows<'a> {
                 .collect();
             let all: Vec<&[u64]> = cells.iter().map(Vec::as_slice).collect();
             made.push(fold_rows(&all, n, keyed.then(|| key_hashes(b)), fp));
-            if keep_words {
-                words.push(CellWords::lay_out(n, &all, compared));
+            if let Some(words) = words.as_mut() {
+                let picked: Vec<&[u64]> = compared.iter().map(|&c| all[c]).collect();
+                words.append(n, &picked, Some(key_hashes(b)));
             }
         }
         self.made = Some(made);
-        keep_words.then(|| CellWords::from_laid_out(compared.len(), words))
+        words
     }
 
     /// The row hash of each row of batch `b`.
@@ -417,30 +420,53 @@ pub fn render_cell(array: &ArrayRef, row: usize, redactor: Option<&Redactor>) ->
     Some(text)
 }
 
+/// Rows (both sides) a group of a partition holds on average: its hash table and both sides'
+/// words of it (64 bytes a row for eight compared columns) take a few MiB, so the words of a
+/// pair's rows, one side's read in no order, are near at hand. On the every-row pair (16
+/// partitions of 1.25M rows a side), groups of 100,000 rows diffed in 2.54-2.73 s, of 40,000
+/// in 2.62-2.72 s, of 16,000 in 3.2 s (more tables to build), and 1,000,000 (the words in
+/// batch order) in 2.65-2.80 s.
+const GROUP_ROWS: usize = 100_000;
+
 /// Matched pairs compared at once (their gathered cells stay in the cache).
 const PAIR_CHUNK: usize = 4096;
 
 /// A matched pair whose row hashes differ: left row, right row, key hash.
-type Pair = (RowRef, RowRef, u128);
+/// A matched pair whose row hashes differ.
+#[derive(Debug, Clone, Copy)]
+struct Pair {
+    l: RowRef,
+    r: RowRef,
+    /// The key hash: the pair's place in the diff file.
+    key: u128,
+    /// Each row's place in its side's list of the group, which is where its words are.
+    at: (u32, u32),
+}
 
 /// For each compared column (`width` of them), the pairs of `chunk` (by position) whose cell
-/// words differ there; without words, every pair in every column. Second, the pairs whose
-/// words all agree although their row hashes differ: the words and row hashes come from the
-/// same cell hashes, so this cannot happen short of a 64-bit collision, and such a pair is
-/// compared by value in every column rather than taken as equal.
+/// words differ there (`words`: both sides' words of the pairs' group, `width` a row); without
+/// words, every pair in every column. Second, the pairs whose words all agree although their
+/// row hashes differ: the words and row hashes come from the same cell hashes, so this cannot
+/// happen short of a 64-bit collision, and such a pair is compared by value in every column
+/// rather than taken as equal.
 fn suspects(
     chunk: &[Pair],
-    words: Option<(&CellWords, &CellWords)>,
+    words: Option<(&[u64], &[u64])>,
     width: usize,
 ) -> (Vec<Vec<u32>>, Vec<u32>) {
     let Some((lw, rw)) = words else {
         return (vec![(0..chunk.len() as u32).collect(); width], Vec::new());
     };
+    let row = |i: u32| -> std::ops::Range<usize> {
+        let at = i as usize * width;
+        at..at + width
+    };
     let mut out = vec![Vec::new(); width];
     let mut unexplained = Vec::new();
-    for (i, &(lr, rr, _)) in chunk.iter().enumerate() {
+    for (i, pair) in chunk.iter().enumerate() {
+        let (li, ri) = pair.at;
         let mut any = false;
-        for (j, (x, y)) in lw.row(lr).iter().zip(rw.row(rr)).enumerate() {
+        for (j, (x, y)) in lw[row(li)].iter().zip(&rw[row(ri)]).enumerate() {
             if x != y {
                 out[j].push(i as u32);
                 any = true;
@@ -689,7 +715,7 @@ impl<'p> Matcher<'p> {
     fn compare_pairs(
         &self,
         sides: (&SideRows, &SideRows),
-        words: Option<(&CellWords, &CellWords)>,
+        words: Option<(&[u64], &[u64])>,
         differing: &[Pair],
         tally: &mut Tally,
     ) -> Result<()> {
@@ -739,11 +765,11 @@ impl<'p> Matcher<'p> {
             let col = &self.plan.columns[c];
             let lrefs: Vec<(usize, usize)> = pairs
                 .iter()
-                .map(|&i| split_ref(chunk[i as usize].0))
+                .map(|&i| split_ref(chunk[i as usize].l))
                 .collect();
             let rrefs: Vec<(usize, usize)> = pairs
                 .iter()
-                .map(|&i| split_ref(chunk[i as usize].1))
+                .map(|&i| split_ref(chunk[i as usize].r))
                 .collect();
             let (la, ra) = (l.gather(c, &lrefs)?, r.gather(c, &rrefs)?);
             let (le, re) = (encoder(&la)?, encoder(&ra)?);
@@ -770,7 +796,16 @@ impl<'p> Matcher<'p> {
             }
         }
         let mut key = Vec::new();
-        for (i, &(lr, rr, order)) in chunk.iter().enumerate() {
+        for (
+            i,
+            &Pair {
+                l: lr,
+                r: rr,
+                key: order,
+                ..
+            },
+        ) in chunk.iter().enumerate()
+        {
             if !marks.any(i) {
                 if marks.within[i] {
                     tally.within_rows += 1;
@@ -881,12 +916,12 @@ impl<'p> Matcher<'p> {
         rrefs: &[Ref],
         tally: &mut Tally,
     ) -> Vec<Pair> {
-        /// A key's rows: the first on each side (the left one by its place in `lrefs`) and
-        /// how many there are.
+        /// A key's rows: the first on each side, by its place in `lrefs` and `rrefs`, and how
+        /// many there are.
         #[derive(Clone, Copy)]
         struct Slot {
             l: u32,
-            r: RowRef,
+            r: u32,
             ln: u32,
             rn: u32,
             null: bool,
@@ -913,16 +948,16 @@ impl<'p> Matcher<'p> {
             });
             s.ln += 1;
         }
-        for &Ref {
-            key,
-            row,
-            null,
-            hash,
-        } in rrefs
+        for (
+            i,
+            &Ref {
+                key, null, hash, ..
+            },
+        ) in rrefs.iter().enumerate()
         {
             let s = map.entry(key).or_insert(Slot {
                 l: 0,
-                r: row,
+                r: i as u32,
                 ln: 0,
                 rn: 0,
                 null,
@@ -930,23 +965,25 @@ impl<'p> Matcher<'p> {
                 same_row: false,
             });
             if s.rn == 0 {
-                s.r = row;
+                s.r = i as u32;
                 s.same_row = s.ln > 0 && s.lhash == hash;
             }
             s.rn += 1;
         }
         let mut deferred = HashKeys::default();
-        // The right row of each left row in a differing pair, by the left row's place: read in
+        // The right row of each left row in a differing pair, by the rows' places: read in
         // that order, the pairs come in left-row order without sorting them.
-        let mut right_of: Vec<RowRef> = Vec::new();
+        let mut right_of: Vec<u32> = Vec::new();
         for (&k, s) in &map {
+            // A slot's row on a side is read only when the side has one.
             let left = || lrefs[s.l as usize].row;
+            let right = || rrefs[s.r as usize].row;
             if !self.keyed() {
                 // The key is the whole row: equal hashes are equal rows.
                 if s.ln > s.rn {
                     self.only(l, left(), true, (s.ln - s.rn) as u64, tally, k);
                 } else if s.rn > s.ln {
-                    self.only(r, s.r, false, (s.rn - s.ln) as u64, tally, k);
+                    self.only(r, right(), false, (s.rn - s.ln) as u64, tally, k);
                 }
             } else if s.null {
                 tally.null_left += s.ln as u64;
@@ -967,7 +1004,7 @@ impl<'p> Matcher<'p> {
             } else if s.ln == 1 {
                 self.only(l, left(), true, 1, tally, k);
             } else {
-                self.only(r, s.r, false, 1, tally, k);
+                self.only(r, right(), false, 1, tally, k);
             }
         }
         if !deferred.is_empty() {
@@ -976,9 +1013,17 @@ impl<'p> Matcher<'p> {
         // In left-row order, the left side's cells are gathered front to back.
         right_of
             .iter()
-            .zip(lrefs)
-            .filter(|(&right, _)| right != NO_ROW)
-            .map(|(&right, left)| (left.row, right, left.key))
+            .enumerate()
+            .filter(|(_, &ri)| ri != NO_ROW)
+            .map(|(li, &ri)| {
+                let (left, right) = (&lrefs[li], &rrefs[ri as usize]);
+                Pair {
+                    l: left.row,
+                    r: right.row,
+                    key: left.key,
+                    at: (li as u32, ri),
+                }
+            })
             .collect()
     }
 
@@ -1012,12 +1057,16 @@ impl<'p> Matcher<'p> {
         &self,
         (l, r): (&SideRows, &SideRows),
         workers: usize,
+        groups: usize,
     ) -> Option<(CellWords, CellWords)> {
         let width = self.compared.len();
         if !CellWords::fit(l.batches, r.batches, width, self.words_budget, 0) {
             return None;
         }
-        let words = |side: &SideRows| CellWords::new(side.batches, &side.encoders, &self.compared);
+        let words = |side: &SideRows| {
+            let keys = |b: usize| key_hashes(&side.batches[b]).clone();
+            CellWords::new(side.batches, &side.encoders, &self.compared, keys, groups)
+        };
         Some(both_sides(workers, || words(l), || words(r)))
     }
 
@@ -1032,9 +1081,10 @@ impl<'p> Matcher<'p> {
         let mut l = SideRows::new(left, columns)?;
         let mut r = SideRows::new(right, columns)?;
         let total: usize = left.iter().chain(right).map(|b| b.num_rows()).sum();
-        // Groups keep each hash table small and give the worker threads independent work.
+        // Groups keep each hash table and each group's words small and give the worker
+        // threads independent work.
         let groups = if total > 200_000 {
-            (total / 1_000_000).max(8)
+            (total / GROUP_ROWS).max(8)
         } else {
             1
         };
@@ -1047,7 +1097,7 @@ impl<'p> Matcher<'p> {
         // the row hashes, from the same cell hashes.
         let words = OnceLock::new();
         if l.unhashed() || r.unhashed() {
-            let made = self.hash_rows((&mut l, &mut r), workers, tally);
+            let made = self.hash_rows((&mut l, &mut r), workers, groups, tally);
             let _ = words.set(made);
         }
         let lrefs = group_refs(&l, groups);
@@ -1063,9 +1113,9 @@ impl<'p> Matcher<'p> {
                     return Ok(());
                 }
                 let words = words
-                    .get_or_init(|| self.cell_words((&l, &r), workers))
+                    .get_or_init(|| self.cell_words((&l, &r), workers, groups))
                     .as_ref()
-                    .map(|(a, b)| (a, b));
+                    .map(|(a, b)| (a.group(g), b.group(g)));
                 self.compare_pairs((&l, &r), words, &differing, part)
             },
         )?;
@@ -1084,6 +1134,7 @@ impl<'p> Matcher<'p> {
         &self,
         (l, r): (&mut SideRows, &mut SideRows),
         workers: usize,
+        groups: usize,
         tally: &mut Tally,
     ) -> Option<(CellWords, CellWords)> {
         let columns = self.plan.columns.len();
@@ -1100,8 +1151,8 @@ impl<'p> Matcher<'p> {
         let keyed = self.keyed();
         let (lw, rw) = both_sides(
             workers,
-            || l.hash_rows(keyed, &self.compared, keep, &mut lf),
-            || r.hash_rows(keyed, &self.compared, keep, &mut rf),
+            || l.hash_rows(keyed, &self.compared, keep, groups, &mut lf),
+            || r.hash_rows(keyed, &self.compared, keep, groups, &mut rf),
         );
         let [sl, sr] = tally
             .fingerprints
@@ -1113,7 +1164,7 @@ impl<'p> Matcher<'p> {
 }
 
 /// A side's rows by group of their key hash, each with what matching reads of it, in batch
-/// order.
+/// order: the order of the group's words ([`CellWords`]).
 fn group_refs(side: &SideRows, groups: usize) -> Vec<Vec<Ref>> {
     // Sized for an even spread and a little more, so the vectors seldom grow.
     let rows: usize = side.batches.iter().map(|b| b.num_rows()).sum();
@@ -1123,7 +1174,7 @@ fn group_refs(side: &SideRows, groups: usize) -> Vec<Vec<Ref>> {
         let (keys, hashes, nulls) = (key_hashes(b), side.hashes_of(bi), null_keys(b));
         for row in 0..b.num_rows() {
             let key = hash_at(keys, row);
-            out[(key as u64 % groups as u64) as usize].push(Ref {
+            out[group_of(key as u64, groups)].push(Ref {
                 key,
                 row: row_ref(bi, row),
                 null: nulls.value(row),
@@ -1214,9 +1265,30 @@ mod tests {
         attach(&spooled_schema(&projected.schema()), &projected, hashes).unwrap()
     }
 
+    /// A table as tier 3 receives it when spilled with its key hashes only: tier 3 makes the
+    /// row hashes and the words from the same cell hashes.
+    fn spooled_by_key(plan: &Plan, table: &RecordBatch) -> RecordBatch {
+        let hashed = spooled(plan, table);
+        let projected = hashed
+            .project(&(0..plan.columns.len()).collect::<Vec<_>>())
+            .unwrap();
+        let keys = crate::fingerprint::logical::hash_keys(&projected, &plan.key).unwrap();
+        crate::diff::spool::keyed(&projected, keys).unwrap()
+    }
+
     /// Tier 3 on two tables keyed on `id` (float tolerance 0.01), each side in `batches`
     /// batches; also whether cell words were used.
     fn diff(left: &RecordBatch, right: &RecordBatch, batches: usize) -> (Tally, Plan, bool) {
+        diff_as(left, right, batches, spooled)
+    }
+
+    /// As [`diff`], each side spooled by `spool`.
+    fn diff_as(
+        left: &RecordBatch,
+        right: &RecordBatch,
+        batches: usize,
+        spool: fn(&Plan, &RecordBatch) -> RecordBatch,
+    ) -> (Tally, Plan, bool) {
         let mut cfg = DiffConfig {
             key: vec!["id".into()],
             ..DiffConfig::default()
@@ -1227,7 +1299,7 @@ mod tests {
         };
         let plan = crate::schema::plan(&left.schema(), &right.schema(), &cfg).unwrap();
         let split = |b: &RecordBatch| -> Vec<RecordBatch> {
-            let b = spooled(&plan, b);
+            let b = spool(&plan, b);
             let step = b.num_rows().div_ceil(batches);
             (0..b.num_rows())
                 .step_by(step)
@@ -1251,76 +1323,99 @@ mod tests {
 
     /// Ids 0..1000 on the left, 1..1001 on the right: 999 matched pairs.
     fn ids(right: bool) -> Vec<i64> {
+        ids_of(right, 1000)
+    }
+
+    /// Ids 0..n on the left, 1..n + 1 on the right (from the last): n - 1 matched pairs.
+    fn ids_of(right: bool, n: i64) -> Vec<i64> {
         if right {
-            (1..1001).rev().collect()
+            (1..n + 1).rev().collect()
         } else {
-            (0..1000).collect()
+            (0..n).collect()
         }
+    }
+
+    /// `n` rows keyed on `id` (see [`ids_of`]); on the right, ids ending in 1 have a new name,
+    /// in 2 an amount 0.5 off, in 3 one 0.005 off (within the tolerance), in 4 a null count.
+    fn with_changes(right: bool, n: i64) -> RecordBatch {
+        let ids = ids_of(right, n);
+        let changes = |i: i64, digit: i64| right && i % 10 == digit;
+        let names: Vec<String> = ids
+            .iter()
+            .map(|&i| format!("{}{i}", if changes(i, 1) { "N" } else { "n" }))
+            .collect();
+        let amounts: Vec<f64> = ids
+            .iter()
+            .map(|&i| {
+                let off = [(2, 0.5), (3, 0.005)].iter().find(|(d, _)| changes(i, *d));
+                i as f64 + off.map_or(0.0, |(_, o)| *o)
+            })
+            .collect();
+        let counts: Vec<Option<i64>> = ids.iter().map(|&i| (!changes(i, 4)).then_some(i)).collect();
+        RecordBatch::try_from_iter([
+            ("id", Arc::new(Int64Array::from(ids)) as ArrayRef),
+            ("name", Arc::new(StringArray::from(names)) as ArrayRef),
+            ("amount", Arc::new(Float64Array::from(amounts)) as ArrayRef),
+            ("count", Arc::new(Int64Array::from(counts)) as ArrayRef),
+        ])
+        .unwrap()
     }
 
     #[test]
     fn pairs_compare_by_their_cell_words_then_by_value() {
-        // On the right, ids ending in 1 have a new name, in 2 an amount 0.5 off, in 3 one
-        // 0.005 off (within the tolerance), in 4 a null count.
-        let table = |right: bool| {
-            let ids = ids(right);
-            let changes = |i: i64, digit: i64| right && i % 10 == digit;
-            let names: Vec<String> = ids
+        // A partition small enough for one group, and one of 300,000 rows in eight groups,
+        // whose words are kept group by group (the right side's rows in the other order); rows
+        // that come with their row hashes, and rows spilled by key, hashed here.
+        let spools: [fn(&Plan, &RecordBatch) -> RecordBatch; 2] = [spooled, spooled_by_key];
+        let sizes = [(1000, 3), (150_000, 40)];
+        for ((n, batches), spool) in sizes.into_iter().flat_map(|s| spools.map(|f| (s, f))) {
+            let (left, right) = (with_changes(false, n), with_changes(true, n));
+            let (tally, plan, words) = diff_as(&left, &right, batches, spool);
+            assert!(
+                words,
+                "strings and 8-byte values: the words take less than the rows"
+            );
+            // Matched ids 1..n - 1: as many end in 1 as in 2, 3 or 4 for these sizes.
+            let each = (1..n).filter(|i| i % 10 == 1).count() as u64;
+            assert!((2..5).all(|d| (1..n).filter(|i| i % 10 == d).count() as u64 == each));
+            assert_eq!(
+                (tally.matched_rows, tally.only_left, tally.only_right),
+                (n as u64 - 1, 1, 1)
+            );
+            assert_eq!((tally.changed_rows, tally.within_rows), (3 * each, each));
+            assert_eq!(changed(&tally, &plan, "name"), each);
+            assert_eq!(changed(&tally, &plan, "amount"), each);
+            assert_eq!(changed(&tally, &plan, "count"), each);
+            let amount = plan
+                .columns
                 .iter()
-                .map(|&i| format!("{}{i}", if changes(i, 1) { "N" } else { "n" }))
-                .collect();
-            let amounts: Vec<f64> = ids
-                .iter()
-                .map(|&i| {
-                    let off = [(2, 0.5), (3, 0.005)].iter().find(|(d, _)| changes(i, *d));
-                    i as f64 + off.map_or(0.0, |(_, o)| *o)
-                })
-                .collect();
-            let counts: Vec<Option<i64>> =
-                ids.iter().map(|&i| (!changes(i, 4)).then_some(i)).collect();
-            RecordBatch::try_from_iter([
-                ("id", Arc::new(Int64Array::from(ids)) as ArrayRef),
-                ("name", Arc::new(StringArray::from(names)) as ArrayRef),
-                ("amount", Arc::new(Float64Array::from(amounts)) as ArrayRef),
-                ("count", Arc::new(Int64Array::from(counts)) as ArrayRef),
-            ])
-            .unwrap()
-        };
-        let (tally, plan, words) = diff(&table(false), &table(true), 3);
-        assert!(
-            words,
-            "strings and 8-byte values: the words take less than the rows"
-        );
-        assert_eq!(
-            (tally.matched_rows, tally.only_left, tally.only_right),
-            (999, 1, 1)
-        );
-        assert_eq!((tally.changed_rows, tally.within_rows), (300, 100));
-        assert_eq!(changed(&tally, &plan, "name"), 100);
-        assert_eq!(changed(&tally, &plan, "amount"), 100);
-        assert_eq!(changed(&tally, &plan, "count"), 100);
-        let amount = plan
-            .columns
-            .iter()
-            .position(|c| c.name == "amount")
-            .unwrap();
-        assert_eq!(tally.within_cells[amount], 100);
+                .position(|c| c.name == "amount")
+                .unwrap();
+            assert_eq!(tally.within_cells[amount], each);
+        }
     }
 
     #[test]
     fn a_pair_whose_words_all_agree_is_compared_by_value_not_taken_as_equal() {
-        // Words of two columns for three rows a side, laid out as tier 3 makes them; pair 1
-        // differs in its second word, pair 2 in no word at all (what only a 64-bit collision
-        // of a differing cell could give).
-        let left = CellWords::from_laid_out(2, vec![vec![1, 2, 3, 4, 5, 6]]);
-        let right = CellWords::from_laid_out(2, vec![vec![1, 2, 3, 9, 5, 6]]);
-        let chunk: Vec<Pair> = (0..3).map(|i| (row_ref(0, i), row_ref(0, i), 0)).collect();
-        let (by_column, unexplained) = suspects(&chunk[1..], Some((&left, &right)), 2);
+        // Words of two columns for three rows a side, as a group holds them; the right side
+        // lists the pairs' rows the other way round. Pair 1 differs in its second word, pair 2
+        // in no word at all (what only a 64-bit collision of a differing cell could give).
+        let left: &[u64] = &[1, 2, 3, 4, 5, 6];
+        let right: &[u64] = &[5, 6, 3, 9, 1, 2];
+        let chunk: Vec<Pair> = (0..3u32)
+            .map(|i| Pair {
+                l: row_ref(0, i as usize),
+                r: row_ref(0, 2 - i as usize),
+                key: 0,
+                at: (i, 2 - i),
+            })
+            .collect();
+        let (by_column, unexplained) = suspects(&chunk[1..], Some((left, right)), 2);
         assert_eq!(by_column, vec![vec![], vec![0]]);
         assert_eq!(unexplained, vec![1]);
         // Pairs reach the comparison because their row hashes differ: a first pair agreeing
         // in every word is unexplained too, and without words every pair is suspect.
-        let (by_column, unexplained) = suspects(&chunk, Some((&left, &right)), 2);
+        let (by_column, unexplained) = suspects(&chunk, Some((left, right)), 2);
         assert_eq!((by_column[1].clone(), unexplained), (vec![1], vec![0, 2]));
         let (by_column, unexplained) = suspects(&chunk, None, 2);
         assert_eq!(by_column, vec![vec![0, 1, 2]; 2]);

@@ -1,4 +1,5 @@
-//! The 64-bit word of every compared cell of a partition's rows, laid out row by row.
+//! The 64-bit word of every compared cell of a partition's rows, laid out row by row, group
+//! by group.
 //!
 //! A cell's word is the hash of its canonical encoding: the same word the fingerprint pass
 //! combined into the row's hash ([`crate::fingerprint::logical::hash_batch`]). Two rows whose
@@ -8,37 +9,103 @@
 //! differ, so a column that differs in every row costs that column's gather, not every
 //! column's. Where the words would take more memory than the rows they describe, or more
 //! than their share of `--memory-limit`, tier 3 does without them.
+//!
+//! Tier 3 matches a partition's rows a group of key hashes at a time, and one side's rows of a
+//! differing pair come in no order. Each group's words are therefore stored together, its rows
+//! in the order tier 3 lists them (batch by batch, row by row), so a group's words stay within
+//! a cache-sized stretch of memory while it is compared.
 
+use arrow::array::FixedSizeBinaryArray;
 use arrow::record_batch::RecordBatch;
 
-use super::matcher::{split_ref, RowRef};
 use crate::fingerprint::encoding::CellEncoder;
+use crate::fingerprint::logical::halves;
+
+/// The group of key hashes a row whose key hash has low 64 bits `key` falls in: the group
+/// tier 3 matches it in, and whose words hold its own.
+#[inline]
+pub(super) fn group_of(key: u64, groups: usize) -> usize {
+    (key % groups as u64) as usize
+}
 
 /// The words of one side of a partition.
 pub(super) struct CellWords {
-    /// Compared columns per row.
-    width: usize,
-    /// Per batch, `rows × width` words, row after row.
-    batches: Vec<Vec<u64>>,
+    /// Per group of key hashes, `rows × width` words, row after row, the group's rows in batch
+    /// order.
+    groups: Vec<Vec<u64>>,
 }
 
 impl CellWords {
+    /// No words yet, in `groups` groups, with room for `rows` rows of `width` words spread
+    /// evenly and a little more, so the groups seldom grow.
+    pub(super) fn empty(groups: usize, rows: usize, width: usize) -> Self {
+        let groups = groups.max(1);
+        let each = (rows / groups + rows / groups / 16 + 16) * width;
+        CellWords {
+            groups: (0..groups).map(|_| Vec::with_capacity(each)).collect(),
+        }
+    }
+
     /// The words of `columns` (indices into each batch) of every row of `batches`, hashed by
-    /// the batches' encoders (`encoders[batch][column]`).
+    /// the batches' encoders (`encoders[batch][column]`), each row in the group of its key
+    /// hash (`keys[batch]`; not read when there is one group).
     pub(super) fn new(
         batches: &[RecordBatch],
         encoders: &[Vec<Box<dyn CellEncoder>>],
         columns: &[usize],
+        keys: impl Fn(usize) -> FixedSizeBinaryArray,
+        groups: usize,
     ) -> Self {
-        let batches = batches
-            .iter()
-            .zip(encoders)
-            .map(|(b, e)| batch_words(b.num_rows(), e, columns))
-            .collect();
-        CellWords {
-            width: columns.len(),
-            batches,
+        let rows = batches.iter().map(RecordBatch::num_rows).sum();
+        let mut words = CellWords::empty(groups, rows, columns.len());
+        for (b, (batch, encoders)) in batches.iter().zip(encoders).enumerate() {
+            let rows = batch.num_rows();
+            let cells: Vec<Vec<u64>> = columns
+                .iter()
+                .map(|&c| {
+                    let mut out = Vec::with_capacity(rows);
+                    encoders[c].hash_cells(rows, &mut out);
+                    out
+                })
+                .collect();
+            let cells: Vec<&[u64]> = cells.iter().map(Vec::as_slice).collect();
+            let keys = (words.groups.len() > 1).then(|| keys(b));
+            words.append(rows, &cells, keys.as_ref());
         }
+        words
+    }
+
+    /// Add the words of `rows` more rows: `cells` holds each compared column's hashes, one a
+    /// row; `keys` their key hashes, which pick each row's group (`None` with one group).
+    pub(super) fn append(
+        &mut self,
+        rows: usize,
+        cells: &[&[u64]],
+        keys: Option<&FixedSizeBinaryArray>,
+    ) {
+        let cells: Vec<&[u64]> = cells.iter().map(|c| &c[..rows]).collect();
+        let groups = self.groups.len();
+        match keys {
+            Some(keys) if groups > 1 => {
+                for (row, (key, _)) in halves(keys).enumerate().take(rows) {
+                    let out = &mut self.groups[group_of(key, groups)];
+                    out.extend(cells.iter().map(|column| column[row]));
+                }
+            }
+            _ => {
+                let out = &mut self.groups[0];
+                out.reserve(rows * cells.len());
+                for row in 0..rows {
+                    out.extend(cells.iter().map(|column| column[row]));
+                }
+            }
+        }
+    }
+
+    /// The words of group `g`: with `width` compared columns, row `i` of the group is `width`
+    /// words from `i × width`.
+    pub(super) fn group(&self, g: usize) -> &[u64] {
+        &self.groups[g]
     }
 
     /// Whether the words of two sides' rows, 8 bytes a compared cell, take no more memory
@@ -62,31 +129,6 @@ impl CellWords {
         let words = rows.saturating_mul(width).saturating_mul(8);
         words <= held && words <= budget
     }
-
-    /// Words laid out by [`CellWords::lay_out`], a vector a batch, `width` a row.
-    pub(super) fn from_laid_out(width: usize, batches: Vec<Vec<u64>>) -> Self {
-        CellWords { width, batches }
-    }
-
-    /// The words of `columns` (indices into `cells`, one hash a row each) of `rows` rows, laid
-    /// out row after row.
-    pub(super) fn lay_out(rows: usize, cells: &[&[u64]], columns: &[usize]) -> Vec<u64> {
-        // Row after row, each written once and in order: no zeroed buffer filled again a
-        // column at a time with strided stores.
-        let columns: Vec<&[u64]> = columns.iter().map(|&c| &cells[c][..rows]).collect();
-        let mut out = Vec::with_capacity(rows * columns.len());
-        for row in 0..rows {
-            out.extend(columns.iter().map(|column| column[row]));
-        }
-        out
-    }
-
-    /// The words of one row, in the order of the columns given to [`CellWords::new`].
-    #[inline]
-    pub(super) fn row(&self, r: RowRef) -> &[u64] {
-        let (b, row) = split_ref(r);
-        &self.batches[b][row * self.width..(row + 1) * self.width]
-    }
 }
 
 /// The bytes a batch's rows take. Not `get_array_memory_size`: a partition's batches are
@@ -98,27 +140,6 @@ fn rows_size(batch: &RecordBatch) -> usize {
         .iter()
         .map(|c| c.to_data().get_slice_memory_size().unwrap_or(0))
         .sum()
-}
-
-/// Column `j` of words laid out `width` a row: `column`'s hashes, one a row.
-fn place(out: &mut [u64], width: usize, j: usize, column: &[u64]) {
-    for (slot, word) in out.iter_mut().skip(j).step_by(width.max(1)).zip(column) {
-        *slot = *word;
-    }
-}
-
-/// One batch's words: hashed a column at a time (the typed loops of
-/// [`crate::fingerprint::encoding::CellEncoder::hash_cells`]) into one buffer, then laid out
-/// row by row.
-fn batch_words(rows: usize, encoders: &[Box<dyn CellEncoder>], columns: &[usize]) -> Vec<u64> {
-    let mut out = vec![0u64; rows * columns.len()];
-    let mut column = Vec::with_capacity(rows);
-    for (j, &c) in columns.iter().enumerate() {
-        column.clear();
-        encoders[c].hash_cells(rows, &mut column);
-        place(&mut out, columns.len(), j, &column);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -138,7 +159,8 @@ mod tests {
             .iter()
             .map(|b| b.columns().iter().map(|c| encoder(c).unwrap()).collect())
             .collect();
-        let words = CellWords::new(&batches, &encoders, &[1, 0]);
+        let no_keys = |_| unreachable!("one group: no key is read");
+        let words = CellWords::new(&batches, &encoders, &[1, 0], no_keys, 1);
         let expect = |b: &RecordBatch, row: usize| -> Vec<u64> {
             [1, 0]
                 .iter()
@@ -149,12 +171,33 @@ mod tests {
                 })
                 .collect()
         };
-        for row in 0..3 {
-            assert_eq!(words.row(row as u64), expect(&batch, row).as_slice());
+        // One group: the first batch's three rows, then the second's two, two words a row.
+        let row = |i: usize| &words.group(0)[i * 2..i * 2 + 2];
+        assert_eq!(words.group(0).len(), 10);
+        for i in 0..3 {
+            assert_eq!(row(i), expect(&batch, i).as_slice());
         }
         // The second batch is a slice starting at row 1: its row 0 is the first's row 1.
-        assert_eq!(words.row((1 << 32) | 1), expect(&batch, 2).as_slice());
-        assert_ne!(words.row(0), words.row(1));
+        assert_eq!(row(4), expect(&batch, 2).as_slice());
+        assert_ne!(row(0), row(1));
+    }
+
+    #[test]
+    fn each_row_goes_to_the_group_of_its_key_hash_in_arrival_order() {
+        // Key hashes whose low 64 bits are 0..6: with three groups, rows 0 and 3 in group 0,
+        // 1 and 4 in group 1, 2 and 5 in group 2; one word a row, the row's number times ten.
+        let keys = arrow::array::FixedSizeBinaryArray::try_from_iter(
+            (0u128..6).map(|k| ((7u128 << 64) | k).to_le_bytes()),
+        )
+        .unwrap();
+        let cells: Vec<u64> = (0..6).map(|i| i * 10).collect();
+        let mut words = CellWords::empty(3, 0, 1);
+        words.append(6, &[&cells], Some(&keys));
+        words.append(3, &[&cells[..3]], Some(&keys));
+        assert_eq!(words.group(0), &[0, 30, 0]);
+        assert_eq!(words.group(1), &[10, 40, 10]);
+        assert_eq!(words.group(2), &[20, 50, 20]);
+        assert_eq!(group_of(7, 3), 1);
     }
 
     #[test]
