@@ -15,7 +15,7 @@
 //! in the order tier 3 lists them (batch by batch, row by row), so a group's words stay within
 //! a cache-sized stretch of memory while it is compared.
 
-use arrow::array::FixedSizeBinaryArray;
+use arrow::array::{Array, FixedSizeBinaryArray};
 use arrow::record_batch::RecordBatch;
 
 use crate::fingerprint::encoding::CellEncoder;
@@ -87,7 +87,10 @@ impl CellWords {
         let groups = self.groups.len();
         match keys {
             Some(keys) if groups > 1 => {
-                for (row, (key, _)) in halves(keys).enumerate().take(rows) {
+                // A row whose words went to another group than its own would be compared
+                // with another row's words.
+                assert_eq!(keys.len(), rows, "a key hash for every row");
+                for (row, (key, _)) in halves(keys).enumerate() {
                     let out = &mut self.groups[group_of(key, groups)];
                     out.extend(cells.iter().map(|column| column[row]));
                 }
@@ -193,7 +196,7 @@ mod tests {
         let cells: Vec<u64> = (0..6).map(|i| i * 10).collect();
         let mut words = CellWords::empty(3, 0, 1);
         words.append(6, &[&cells], Some(&keys));
-        words.append(3, &[&cells[..3]], Some(&keys));
+        words.append(3, &[&cells[..3]], Some(&keys.slice(0, 3)));
         assert_eq!(words.group(0), &[0, 30, 0]);
         assert_eq!(words.group(1), &[10, 40, 10]);
         assert_eq!(words.group(2), &[20, 50, 20]);
