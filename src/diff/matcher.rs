@@ -424,14 +424,13 @@ pub fn render_cell(array: &ArrayRef, row: usize, redactor: Option<&Redactor>) ->
 /// words of it (64 bytes a row for eight compared columns) take a few MiB, so the words of a
 /// pair's rows, one side's read in no order, are near at hand. On the every-row pair (16
 /// partitions of 1.25M rows a side), groups of 100,000 rows diffed in 2.54-2.73 s, of 40,000
-/// in 2.62-2.72 s, of 16,000 in 3.2 s (more tables to build), and 1,000,000 (the words in
-/// batch order) in 2.65-2.80 s.
+/// in 2.62-2.72 s, of 16,000 in 3.2 s, and of 1,000,000 (the words then in batch order) in
+/// 2.65-2.81 s.
 const GROUP_ROWS: usize = 100_000;
 
 /// Matched pairs compared at once (their gathered cells stay in the cache).
 const PAIR_CHUNK: usize = 4096;
 
-/// A matched pair whose row hashes differ: left row, right row, key hash.
 /// A matched pair whose row hashes differ.
 #[derive(Debug, Clone, Copy)]
 struct Pair {
@@ -796,16 +795,7 @@ impl<'p> Matcher<'p> {
             }
         }
         let mut key = Vec::new();
-        for (
-            i,
-            &Pair {
-                l: lr,
-                r: rr,
-                key: order,
-                ..
-            },
-        ) in chunk.iter().enumerate()
-        {
+        for (i, pair) in chunk.iter().enumerate() {
             if !marks.any(i) {
                 if marks.within[i] {
                     tally.within_rows += 1;
@@ -813,7 +803,7 @@ impl<'p> Matcher<'p> {
                 continue;
             }
             tally.changed_rows += 1;
-            self.keep_changed(l, r, (lr, rr, order), marks.columns(i), &mut key, tally);
+            self.keep_changed(l, r, pair, marks.columns(i), &mut key, tally);
         }
         Ok(())
     }
@@ -823,7 +813,12 @@ impl<'p> Matcher<'p> {
         &self,
         l: &SideRows,
         r: &SideRows,
-        (lr, rr, order): (RowRef, RowRef, u128),
+        &Pair {
+            l: lr,
+            r: rr,
+            key: order,
+            ..
+        }: &Pair,
         changed: impl Iterator<Item = usize>,
         key: &mut Vec<u8>,
         tally: &mut Tally,
@@ -1063,10 +1058,8 @@ impl<'p> Matcher<'p> {
         if !CellWords::fit(l.batches, r.batches, width, self.words_budget, 0) {
             return None;
         }
-        let words = |side: &SideRows| {
-            let keys = |b: usize| key_hashes(&side.batches[b]).clone();
-            CellWords::new(side.batches, &side.encoders, &self.compared, keys, groups)
-        };
+        let words =
+            |side: &SideRows| CellWords::new(side.batches, &side.encoders, &self.compared, groups);
         Some(both_sides(workers, || words(l), || words(r)))
     }
 

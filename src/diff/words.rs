@@ -18,6 +18,7 @@
 use arrow::array::{Array, FixedSizeBinaryArray};
 use arrow::record_batch::RecordBatch;
 
+use super::spool::key_hashes;
 use crate::fingerprint::encoding::CellEncoder;
 use crate::fingerprint::logical::halves;
 
@@ -48,17 +49,16 @@ impl CellWords {
 
     /// The words of `columns` (indices into each batch) of every row of `batches`, hashed by
     /// the batches' encoders (`encoders[batch][column]`), each row in the group of its key
-    /// hash (`keys[batch]`; not read when there is one group).
+    /// hash (the spooled layout's key-hash column; not read when there is one group).
     pub(super) fn new(
         batches: &[RecordBatch],
         encoders: &[Vec<Box<dyn CellEncoder>>],
         columns: &[usize],
-        keys: impl Fn(usize) -> FixedSizeBinaryArray,
         groups: usize,
     ) -> Self {
         let rows = batches.iter().map(RecordBatch::num_rows).sum();
         let mut words = CellWords::empty(groups, rows, columns.len());
-        for (b, (batch, encoders)) in batches.iter().zip(encoders).enumerate() {
+        for (batch, encoders) in batches.iter().zip(encoders) {
             let rows = batch.num_rows();
             let cells: Vec<Vec<u64>> = columns
                 .iter()
@@ -69,8 +69,8 @@ impl CellWords {
                 })
                 .collect();
             let cells: Vec<&[u64]> = cells.iter().map(Vec::as_slice).collect();
-            let keys = (words.groups.len() > 1).then(|| keys(b));
-            words.append(rows, &cells, keys.as_ref());
+            let keys = (words.groups.len() > 1).then(|| key_hashes(batch));
+            words.append(rows, &cells, keys);
         }
         words
     }
@@ -162,8 +162,8 @@ mod tests {
             .iter()
             .map(|b| b.columns().iter().map(|c| encoder(c).unwrap()).collect())
             .collect();
-        let no_keys = |_| unreachable!("one group: no key is read");
-        let words = CellWords::new(&batches, &encoders, &[1, 0], no_keys, 1);
+        // One group: the batches' key hashes (which these plain batches lack) are not read.
+        let words = CellWords::new(&batches, &encoders, &[1, 0], 1);
         let expect = |b: &RecordBatch, row: usize| -> Vec<u64> {
             [1, 0]
                 .iter()
