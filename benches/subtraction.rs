@@ -54,7 +54,7 @@ fn subtraction(c: &mut Criterion) {
     g.bench_function("keyed 2M + 2M rows", |b| {
         b.iter_batched(
             || (left.clone(), right.clone()),
-            |(l, r)| differences(l, r, true).unwrap(),
+            |(l, r)| differences(l, r, true, None).unwrap(),
             BatchSize::LargeInput,
         )
     });

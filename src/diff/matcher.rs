@@ -127,6 +127,11 @@ impl<T> TopN<T> {
         }
     }
 
+    /// How many items are kept.
+    pub fn capacity(&self) -> usize {
+        self.n
+    }
+
     /// Whether an item with this key would be kept.
     pub fn wants(&self, key: &[u8]) -> bool {
         self.n > 0 && self.threshold.as_deref().is_none_or(|t| key < t)
@@ -530,6 +535,14 @@ fn settled_by_words(col: &crate::schema::PlanColumn) -> bool {
     col.tolerance.is_none()
         && !matches!(col.family, Family::Float | Family::Decimal)
         && col.left_type == col.right_type
+}
+
+/// Whether the fingerprint pass's index may hold column `c` apart and count the pairs that
+/// differ only there without reading them again: a column that is not part of the key and
+/// whose cells are settled by their hashes, so a count is all tier 3 would have found.
+pub(super) fn held_apart_ok(plan: &Plan, c: usize) -> bool {
+    let col = &plan.columns[c];
+    !col.is_key && settled_by_words(col)
 }
 
 /// Whether two different cells (row `i` of the gathered columns) are within the column's

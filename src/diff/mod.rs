@@ -358,21 +358,36 @@ fn plan_sides(inputs: Inputs<'_>, cfg: &DiffConfig) -> Result<Plan> {
 
 /// What the fingerprint pass keeps for tier 3: every hashed row when both sides are expected to
 /// fit in memory; every row spilled by key partition when a look at the first rows finds
-/// many of them differing ([`probe`]); otherwise a compact index of row and key hashes
-/// (see [`subset`]), and tier 3, needed only when the fingerprints differ, reads both sides
-/// again keeping just the rows that differ.
+/// many of them differing ([`probe`]), or an index holding a column apart when most of those
+/// differ in that column alone; otherwise a compact index of row and key hashes (see
+/// [`subset`]), and tier 3, needed only when the fingerprints differ, reads both sides again
+/// keeping just the rows that differ.
 async fn first_keep(inputs: Inputs<'_>, plan: &Arc<Plan>, cfg: &DiffConfig) -> Keep {
     let (lds, rds) = (inputs.left, inputs.right);
     let fits =
         decoded_estimate(lds).saturating_add(decoded_estimate(rds)) <= cfg.memory_limit / 10 * 7;
     match cfg.row_strategy {
         RowStrategy::Auto if fits => Keep::All,
-        RowStrategy::Auto if !plan.key.is_empty() && probe::many_differ(inputs, plan).await => {
-            tracing::info!("many of the first rows differ: keeping every row in one pass");
-            Keep::AllSpilled
+        RowStrategy::Auto if !plan.key.is_empty() => {
+            // A column held apart is counted from the index, not written row by row.
+            let apart_ok = |c: usize| cfg.diff_out.is_none() && matcher::held_apart_ok(plan, c);
+            match probe::guess(inputs, plan, apart_ok).await {
+                probe::Guess::Few => Keep::Index { apart: None },
+                probe::Guess::Many => {
+                    tracing::info!("many of the first rows differ: keeping every row in one pass");
+                    Keep::AllSpilled
+                }
+                probe::Guess::InOneColumn(c) => {
+                    tracing::info!(
+                        "many of the first rows differ, most in `{}` alone: holding it apart in the row index",
+                        plan.columns[c].name
+                    );
+                    Keep::Index { apart: Some(c) }
+                }
+            }
         }
         RowStrategy::Memory => Keep::All,
-        RowStrategy::Auto | RowStrategy::Subset => Keep::Index,
+        RowStrategy::Auto | RowStrategy::Subset => Keep::Index { apart: None },
         RowStrategy::Spill => Keep::Nothing,
     }
 }
@@ -563,9 +578,27 @@ async fn differing_rows(
     };
     stages.enter("re-reading differing rows");
     let keyed = !reading.plan.key.is_empty();
-    let d = tokio::task::spawn_blocking(move || subset::differences(li, ri, keyed))
+    let apart = match reading.keep {
+        Keep::Index {
+            apart: Some(column),
+        } => Some(subset::Apart {
+            column,
+            candidates: lread.candidates.iter().copied().collect(),
+            samples: reading.cfg.samples,
+        }),
+        _ => None,
+    };
+    let held_apart = apart.is_some();
+    let d = tokio::task::spawn_blocking(move || subset::differences(li, ri, keyed, apart.as_ref()))
         .await
         .map_err(crate::panics::joined)??;
+    if let Some(a) = &d.apart {
+        let name = &reading.plan.columns[a.column].name;
+        tracing::info!(
+            "{} pairs differ only in `{name}`: counted from the index",
+            a.pairs
+        );
+    }
     tracing::info!(
         "{} left and {} right rows differ (at {:.2?})",
         d.left.count(),
@@ -577,15 +610,18 @@ async fn differing_rows(
             left: Arc::new(d.left.clone()),
             right: Arc::new(d.right.clone()),
         },
-        column_sums: false,
+        // A column held apart is checked column by column.
+        column_sums: held_apart,
         ..reading.clone()
     };
     let (l2, r2) = second_read(sides, &subset).await?;
-    // Every row left out of the subset has its equal on the other side, so the subset's row-hash
-    // sums must differ exactly as the whole sides' do. If they do not, the compact index lost a
-    // difference to a collision of its shorter hashes: read every row instead.
-    let whole = lread.fingerprint.sum.wrapping_sub(rread.fingerprint.sum);
-    if l2.fingerprint.sum.wrapping_sub(r2.fingerprint.sum) != whole {
+    let sums = [
+        &lread.fingerprint,
+        &rread.fingerprint,
+        &l2.fingerprint,
+        &r2.fingerprint,
+    ];
+    if !subset_accounts_for_all(sums, d.apart.as_ref()) {
         tracing::warn!("the row index missed a difference (hash collision); reading every row");
         stages.enter("re-reading");
         let mut again = every_row(sides, reading).await?;
@@ -597,6 +633,39 @@ async fn differing_rows(
         left: l2.spooled.ok_or_else(no_rows)?,
         right: r2.spooled.ok_or_else(no_rows)?,
         known: Some(d),
+    })
+}
+
+/// Whether the rows read again account for every difference between the sides' fingerprints
+/// (`[whole left, whole right, subset left, subset right]`).
+///
+/// Every row left out of the subset has its equal on the other side, so the subset's row-hash
+/// sums must differ exactly as the whole sides' do. With a column held apart, the pairs counted
+/// from the index differ in that column, so the check is made column by column: every other
+/// column's sums must differ as the whole sides' do, and that column's must once the counted
+/// pairs' terms are added. If they do not, the compact index lost a difference to a collision
+/// of its shorter hashes.
+fn subset_accounts_for_all(
+    [left, right, sub_left, sub_right]: [&Fingerprint; 4],
+    apart: Option<&subset::ApartCount>,
+) -> bool {
+    let Some(apart) = apart else {
+        return sub_left.sum.wrapping_sub(sub_right.sum) == left.sum.wrapping_sub(right.sum);
+    };
+    let columns = left.columns.len();
+    if [right, sub_left, sub_right]
+        .iter()
+        .any(|f| f.columns.len() != columns)
+    {
+        return false;
+    }
+    (0..columns).all(|c| {
+        let whole = left.columns[c].wrapping_sub(right.columns[c]);
+        let mut read = sub_left.columns[c].wrapping_sub(sub_right.columns[c]);
+        if c == apart.column {
+            read = read.wrapping_add(apart.sum);
+        }
+        read == whole
     })
 }
 
@@ -625,6 +694,10 @@ async fn every_row(
 fn whole_table_counts(tally: &mut Tally, d: &subset::Differences, l: &SideRead, r: &SideRead) {
     tally.dup_left = d.dup_left;
     tally.dup_right = d.dup_right;
+    if let Some(apart) = &d.apart {
+        tally.changed_rows += apart.pairs;
+        tally.changed_cells[apart.column] += apart.pairs;
+    }
     tally.null_left = d.null_left;
     tally.null_right = d.null_right;
     tally.matched_rows = l
@@ -642,4 +715,58 @@ fn partition_count(l: &Dataset, r: &Dataset, budget: u64) -> usize {
     let per_partition = (budget / 4).max(1);
     let wanted = total.div_ceil(per_partition).next_power_of_two();
     wanted.clamp(16, 256) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fingerprint(sum: u128, columns: [u128; 3]) -> Fingerprint {
+        Fingerprint {
+            rows: 0,
+            sum,
+            columns: columns.to_vec(),
+        }
+    }
+
+    #[test]
+    fn the_rows_read_again_must_account_for_every_difference() {
+        // Whole sides: row sums 100 apart; columns 0 and 2 differ.
+        let (left, right) = (fingerprint(150, [7, 5, 40]), fingerprint(50, [4, 5, 10]));
+        // Read again: rows whose sums differ by the same 100, columns 0 and 2 by 3 and 30.
+        let (sub_left, sub_right) = (fingerprint(130, [3, 0, 31]), fingerprint(30, [0, 0, 1]));
+        assert!(subset_accounts_for_all(
+            [&left, &right, &sub_left, &sub_right],
+            None
+        ));
+        let short = fingerprint(29, [0, 0, 1]);
+        assert!(!subset_accounts_for_all(
+            [&left, &right, &sub_left, &short],
+            None
+        ));
+        // Column 2 held apart, the pairs counted from the index differing there by 10: what was
+        // read must account for the other 20 of it, and for all of column 0.
+        let apart = |sum| subset::ApartCount {
+            column: 2,
+            pairs: 4,
+            sum,
+        };
+        let sub_right = fingerprint(0, [0, 0, 11]);
+        let sides = [&left, &right, &sub_left, &sub_right];
+        assert!(subset_accounts_for_all(sides, Some(&apart(10))));
+        assert!(!subset_accounts_for_all(sides, Some(&apart(9))));
+        // A difference in a column not held apart is not made up by the pairs counted.
+        let off = fingerprint(0, [1, 0, 11]);
+        let sides = [&left, &right, &sub_left, &off];
+        assert!(!subset_accounts_for_all(sides, Some(&apart(10))));
+        // Sums mod 2^128: a difference that wraps still adds up.
+        let wrapped = subset::ApartCount {
+            column: 2,
+            pairs: 1,
+            sum: 10u128.wrapping_sub(u128::MAX).wrapping_sub(1),
+        };
+        let sub_left = fingerprint(0, [3, 0, 31u128.wrapping_add(u128::MAX).wrapping_add(1)]);
+        let sides = [&left, &right, &sub_left, &sub_right];
+        assert!(subset_accounts_for_all(sides, Some(&wrapped)));
+    }
 }

@@ -19,11 +19,13 @@ use std::sync::{Arc, Mutex};
 use arrow::datatypes::SchemaRef;
 use futures::{StreamExt, TryStreamExt};
 
+use super::matcher::TopN;
 use super::spool::{self, Spool, Spooled};
 use super::subset::{HashIndex, Picked, RowPicker, Selection};
 use crate::config::DiffConfig;
 use crate::error::{Error, Result};
-use crate::fingerprint::logical::hash_keys;
+use crate::fingerprint::encoding::encoder;
+use crate::fingerprint::logical::{hash_batch_cells, hash_keys, hash_without};
 use crate::fingerprint::{hash_batch, Fingerprint};
 use crate::progress::Progress;
 use crate::schema::{Plan, Side};
@@ -36,8 +38,9 @@ use crate::source::{self, DataFile, Dataset};
 pub(super) enum Keep {
     /// Nothing.
     Nothing,
-    /// The compact row/key hash index.
-    Index,
+    /// The compact row/key hash index; with `apart`, a keyed index holding that column (its
+    /// place in the plan) apart, see [`HashIndex::holding_apart`].
+    Index { apart: Option<usize> },
     /// Every hashed row (in memory, spilling past the budget).
     All,
     /// Every hashed row, spilled by key partition from the first batch: sides expected to
@@ -60,7 +63,7 @@ impl Keep {
 
     /// Whether another pass may follow this one (it keeps no rows to diff).
     fn second_may_follow(&self) -> bool {
-        matches!(self, Keep::Index | Keep::Nothing)
+        matches!(self, Keep::Index { .. } | Keep::Nothing)
     }
 }
 
@@ -79,6 +82,18 @@ pub(super) struct Reading<'a> {
     pub column_sums: bool,
 }
 
+/// How many of the left rows with the smallest keys an index holding a column apart notes,
+/// for `samples` samples: the pairs among them that differ only in that column are read again,
+/// and enough of them must be for the samples to be those of a full diff (see
+/// [`subset::Apart`](super::subset::Apart)). Eight times the samples plus 64 leaves room for
+/// sides where only one pair in eight differs there; without samples, none.
+pub(super) fn candidates_for(samples: usize) -> usize {
+    match samples {
+        0 => 0,
+        n => n.saturating_mul(8).saturating_add(64),
+    }
+}
+
 /// What a first pass leaves of a file for a second pass over it: a Parquet file on disk, still
 /// open, read again without hashing it again.
 pub(super) type Kept = Arc<ParquetFile>;
@@ -91,6 +106,9 @@ pub(super) struct SideRead {
     pub spooled: Option<Spooled>,
     /// The compact row index, when only that was kept.
     pub index: Option<HashIndex>,
+    /// With a column held apart in the index, the left side's rows (by index number) with the
+    /// smallest keys ([`candidates_for`]).
+    pub candidates: Vec<u32>,
     /// Bytes this pass wrote to the temporary folder (spilled rows and index).
     pub spilled: u64,
     /// What a later pass reuses of each file (by file number; empty when nothing was kept).
@@ -138,6 +156,10 @@ struct Sinks {
     selection: Option<Arc<Selection>>,
     keep_rows: bool,
     keep_index: bool,
+    /// The column the index holds apart.
+    apart: Option<usize>,
+    /// The left rows with the smallest keys, offered batch by batch (with a column held apart).
+    candidates: Option<Arc<Mutex<TopN<u32>>>>,
     column_sums: bool,
     keyed: bool,
     /// Whether rows are hashed whole here ([`Keep::hashes_rows`]).
@@ -191,6 +213,17 @@ impl Sinks {
             Some(reading.spill_dir),
             side.name(),
         );
+        let apart = match reading.keep {
+            Keep::Index { apart } => apart,
+            _ => None,
+        };
+        let index = if apart.is_some() {
+            index.holding_apart()
+        } else {
+            index
+        };
+        let candidates = (apart.is_some() && side == Side::Left)
+            .then(|| Arc::new(Mutex::new(TopN::new(candidates_for(cfg.samples)))));
         let sums = if reading.column_sums {
             plan.columns.len()
         } else {
@@ -209,7 +242,9 @@ impl Sinks {
                 reading.keep,
                 Keep::All | Keep::AllSpilled | Keep::Subset { .. }
             ),
-            keep_index: matches!(reading.keep, Keep::Index),
+            keep_index: matches!(reading.keep, Keep::Index { .. }),
+            apart,
+            candidates,
             column_sums: reading.column_sums,
             keyed,
             rows_hashed,
@@ -263,6 +298,9 @@ impl Sinks {
         } else {
             0
         });
+        if let (true, Some(column)) = (self.keep_index, self.apart) {
+            return self.index_apart(file_index, at, &projected, column, fp);
+        }
         let hashes = hash_batch(&projected, &self.plan.key, &mut fp)?;
         self.fingerprint
             .lock()
@@ -278,6 +316,56 @@ impl Sinks {
             return Ok(());
         }
         self.keep(spool::hashed(&projected, hashes)?)
+    }
+
+    /// Hash a projected batch into the fingerprint and an index holding `column` apart, and
+    /// offer its rows' keys to the sample candidates.
+    fn index_apart(
+        &self,
+        file_index: usize,
+        at: u64,
+        projected: &arrow::record_batch::RecordBatch,
+        column: usize,
+        mut fp: Fingerprint,
+    ) -> Result<()> {
+        let (hashes, cells) = hash_batch_cells(projected, &self.plan.key, &mut fp)?;
+        self.fingerprint
+            .lock()
+            .expect("fingerprint lock")
+            .merge(&fp);
+        let rest = hash_without(&cells, column);
+        let first = self.index.lock().expect("index lock").add_apart(
+            file_index,
+            at,
+            &hashes,
+            &rest,
+            &cells[column],
+        )?;
+        let (Some(first), Some(candidates)) = (first, &self.candidates) else {
+            return Ok(());
+        };
+        let mut top = TopN::new(candidates.lock().expect("candidates lock").capacity());
+        let encoders = self
+            .plan
+            .key
+            .iter()
+            .map(|&k| encoder(projected.column(k)))
+            .collect::<Result<Vec<_>>>()?;
+        let mut key = Vec::new();
+        for i in 0..projected.num_rows() {
+            if hashes.null_key.value(i) {
+                continue;
+            }
+            key.clear();
+            for e in &encoders {
+                e.encode(i, &mut key);
+            }
+            if top.wants(&key) {
+                top.push(key.clone(), first + i as u32);
+            }
+        }
+        candidates.lock().expect("candidates lock").absorb(top);
+        Ok(())
     }
 
     /// Keep a batch with its hashes attached. Rows kept in memory are copied out of their
@@ -301,8 +389,17 @@ impl Sinks {
             fingerprint,
             keep_rows,
             keep_index,
+            candidates,
             ..
         } = self;
+        let candidates = match candidates {
+            Some(c) => Arc::try_unwrap(c)
+                .map_err(|_| Error::Internal("candidates still shared".into()))?
+                .into_inner()
+                .map_err(|_| Error::Internal("candidates lock poisoned".into()))?
+                .into_sorted(),
+            None => Vec::new(),
+        };
         let spool = Arc::try_unwrap(spool)
             .map_err(|_| Error::Internal("spool still shared".into()))?
             .into_inner()
@@ -332,6 +429,7 @@ impl Sinks {
             digests,
             spooled,
             index,
+            candidates,
             spilled,
             kept,
         })

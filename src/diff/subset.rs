@@ -22,10 +22,18 @@
 //! table. An index whose rows outnumber its row numbers is dropped and the engine falls back to
 //! spilling whole rows by key-hash partition.
 //!
+//! When many rows differ, most in one column alone (a load timestamp not yet ignored), the
+//! index may hold that column apart ([`HashIndex::holding_apart`]): a row's entry then matches
+//! on its key and a hash of its other cells, and a second set of entries beside it holds the
+//! column's cell hash. The subtraction counts the pairs that differ only there instead of
+//! marking them to be read again, but for the pairs among the smallest keys, which are read so
+//! that the samples are those of a full diff.
+//!
 //! The entries are shorter than the 128-bit hashes, so a changed row could in principle keep
 //! the same entry and be left out. The engine checks the subset against the fingerprints: the
 //! rows left out pair up exactly, so the kept rows' hash sums must differ exactly as the whole
-//! sides' do; when they do not, every row is read again instead.
+//! sides' do (with a column held apart, every column's sums must, that column's once the counted
+//! pairs' terms are added); when they do not, every row is read again instead.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -38,7 +46,7 @@ use arrow::array::{Array, BooleanArray};
 use arrow_buffer::BooleanBuffer;
 
 use crate::error::{Error, Result};
-use crate::fingerprint::logical::{halves, RowHashes};
+use crate::fingerprint::logical::{column_term, halves, RowHashes};
 
 /// The values hashed here are already uniform 64-bit hashes: use them as they are.
 #[derive(Default)]
@@ -390,6 +398,10 @@ pub struct HashIndex {
     /// The next row's number.
     next_row: u32,
     overflow: bool,
+    /// The cell hashes of a column held apart ([`HashIndex::holding_apart`]): one entry a row,
+    /// in the same group and order as the row's own entry, with the low 64 bits of the key
+    /// hash and the 64-bit cell hash in place of the check and the row number.
+    apart: Option<Box<HashIndex>>,
 }
 
 impl std::fmt::Debug for Staging {
@@ -415,7 +427,20 @@ impl HashIndex {
             files,
             next_row: 0,
             overflow: false,
+            apart: None,
         }
+    }
+
+    /// The index of a keyed side that holds one column's cell hashes apart: rows are matched
+    /// on their key and a hash of their other cells ([`HashIndex::add_apart`]), so the
+    /// subtraction can count the pairs that differ only in that column without reading them
+    /// again. Each of the two halves gets half the cap.
+    pub fn holding_apart(mut self) -> Self {
+        self.cap /= 2;
+        let name = format!("{}-apart", self.name);
+        let cells = HashIndex::new(self.files, self.cap, self.spill_dir.as_deref(), &name);
+        self.apart = Some(Box::new(cells));
+        self
     }
 
     /// Whether the index could not hold every row (more rows or positions than its 31- and
@@ -426,9 +451,11 @@ impl HashIndex {
 
     /// Bytes of entries written to disk.
     pub fn spilled_bytes(&self) -> u64 {
-        self.spill
+        let own = self
+            .spill
             .as_ref()
-            .map_or(0, |s| s.lock().expect("index spill lock").written)
+            .map_or(0, |s| s.lock().expect("index spill lock").written);
+        own + self.apart.as_ref().map_or(0, |a| a.spilled_bytes())
     }
 
     /// Distinct duplicated keys and null-key rows, from this index alone.
@@ -454,61 +481,105 @@ impl HashIndex {
         hashes: &RowHashes,
         keyed: bool,
     ) -> Result<()> {
-        if self.overflow {
+        let Some(first) = self.number(file, position, hashes.row.len())? else {
             return Ok(());
+        };
+        if keyed {
+            self.null_rows += hashes.null_key.true_count() as u64;
+            let checks = halves(&hashes.row).map(|(_, high)| high as u32);
+            self.stage(keyed_entries(hashes, first, checks));
+        } else {
+            self.stage(halves(&hashes.row).enumerate().map(|(i, (h, _))| Entry {
+                hash: h,
+                check: 0,
+                row: first + i as u32,
+            }));
         }
+        Ok(())
+    }
+
+    /// Add a keyed batch to an index [`holding_apart`](HashIndex::holding_apart) a column:
+    /// each row matched on `rest` (32 bits of the hash of its cells but that column's), and
+    /// that column's cell hash (`cells`) held apart. Returns the first row's number, `None`
+    /// once the index has given up.
+    pub fn add_apart(
+        &mut self,
+        file: usize,
+        position: u64,
+        hashes: &RowHashes,
+        rest: &[u32],
+        cells: &[u64],
+    ) -> Result<Option<u32>> {
         let n = hashes.row.len();
+        assert!(rest.len() == n && cells.len() == n, "a hash for every row");
+        let Some(first) = self.number(file, position, n)? else {
+            return Ok(None);
+        };
+        self.null_rows += hashes.null_key.true_count() as u64;
+        self.stage(keyed_entries(hashes, first, rest.iter().copied()));
+        let apart = self
+            .apart
+            .as_mut()
+            .expect("an index holding a column apart");
+        if apart.number(file, position, n)?.is_none() {
+            self.give_up();
+            return Ok(None);
+        }
+        apart.stage(halves(&hashes.key).zip(cells).map(|(k, &c)| Entry {
+            hash: k.0,
+            check: c as u32,
+            row: (c >> 32) as u32,
+        }));
+        Ok(Some(first))
+    }
+
+    /// Number the next `n` rows, from `position` in file `file`, making room for their entries:
+    /// the first one's number, or `None` when the index cannot hold them and gives up.
+    fn number(&mut self, file: usize, position: u64, n: usize) -> Result<Option<u32>> {
+        if self.overflow {
+            return Ok(None);
+        }
         let first = self.next_row;
         let numbered = u64::from(first) + n as u64 <= u64::from(NULL_FLAG)
             && position + n as u64 <= u64::from(u32::MAX);
         if !numbered {
             self.give_up();
-            return Ok(());
+            return Ok(None);
         }
         if (self.held + n) * ENTRY_BYTES > self.cap {
             if self.spill_dir.is_none() {
                 self.give_up();
-                return Ok(());
+                return Ok(None);
             }
             self.spill_groups()?;
         }
         self.runs.push((first, file as u32, position as u32));
         self.next_row += n as u32;
         self.held += n;
+        Ok(Some(first))
+    }
+
+    /// Stage entries into their groups.
+    fn stage(&mut self, entries: impl Iterator<Item = Entry>) {
         let (groups, staging) = (&mut self.groups, &mut self.staging);
-        if keyed {
-            for (i, (k, r)) in halves(&hashes.key).zip(halves(&hashes.row)).enumerate() {
-                let row = first + i as u32;
-                let null = hashes.null_key.value(i);
-                self.null_rows += u64::from(null);
-                let flag = if null { NULL_FLAG } else { 0 };
-                staging.push(
-                    groups,
-                    Entry {
-                        hash: k.0,
-                        check: r.1 as u32,
-                        row: row | flag,
-                    },
-                );
-            }
-        } else {
-            for (i, (h, _)) in halves(&hashes.row).enumerate() {
-                let row = first + i as u32;
-                staging.push(
-                    groups,
-                    Entry {
-                        hash: h,
-                        check: 0,
-                        row,
-                    },
-                );
-            }
+        for e in entries {
+            staging.push(groups, e);
         }
         fence_streamed();
-        Ok(())
+    }
+
+    /// Move every staged entry into its group (this index's and the one held apart).
+    fn flush(&mut self) {
+        self.staging.flush(&mut self.groups);
+        if let Some(a) = &mut self.apart {
+            a.flush();
+        }
     }
 
     fn give_up(&mut self) {
+        if let Some(a) = &mut self.apart {
+            a.give_up();
+        }
         self.overflow = true;
         self.groups = vec![Group::default(); GROUPS];
         self.runs = Vec::new();
@@ -633,6 +704,30 @@ fn group_of(h: u64) -> usize {
     ((h >> GROUP_SHIFT) as usize) % GROUPS
 }
 
+/// The entries of a keyed batch whose first row is numbered `first`: each row's key hash, its
+/// check from `checks`, its number and whether its key has a null.
+fn keyed_entries<'a>(
+    hashes: &'a RowHashes,
+    first: u32,
+    checks: impl Iterator<Item = u32> + 'a,
+) -> impl Iterator<Item = Entry> + 'a {
+    halves(&hashes.key)
+        .zip(checks)
+        .enumerate()
+        .map(move |(i, (k, check))| {
+            let flag = if hashes.null_key.value(i) {
+                NULL_FLAG
+            } else {
+                0
+            };
+            Entry {
+                hash: k.0,
+                check,
+                row: (first + i as u32) | flag,
+            }
+        })
+}
+
 /// Count the distinct keys of one group seen more than once (null keys aside), adding them to
 /// `into`.
 fn duplicated_in(entries: &[Entry], seen: &mut HashSet64, into: &mut HashSet64) -> u64 {
@@ -700,6 +795,33 @@ pub struct Differences {
     pub null_left: u64,
     /// Null-key rows on the right.
     pub null_right: u64,
+    /// The pairs counted as differing only in the column held apart, not read again.
+    pub apart: Option<ApartCount>,
+}
+
+/// What the subtraction of two indexes holding a column apart needs besides them.
+#[derive(Debug, Clone)]
+pub struct Apart {
+    /// The column held apart (its place in the plan).
+    pub column: usize,
+    /// The left rows (by number) with the smallest keys: a pair among them is read again, so
+    /// that the samples, the pairs with the smallest keys, are the ones a full diff shows.
+    pub candidates: HashSet<u32>,
+    /// Samples of changed rows wanted: at least that many pairs differing only in the column
+    /// must be among the candidates for the pairs not read again to be left out of them.
+    pub samples: usize,
+}
+
+/// The pairs that differ only in the column held apart and are counted without being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApartCount {
+    /// The column (its place in the plan).
+    pub column: usize,
+    /// How many pairs.
+    pub pairs: u64,
+    /// The wrapping sum of their column terms ([`column_term`]), left minus right: what the
+    /// column's fingerprints differ by besides the rows read again.
+    pub sum: u128,
 }
 
 /// What one thread found in its share of the groups.
@@ -710,10 +832,53 @@ struct Found {
     dup_right: u64,
     left_dups: HashSet64,
     right_dups: HashSet64,
+    /// Pairs that differ only in the column held apart: their rows, count and term sum, and
+    /// how many of them were among the sample candidates (and so marked to be read again).
+    apart_left: Bits,
+    apart_right: Bits,
+    apart_pairs: u64,
+    apart_sum: u128,
+    apart_hits: u64,
 }
 
-/// One (hash, check) pair's copies in a group: how many on each side, and the row of the first
-/// copy on each side.
+impl Found {
+    /// Nothing found yet, with room for `left` and `right` rows (and the pairs that differ
+    /// in a column held apart, when `apart`).
+    fn new(left: u32, right: u32, apart: bool) -> Found {
+        let room = |n| if apart { Bits::new(n) } else { Bits::new(0) };
+        Found {
+            left: Bits::new(left),
+            right: Bits::new(right),
+            dup_left: 0,
+            dup_right: 0,
+            left_dups: HashSet64::default(),
+            right_dups: HashSet64::default(),
+            apart_left: room(left),
+            apart_right: room(right),
+            apart_pairs: 0,
+            apart_sum: 0,
+            apart_hits: 0,
+        }
+    }
+
+    /// Take in what another thread found.
+    fn absorb(&mut self, other: Found) {
+        self.left.or(&other.left);
+        self.right.or(&other.right);
+        self.dup_left += other.dup_left;
+        self.dup_right += other.dup_right;
+        self.left_dups.extend(other.left_dups);
+        self.right_dups.extend(other.right_dups);
+        self.apart_left.or(&other.apart_left);
+        self.apart_right.or(&other.apart_right);
+        self.apart_pairs += other.apart_pairs;
+        self.apart_sum = self.apart_sum.wrapping_add(other.apart_sum);
+        self.apart_hits += other.apart_hits;
+    }
+}
+
+/// One (hash, check) pair's copies in a group: how many on each side, and where the first copy
+/// on each side is in its side's entries.
 #[derive(Clone, Copy, Default)]
 struct Copies {
     left: u32,
@@ -733,6 +898,9 @@ struct Scratch {
     seen: HashSet64,
     left: Vec<Entry>,
     right: Vec<Entry>,
+    /// The entries of the column held apart, in the same order (empty when none is).
+    left_cells: Vec<Entry>,
+    right_cells: Vec<Entry>,
 }
 
 /// Entries (both sides) a group's tables hold at most at once. A larger group, as the index of
@@ -750,35 +918,46 @@ fn sub_of(hash: u64, subs: usize) -> usize {
 
 /// Subtract the two sides' entries of one group (see [`subtract_entries`]), a run of at most
 /// about [`SUB_ENTRIES`] entries at a time. Equal hashes fall in the same run, and each run
-/// keeps the entries' order.
-fn subtract_group(keyed: bool, scratch: &mut Scratch, found: &mut Found) {
+/// keeps the entries' order (and the entries of a column held apart stay beside theirs).
+fn subtract_group(keyed: bool, apart: Option<&Apart>, scratch: &mut Scratch, found: &mut Found) {
     let total = scratch.left.len() + scratch.right.len();
     if total <= SUB_ENTRIES {
-        subtract_entries(keyed, scratch, found);
+        subtract_entries(keyed, apart, scratch, found);
         return;
     }
     let subs = total.div_ceil(SUB_ENTRIES).next_power_of_two();
-    let split = |entries: &[Entry]| -> Vec<Vec<Entry>> {
+    let split = |entries: &[Entry], by: &[Entry]| -> Vec<Vec<Entry>> {
         let mut out = vec![Vec::with_capacity(entries.len() / subs + 16); subs];
-        for e in entries {
-            out[sub_of(e.hash, subs)].push(*e);
+        for (e, b) in entries.iter().zip(by) {
+            out[sub_of(b.hash, subs)].push(*e);
         }
         out
     };
-    let (left, right) = (split(&scratch.left), split(&scratch.right));
-    for (l, r) in left.into_iter().zip(right) {
+    let (left, right) = (
+        split(&scratch.left, &scratch.left),
+        split(&scratch.right, &scratch.right),
+    );
+    let (left_cells, right_cells) = (
+        split(&scratch.left_cells, &scratch.left),
+        split(&scratch.right_cells, &scratch.right),
+    );
+    let runs = left.into_iter().zip(right);
+    let cells = left_cells.into_iter().zip(right_cells);
+    for ((l, r), (lc, rc)) in runs.zip(cells) {
         (scratch.left, scratch.right) = (l, r);
-        subtract_entries(keyed, scratch, found);
+        (scratch.left_cells, scratch.right_cells) = (lc, rc);
+        subtract_entries(keyed, apart, scratch, found);
     }
 }
 
 /// Subtract the two sides' entries (`scratch.left`, `scratch.right`) as multisets, marking the
 /// row numbers of the surplus copies (earliest rows first), and find their duplicated keys.
 ///
-/// One pass per side counts the copies and notes each side's first row; the surplus of a pair
-/// held once on its side (nearly all of them) is that row. Only pairs repeated on a side are
-/// looked for again, in a walk that takes their earliest rows.
-fn subtract_entries(keyed: bool, scratch: &mut Scratch, found: &mut Found) {
+/// One pass per side counts the copies and notes each side's first copy; the surplus of a
+/// pair held once on its side (nearly all of them) is that row. Only pairs repeated on a side
+/// are looked for again, in a walk that takes their earliest rows. With a column held apart,
+/// a pair found on both sides is settled by that column's cells ([`settle_apart`]).
+fn subtract_entries(keyed: bool, apart: Option<&Apart>, scratch: &mut Scratch, found: &mut Found) {
     let Scratch {
         copies,
         repeated_left,
@@ -786,35 +965,51 @@ fn subtract_entries(keyed: bool, scratch: &mut Scratch, found: &mut Found) {
         seen,
         left: l,
         right: r,
+        left_cells,
+        right_cells,
     } = scratch;
+    if keyed {
+        found.dup_left += duplicated_in(l, seen, &mut found.left_dups);
+        found.dup_right += duplicated_in(r, seen, &mut found.right_dups);
+    }
     copies.clear();
     copies.reserve(l.len().max(r.len()));
-    for e in l.iter() {
+    for (at, e) in l.iter().enumerate() {
         let c = copies.entry(e.pair()).or_default();
         if c.left == 0 {
-            c.first_left = e.row & !NULL_FLAG;
+            c.first_left = at as u32;
         }
         c.left += 1;
     }
-    for e in r.iter() {
+    for (at, e) in r.iter().enumerate() {
         let c = copies.entry(e.pair()).or_default();
         if c.right == 0 {
-            c.first_right = e.row & !NULL_FLAG;
+            c.first_right = at as u32;
         }
         c.right += 1;
     }
     repeated_left.clear();
     repeated_right.clear();
+    let row = |e: &Entry| e.row & !NULL_FLAG;
     for (&pair, c) in copies.iter() {
-        if c.left > c.right {
+        if let Some(apart) = apart.filter(|_| c.left > 0 && c.right > 0) {
+            let cells = (&left_cells[..], &right_cells[..]);
+            let sides = (&l[..], &r[..]);
+            if !settle_apart(apart, sides, cells, c, found) {
+                // Copies repeated on a side: all of them are read again, and tier 3 matches
+                // them as a multiset.
+                repeated_left.insert(pair, c.left);
+                repeated_right.insert(pair, c.right);
+            }
+        } else if c.left > c.right {
             if c.left == 1 {
-                found.left.set(c.first_left);
+                found.left.set(row(&l[c.first_left as usize]));
             } else {
                 repeated_left.insert(pair, c.left - c.right);
             }
         } else if c.right > c.left {
             if c.right == 1 {
-                found.right.set(c.first_right);
+                found.right.set(row(&r[c.first_right as usize]));
             } else {
                 repeated_right.insert(pair, c.right - c.left);
             }
@@ -830,35 +1025,95 @@ fn subtract_entries(keyed: bool, scratch: &mut Scratch, found: &mut Found) {
         for e in g {
             if let Some(n) = repeated.get_mut(&e.pair()).filter(|n| **n > 0) {
                 *n -= 1;
-                out.set(e.row & !NULL_FLAG);
+                out.set(row(e));
             }
         }
     }
-    if keyed {
-        found.dup_left += duplicated_in(l, seen, &mut found.left_dups);
-        found.dup_right += duplicated_in(r, seen, &mut found.right_dups);
+}
+
+/// A pair of rows with the same key and the same other cells, one copy on each side, settled
+/// by the cells of the column held apart: equal, nothing to do; different, counted as a pair
+/// that differs only there, or marked to be read again when its key has a null, is
+/// duplicated, or is among the sample candidates. Returns false for copies repeated on a side,
+/// which the caller marks to be read again.
+fn settle_apart(
+    apart: &Apart,
+    (l, r): (&[Entry], &[Entry]),
+    (lc, rc): (&[Entry], &[Entry]),
+    c: &Copies,
+    found: &mut Found,
+) -> bool {
+    if c.left != 1 || c.right != 1 {
+        return false;
     }
+    let (at_l, at_r) = (c.first_left as usize, c.first_right as usize);
+    let cell = |e: &Entry| u64::from(e.check) | u64::from(e.row) << 32;
+    let (lv, rv) = (cell(&lc[at_l]), cell(&rc[at_r]));
+    if lv == rv {
+        return true;
+    }
+    let (le, re) = (l[at_l], r[at_r]);
+    let null = (le.row | re.row) & NULL_FLAG != 0;
+    let duplicated = found.left_dups.contains(&le.hash) || found.right_dups.contains(&le.hash);
+    let candidate = apart.candidates.contains(&le.row);
+    if null || duplicated || candidate {
+        found.apart_hits += u64::from(candidate && !null && !duplicated);
+        found.left.set(le.row & !NULL_FLAG);
+        found.right.set(re.row & !NULL_FLAG);
+        return true;
+    }
+    found.apart_left.set(le.row);
+    found.apart_right.set(re.row);
+    found.apart_pairs += 1;
+    found.apart_sum = found
+        .apart_sum
+        .wrapping_add(u128::from(column_term(le.hash, lv)))
+        .wrapping_sub(u128::from(column_term(le.hash, rv)));
+    true
 }
 
 /// Subtract the two row multisets, locate the differing rows and find the duplicated keys, one
-/// group at a time on two threads (a spilled group is read back from its file).
-pub fn differences(mut left: HashIndex, mut right: HashIndex, keyed: bool) -> Result<Differences> {
-    left.staging.flush(&mut left.groups);
-    right.staging.flush(&mut right.groups);
+/// group at a time on two threads (a spilled group is read back from its file). With `apart`
+/// (both indexes [holding a column apart](HashIndex::holding_apart)), the pairs that differ only
+/// in that column are counted instead of read again, when enough of the smallest keys are among
+/// them for the samples to be sure; else they are read again with the others.
+pub fn differences(
+    mut left: HashIndex,
+    mut right: HashIndex,
+    keyed: bool,
+    apart: Option<&Apart>,
+) -> Result<Differences> {
+    left.flush();
+    right.flush();
+    let cells = match apart {
+        None => None,
+        Some(_) => match (left.apart.as_deref(), right.apart.as_deref()) {
+            (Some(l), Some(r)) => Some((l, r)),
+            _ => {
+                return Err(Error::Internal(
+                    "a column held apart needs both indexes to hold it".into(),
+                ))
+            }
+        },
+    };
     let share = |first: usize| -> Result<Found> {
-        let mut found = Found {
-            left: Bits::new(left.next_row),
-            right: Bits::new(right.next_row),
-            dup_left: 0,
-            dup_right: 0,
-            left_dups: HashSet64::default(),
-            right_dups: HashSet64::default(),
-        };
+        let mut found = Found::new(left.next_row, right.next_row, apart.is_some());
         let mut scratch = Scratch::default();
         for g in (first..GROUPS).step_by(2) {
             left.load(g, &mut scratch.left)?;
             right.load(g, &mut scratch.right)?;
-            subtract_group(keyed, &mut scratch, &mut found);
+            if let Some((lc, rc)) = cells {
+                lc.load(g, &mut scratch.left_cells)?;
+                rc.load(g, &mut scratch.right_cells)?;
+                let aligned = scratch.left_cells.len() == scratch.left.len()
+                    && scratch.right_cells.len() == scratch.right.len();
+                if !aligned {
+                    return Err(Error::Internal(format!(
+                        "group {g} holds other counts of rows and of cells held apart"
+                    )));
+                }
+            }
+            subtract_group(keyed, apart, &mut scratch, &mut found);
         }
         Ok(found)
     };
@@ -866,26 +1121,54 @@ pub fn differences(mut left: HashIndex, mut right: HashIndex, keyed: bool) -> Re
         let other = scope.spawn(|| share(1));
         (share(0), other.join().expect("index thread"))
     });
-    let (mut a, b) = (a?, b?);
-    a.left.or(&b.left);
-    a.right.or(&b.right);
-    a.left_dups.extend(b.left_dups);
-    a.left_dups.extend(a.right_dups);
-    a.left_dups.extend(b.right_dups);
+    let mut found = a?;
+    found.absorb(b?);
+    let apart = apart.map(|a| count_apart(a, &mut found));
     tracing::debug!(
         "{} left and {} right rows differ",
-        a.left.count(),
-        a.right.count()
+        found.left.count(),
+        found.right.count()
     );
+    let mut duplicate_keys = found.left_dups;
+    duplicate_keys.extend(found.right_dups);
     Ok(Differences {
-        left: left.locate(&a.left),
-        right: right.locate(&a.right),
-        duplicate_keys: a.left_dups,
-        dup_left: a.dup_left + b.dup_left,
-        dup_right: a.dup_right + b.dup_right,
+        left: left.locate(&found.left),
+        right: right.locate(&found.right),
+        duplicate_keys,
+        dup_left: found.dup_left,
+        dup_right: found.dup_right,
         null_left: left.null_rows,
         null_right: right.null_rows,
+        apart,
     })
+}
+
+/// The pairs differing only in the column held apart that go uncounted by tier 3: all of them
+/// when enough were among the sample candidates (every pair left unread then has a larger key
+/// than as many changed pairs as the samples hold), else none, and they are marked to be read.
+fn count_apart(apart: &Apart, found: &mut Found) -> ApartCount {
+    let sure = found.apart_pairs == 0 || found.apart_hits >= apart.samples as u64;
+    tracing::debug!(
+        "{} pairs differ only in column {}, {} of them among the smallest keys{}",
+        found.apart_pairs + found.apart_hits,
+        apart.column,
+        found.apart_hits,
+        if sure { "" } else { ": reading them all" }
+    );
+    if sure {
+        return ApartCount {
+            column: apart.column,
+            pairs: found.apart_pairs,
+            sum: found.apart_sum,
+        };
+    }
+    found.left.or(&found.apart_left);
+    found.right.or(&found.apart_right);
+    ApartCount {
+        column: apart.column,
+        pairs: 0,
+        sum: 0,
+    }
 }
 
 /// Which rows of a batch a [`RowPicker`] keeps.
@@ -980,18 +1263,11 @@ mod tests {
                 right: right.clone(),
                 ..Default::default()
             };
-            let mut found = Found {
-                left: Bits::new(200_000),
-                right: Bits::new(200_000),
-                dup_left: 0,
-                dup_right: 0,
-                left_dups: HashSet64::default(),
-                right_dups: HashSet64::default(),
-            };
+            let mut found = Found::new(200_000, 200_000, false);
             if whole {
-                subtract_entries(true, &mut scratch, &mut found);
+                subtract_entries(true, None, &mut scratch, &mut found);
             } else {
-                subtract_group(true, &mut scratch, &mut found);
+                subtract_group(true, None, &mut scratch, &mut found);
             }
             found
         };
@@ -1018,6 +1294,72 @@ mod tests {
             differing + doubled_changed + (doubled - doubled_changed) + 500
         );
         assert_eq!((runs.dup_left, runs.dup_right), (1_000, doubled as u64));
+    }
+
+    /// With a column held apart, a group too large for one run keeps each entry's cell beside
+    /// it: the runs settle the same pairs, count the same ones and sum the same terms as one go.
+    #[test]
+    fn a_large_group_held_apart_subtracts_in_runs_as_in_one_go() {
+        let mix = |i: u64| (i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (i << 40)) | 1;
+        let entry = |i: u64, check: u32, row: u32| Entry {
+            hash: mix(i),
+            check,
+            row,
+        };
+        let cell = |i: u64, v: u64| Entry {
+            hash: mix(i),
+            check: v as u32,
+            row: (v >> 32) as u32,
+        };
+        // 100,000 keys a side. The cell held apart differs in every third pair, the rest in
+        // every seventh; the left's key 5 is also a candidate.
+        let keys = 0..100_000u64;
+        let left: Vec<Entry> = keys.clone().map(|i| entry(i, 1, i as u32)).collect();
+        let right: Vec<Entry> = keys
+            .clone()
+            .map(|i| entry(i, if i % 7 == 0 { 2 } else { 1 }, i as u32))
+            .collect();
+        let left_cells: Vec<Entry> = keys.clone().map(|i| cell(i, i << 20)).collect();
+        let right_cells: Vec<Entry> = keys
+            .clone()
+            .map(|i| cell(i, if i % 3 == 0 { (i << 20) + 1 } else { i << 20 }))
+            .collect();
+        assert!(left.len() + right.len() > SUB_ENTRIES);
+        let apart = Apart {
+            column: 0,
+            candidates: HashSet::from([3]),
+            samples: 1,
+        };
+        let run = |whole: bool| {
+            let mut scratch = Scratch {
+                left: left.clone(),
+                right: right.clone(),
+                left_cells: left_cells.clone(),
+                right_cells: right_cells.clone(),
+                ..Default::default()
+            };
+            let mut found = Found::new(100_000, 100_000, true);
+            if whole {
+                subtract_entries(true, Some(&apart), &mut scratch, &mut found);
+            } else {
+                subtract_group(true, Some(&apart), &mut scratch, &mut found);
+            }
+            found
+        };
+        let (one, runs) = (run(true), run(false));
+        assert_eq!(one.left.0, runs.left.0);
+        assert_eq!(one.right.0, runs.right.0);
+        assert_eq!(one.apart_left.0, runs.apart_left.0);
+        assert_eq!(
+            (one.apart_pairs, one.apart_sum, one.apart_hits),
+            (runs.apart_pairs, runs.apart_sum, runs.apart_hits)
+        );
+        // Read: every seventh pair, and the candidate 3. Counted: every third but those.
+        let sevenths = keys.clone().filter(|i| i % 7 == 0).count();
+        assert_eq!(runs.left.count(), sevenths + 1);
+        let counted = keys.filter(|i| i % 3 == 0 && i % 7 != 0 && *i != 3).count();
+        assert_eq!(runs.apart_pairs, counted as u64);
+        assert_eq!(runs.apart_hits, 1);
     }
 
     /// The hashes of a batch: (key hash, row hash, null key) per row.
@@ -1050,12 +1392,88 @@ mod tests {
             rows_index(&[vec![1, 1], vec![1, 2, 5]]),
             rows_index(&[vec![1, 2, 2, 7]]),
             false,
+            None,
         )
         .unwrap();
         // Left has three 1s and right one: two left copies (the first two) are surplus.
         assert_eq!(positions(&d.left), vec![vec![0, 1], vec![2]]);
         assert_eq!(positions(&d.right), vec![vec![1, 3]]);
         assert_eq!((d.dup_left, d.dup_right), (0, 0));
+    }
+
+    /// A keyed index holding a column apart, from rows of (key, hash of the other cells, cell
+    /// of the column held apart, null key).
+    fn apart_index(rows: &[(u128, u32, u64, bool)]) -> HashIndex {
+        let mut idx = HashIndex::new(1, usize::MAX, None, "a").holding_apart();
+        let batch: Vec<_> = rows.iter().map(|r| (r.0, 0, r.3)).collect();
+        let rest: Vec<u32> = rows.iter().map(|r| r.1).collect();
+        let cells: Vec<u64> = rows.iter().map(|r| r.2).collect();
+        let first = idx.add_apart(0, 0, &hashes(&batch), &rest, &cells).unwrap();
+        assert_eq!(first, Some(0));
+        idx
+    }
+
+    #[test]
+    fn a_column_held_apart_counts_the_pairs_that_differ_only_there() {
+        // The cell held apart is the third value; the rest of the row the second.
+        let left = [
+            (10, 1, 100, false), // equal
+            (11, 1, 100, false), // differs only apart: counted
+            (12, 1, 100, false), // differs elsewhere too
+            (13, 1, 100, false), // key twice on the left
+            (13, 1, 100, false),
+            (99, 1, 100, true),  // null key
+            (14, 1, 100, false), // differs only apart, but a sample candidate
+            (15, 1, 100, false), // only on the left
+            (16, 1, 100, false), // its key twice on the right
+        ];
+        let right = [
+            (10, 1, 100, false),
+            (11, 1, 1 << 40, false),
+            (12, 2, 101, false),
+            (13, 1, 101, false),
+            (99, 1, 101, true),
+            (14, 1, 102, false),
+            (16, 1, 101, false),
+            (16, 3, 100, false),
+        ];
+        let apart = |samples| Apart {
+            column: 3,
+            candidates: HashSet::from([6]),
+            samples,
+        };
+        let d = differences(
+            apart_index(&left),
+            apart_index(&right),
+            true,
+            Some(&apart(1)),
+        )
+        .unwrap();
+        assert_eq!(positions(&d.left), vec![vec![2, 3, 4, 5, 6, 7, 8]]);
+        assert_eq!(positions(&d.right), vec![vec![2, 3, 4, 5, 6, 7]]);
+        let term = |cell| u128::from(column_term(11, cell));
+        let sum = term(100).wrapping_sub(term(1 << 40));
+        assert_eq!(
+            d.apart,
+            Some(ApartCount {
+                column: 3,
+                pairs: 1,
+                sum
+            })
+        );
+        assert_eq!((d.dup_left, d.dup_right), (1, 1));
+        // Two samples wanted, one candidate differs only apart: the counted pair could be a
+        // sample, so it is read again with the others.
+        let d = differences(
+            apart_index(&left),
+            apart_index(&right),
+            true,
+            Some(&apart(2)),
+        )
+        .unwrap();
+        assert_eq!(positions(&d.left), vec![vec![1, 2, 3, 4, 5, 6, 7, 8]]);
+        assert_eq!(positions(&d.right), vec![vec![1, 2, 3, 4, 5, 6, 7]]);
+        assert_eq!(d.apart.map(|a| (a.pairs, a.sum)), Some((0, 0)));
     }
 
     #[test]
@@ -1094,7 +1512,7 @@ mod tests {
             )
             .unwrap();
         assert_eq!(left.key_counts().unwrap(), (1, 2));
-        let d = differences(left, right, true).unwrap();
+        let d = differences(left, right, true, None).unwrap();
         assert_eq!(positions(&d.left), vec![vec![0, 1, 2]]);
         assert_eq!(positions(&d.right), vec![vec![1, 2, 3]]);
         assert_eq!((d.dup_left, d.dup_right), (1, 1));
@@ -1135,7 +1553,7 @@ mod tests {
         for (i, chunk) in right_rows.chunks(8192).enumerate() {
             add(&mut right, chunk, 0, i * 8192);
         }
-        let d = differences(left, right, false).unwrap();
+        let d = differences(left, right, false, None).unwrap();
         assert_eq!(positions(&d.left), vec![vec![], vec![23_456]]);
         assert_eq!(positions(&d.right), vec![vec![199_999]]);
     }
@@ -1273,8 +1691,8 @@ mod tests {
             spilled_left.key_counts().unwrap(),
             whole.0.key_counts().unwrap()
         );
-        let a = differences(spilled.0, spilled.1, true).unwrap();
-        let b = differences(whole.0, whole.1, true).unwrap();
+        let a = differences(spilled.0, spilled.1, true, None).unwrap();
+        let b = differences(whole.0, whole.1, true, None).unwrap();
         assert_eq!(positions(&a.left), positions(&b.left));
         assert_eq!(positions(&a.right), positions(&b.right));
         // 10 only on the left, the changed row and both rows of the duplicated key...

@@ -146,26 +146,59 @@ pub fn hash_at(array: &FixedSizeBinaryArray, row: usize) -> u128 {
 /// hashes are combined: `row = XXH3-128(ROW, h_0 ‖ h_1 ‖ …)`, `key = XXH3-128(KEY, h_k…)`,
 /// and for every column [`column_term`] of the key and the cell goes into that column's sum.
 pub fn hash_batch(batch: &RecordBatch, key: &[usize], fp: &mut Fingerprint) -> Result<RowHashes> {
+    hash_batch_cells(batch, key, fp).map(|(hashes, _)| hashes)
+}
+
+/// [`hash_batch`], with the cell hashes the rows were made of (one vector a column).
+pub fn hash_batch_cells(
+    batch: &RecordBatch,
+    key: &[usize],
+    fp: &mut Fingerprint,
+) -> Result<(RowHashes, Vec<Vec<u64>>)> {
     let n = batch.num_rows();
     let cells = cell_hashes(batch, 0..batch.num_columns())?;
     let all: Vec<&[u64]> = cells.iter().map(Vec::as_slice).collect();
     if key.is_empty() {
         // Keyless: the key hash is the row hash and no row has a null key.
         let row = fold_rows(&all, n, None, fp);
-        return Ok(RowHashes {
+        let hashes = RowHashes {
             key: row.clone(),
             row,
             null_key: BooleanArray::new(BooleanBuffer::new_unset(n), None),
-        });
+        };
+        return Ok((hashes, cells));
     }
     let key_cells: Vec<&[u64]> = key.iter().map(|&k| all[k]).collect();
     let keys = combine_keys(batch, key, &key_cells);
     let row = fold_rows(&all, n, Some(&keys.key), fp);
-    Ok(RowHashes {
+    let hashes = RowHashes {
         row,
         key: keys.key,
         null_key: keys.null_key,
-    })
+    };
+    Ok((hashes, cells))
+}
+
+/// For each row, 32 bits of a hash of its cells other than column `apart`'s: equal for two
+/// rows that differ only in that column, and (but for one chance in 2^32) different for two
+/// that differ anywhere else. An index that holds a volatile column apart matches rows on it.
+pub fn hash_without(cells: &[Vec<u64>], apart: usize) -> Vec<u32> {
+    let n = cells.first().map_or(0, Vec::len);
+    let rest: Vec<&[u64]> = cells
+        .iter()
+        .enumerate()
+        .filter(|&(c, _)| c != apart)
+        .map(|(_, v)| v.as_slice())
+        .collect();
+    let mut words = vec![0u8; rest.len() * 8];
+    (0..n)
+        .map(|row| {
+            for (w, col) in words.chunks_exact_mut(8).zip(&rest) {
+                w.copy_from_slice(&col[row].to_le_bytes());
+            }
+            xxhash_rust::xxh3::xxh3_64_with_seed(&words, SEED_ROW) as u32
+        })
+        .collect()
 }
 
 /// The key hash and null-key flag of every row of a batch.

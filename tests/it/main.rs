@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod apart;
 mod azure;
 mod cli;
 mod cutover;
