@@ -25,7 +25,7 @@ use super::subset::{HashIndex, Picked, RowPicker, Selection};
 use crate::config::DiffConfig;
 use crate::error::{Error, Result};
 use crate::fingerprint::encoding::encoder;
-use crate::fingerprint::logical::{hash_batch_cells, hash_keys, hash_without};
+use crate::fingerprint::logical::{halves, hash_batch_cells, hash_keys, hash_without};
 use crate::fingerprint::{hash_batch, Fingerprint};
 use crate::progress::Progress;
 use crate::schema::{Plan, Side};
@@ -106,9 +106,9 @@ pub(super) struct SideRead {
     pub spooled: Option<Spooled>,
     /// The compact row index, when only that was kept.
     pub index: Option<HashIndex>,
-    /// With a column held apart in the index, the left side's rows (by index number) with the
-    /// smallest keys ([`candidates_for`]).
-    pub candidates: Vec<u32>,
+    /// With a column held apart in the index, the keys (low 64 bits of their hashes) of the
+    /// left side's rows with the smallest keys ([`candidates_for`]).
+    pub candidates: Vec<u64>,
     /// Bytes this pass wrote to the temporary folder (spilled rows and index).
     pub spilled: u64,
     /// What a later pass reuses of each file (by file number; empty when nothing was kept).
@@ -159,7 +159,7 @@ struct Sinks {
     /// The column the index holds apart.
     apart: Option<usize>,
     /// The left rows with the smallest keys, offered batch by batch (with a column held apart).
-    candidates: Option<Arc<Mutex<TopN<u32>>>>,
+    candidates: Option<Arc<Mutex<TopN<u64>>>>,
     column_sums: bool,
     keyed: bool,
     /// Whether rows are hashed whole here ([`Keep::hashes_rows`]).
@@ -334,14 +334,14 @@ impl Sinks {
             .expect("fingerprint lock")
             .merge(&fp);
         let rest = hash_without(&cells, column);
-        let first = self.index.lock().expect("index lock").add_apart(
+        let added = self.index.lock().expect("index lock").add_apart(
             file_index,
             at,
             &hashes,
             &rest,
             &cells[column],
         )?;
-        let (Some(first), Some(candidates)) = (first, &self.candidates) else {
+        let (Some(_), Some(candidates)) = (added, &self.candidates) else {
             return Ok(());
         };
         let mut top = TopN::new(candidates.lock().expect("candidates lock").capacity());
@@ -352,7 +352,7 @@ impl Sinks {
             .map(|&k| encoder(projected.column(k)))
             .collect::<Result<Vec<_>>>()?;
         let mut key = Vec::new();
-        for i in 0..projected.num_rows() {
+        for (i, (key_lo, _)) in halves(&hashes.key).enumerate() {
             if hashes.null_key.value(i) {
                 continue;
             }
@@ -361,7 +361,7 @@ impl Sinks {
                 e.encode(i, &mut key);
             }
             if top.wants(&key) {
-                top.push(key.clone(), first + i as u32);
+                top.push(key.clone(), key_lo);
             }
         }
         candidates.lock().expect("candidates lock").absorb(top);
