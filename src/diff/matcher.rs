@@ -127,9 +127,13 @@ impl<T> TopN<T> {
         }
     }
 
-    /// How many items are kept.
-    pub fn capacity(&self) -> usize {
-        self.n
+    /// An empty collection of the same size that wants only the keys this one does.
+    pub fn emptied(&self) -> Self {
+        TopN {
+            n: self.n,
+            items: Vec::new(),
+            threshold: self.threshold.clone(),
+        }
     }
 
     /// Whether an item with this key would be kept.

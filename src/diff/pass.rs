@@ -344,7 +344,8 @@ impl Sinks {
         let (Some(_), Some(candidates)) = (added, &self.candidates) else {
             return Ok(());
         };
-        let mut top = TopN::new(candidates.lock().expect("candidates lock").capacity());
+        // Only keys below the smallest kept so far can enter: most rows are turned away at once.
+        let mut top = candidates.lock().expect("candidates lock").emptied();
         let encoders = self
             .plan
             .key
