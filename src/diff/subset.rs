@@ -24,10 +24,10 @@
 //!
 //! When many rows differ, most in one column alone (a load timestamp not yet ignored), the
 //! index may hold that column apart ([`HashIndex::holding_apart`]): a row's entry then matches
-//! on its key and a hash of its other cells, and a second set of entries beside it holds the
-//! column's cell hash. The subtraction counts the pairs that differ only there instead of
-//! marking them to be read again, but for the pairs among the smallest keys, which are read so
-//! that the samples are those of a full diff.
+//! on its key and a hash of its other cells, and the column's 64-bit cell hash is kept beside
+//! it, in the same group and order (8 bytes a row more). The subtraction counts the pairs that
+//! differ only there instead of marking them to be read again, but for the pairs among the
+//! smallest keys, which are read so that the samples are those of a full diff.
 //!
 //! The entries are shorter than the 128-bit hashes, so a changed row could in principle keep
 //! the same entry and be left out. The engine checks the subset against the fingerprints: the
@@ -42,7 +42,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use arrow::array::{Array, BooleanArray};
+use arrow::array::{Array, BooleanArray, FixedSizeBinaryArray};
 use arrow_buffer::BooleanBuffer;
 
 use crate::error::{Error, Result};
@@ -283,7 +283,12 @@ impl Staging {
 
     #[inline]
     fn push(&mut self, groups: &mut [Group], e: Entry) {
-        let g = group_of(e.hash);
+        self.push_to(groups, group_of(e.hash), e);
+    }
+
+    /// Stage an entry for group `g`.
+    #[inline]
+    fn push_to(&mut self, groups: &mut [Group], g: usize, e: Entry) {
         let n = usize::from(self.len[g]);
         self.slots[g][n] = e;
         if n + 1 == STAGED {
@@ -398,10 +403,8 @@ pub struct HashIndex {
     /// The next row's number.
     next_row: u32,
     overflow: bool,
-    /// The cell hashes of a column held apart ([`HashIndex::holding_apart`]): one entry a row,
-    /// in the same group and order as the row's own entry, with the low 64 bits of the key
-    /// hash and the 64-bit cell hash in place of the check and the row number.
-    apart: Option<Box<HashIndex>>,
+    /// The cell hashes of a column held apart ([`HashIndex::holding_apart`]).
+    apart: Option<Box<HeldCells>>,
 }
 
 impl std::fmt::Debug for Staging {
@@ -434,12 +437,13 @@ impl HashIndex {
     /// The index of a keyed side that holds one column's cell hashes apart: rows are matched
     /// on their key and a hash of their other cells ([`HashIndex::add_apart`]), so the
     /// subtraction can count the pairs that differ only in that column without reading them
-    /// again. Each of the two halves gets half the cap.
+    /// again. The entries get two thirds of the cap, the cells (half their size) one third.
     pub fn holding_apart(mut self) -> Self {
-        self.cap /= 2;
+        self.cap /= 3;
         let name = format!("{}-apart", self.name);
-        let cells = HashIndex::new(self.files, self.cap, self.spill_dir.as_deref(), &name);
+        let cells = HeldCells::new(self.files, self.cap, self.spill_dir.as_deref(), &name);
         self.apart = Some(Box::new(cells));
+        self.cap *= 2;
         self
     }
 
@@ -455,7 +459,7 @@ impl HashIndex {
             .spill
             .as_ref()
             .map_or(0, |s| s.lock().expect("index spill lock").written);
-        own + self.apart.as_ref().map_or(0, |a| a.spilled_bytes())
+        own + self.apart.as_ref().map_or(0, |a| a.entries.spilled_bytes())
     }
 
     /// Distinct duplicated keys and null-key rows, from this index alone.
@@ -521,15 +525,10 @@ impl HashIndex {
             .apart
             .as_mut()
             .expect("an index holding a column apart");
-        if apart.number(file, position, n)?.is_none() {
+        if !apart.add(file, position, &hashes.key, cells)? {
             self.give_up();
             return Ok(None);
         }
-        apart.stage(halves(&hashes.key).zip(cells).map(|(k, &c)| Entry {
-            hash: k.0,
-            check: c as u32,
-            row: (c >> 32) as u32,
-        }));
         Ok(Some(first))
     }
 
@@ -572,13 +571,14 @@ impl HashIndex {
     fn flush(&mut self) {
         self.staging.flush(&mut self.groups);
         if let Some(a) = &mut self.apart {
-            a.flush();
+            a.entries.flush();
         }
     }
 
     fn give_up(&mut self) {
         if let Some(a) = &mut self.apart {
-            a.give_up();
+            a.entries.give_up();
+            a.waiting.fill(None);
         }
         self.overflow = true;
         self.groups = vec![Group::default(); GROUPS];
@@ -653,6 +653,75 @@ impl HashIndex {
                 })
                 .collect(),
         }
+    }
+}
+
+/// The cell hashes of a column held apart, one a row, in the same group and order as the rows'
+/// own entries: two cells to an entry (the first in the hash and the second in the check and
+/// row number), a group's odd cell waiting for its next.
+#[derive(Debug, Clone)]
+struct HeldCells {
+    entries: HashIndex,
+    /// Per group, a cell waiting for the next of its group to fill an entry.
+    waiting: Vec<Option<u64>>,
+}
+
+impl HeldCells {
+    /// Cells of `files` files, up to `cap` bytes in memory before they spill to `spill_dir`.
+    fn new(files: usize, cap: usize, spill_dir: Option<&Path>, name: &str) -> Self {
+        // The entries' index counts a full entry for every cell numbered; each takes half one.
+        let cap = cap.saturating_mul(2);
+        HeldCells {
+            entries: HashIndex::new(files, cap, spill_dir, name),
+            waiting: vec![None; GROUPS],
+        }
+    }
+
+    /// Add the cells of a batch, each to the group of its row's key; false once the index has
+    /// given up.
+    fn add(
+        &mut self,
+        file: usize,
+        position: u64,
+        keys: &FixedSizeBinaryArray,
+        cells: &[u64],
+    ) -> Result<bool> {
+        if self.entries.number(file, position, cells.len())?.is_none() {
+            return Ok(false);
+        }
+        let HashIndex {
+            groups, staging, ..
+        } = &mut self.entries;
+        for ((key, _), &cell) in halves(keys).zip(cells) {
+            let g = group_of(key);
+            match self.waiting[g].take() {
+                None => self.waiting[g] = Some(cell),
+                Some(first) => {
+                    let e = Entry {
+                        hash: first,
+                        check: cell as u32,
+                        row: (cell >> 32) as u32,
+                    };
+                    staging.push_to(groups, g, e);
+                }
+            }
+        }
+        fence_streamed();
+        Ok(true)
+    }
+
+    /// Every cell of group `g`, in order (the staging flushed first).
+    fn load(&self, g: usize, out: &mut Vec<u64>) -> Result<()> {
+        let mut entries = Vec::new();
+        self.entries.load(g, &mut entries)?;
+        out.clear();
+        out.reserve(entries.len() * 2 + 1);
+        for e in &entries {
+            out.push(e.hash);
+            out.push(u64::from(e.check) | u64::from(e.row) << 32);
+        }
+        out.extend(self.waiting[g]);
+        Ok(())
     }
 }
 
@@ -911,8 +980,8 @@ struct Scratch {
     left: Vec<Entry>,
     right: Vec<Entry>,
     /// The entries of the column held apart, in the same order (empty when none is).
-    left_cells: Vec<Entry>,
-    right_cells: Vec<Entry>,
+    left_cells: Vec<u64>,
+    right_cells: Vec<u64>,
 }
 
 /// Entries (both sides) a group's tables hold at most at once. A larger group, as the index of
@@ -938,20 +1007,13 @@ fn subtract_group(keyed: bool, holding: Option<Holding>, scratch: &mut Scratch, 
         return;
     }
     let subs = total.div_ceil(SUB_ENTRIES).next_power_of_two();
-    let split = |entries: &[Entry], by: &[Entry]| -> Vec<Vec<Entry>> {
-        let mut out = vec![Vec::with_capacity(entries.len() / subs + 16); subs];
-        for (e, b) in entries.iter().zip(by) {
-            out[sub_of(b.hash, subs)].push(*e);
-        }
-        out
-    };
     let (left, right) = (
-        split(&scratch.left, &scratch.left),
-        split(&scratch.right, &scratch.right),
+        split_runs(&scratch.left, &scratch.left, subs),
+        split_runs(&scratch.right, &scratch.right, subs),
     );
     let (left_cells, right_cells) = (
-        split(&scratch.left_cells, &scratch.left),
-        split(&scratch.right_cells, &scratch.right),
+        split_runs(&scratch.left_cells, &scratch.left, subs),
+        split_runs(&scratch.right_cells, &scratch.right, subs),
     );
     let runs = left.into_iter().zip(right);
     let cells = left_cells.into_iter().zip(right_cells);
@@ -960,6 +1022,16 @@ fn subtract_group(keyed: bool, holding: Option<Holding>, scratch: &mut Scratch, 
         (scratch.left_cells, scratch.right_cells) = (lc, rc);
         subtract_entries(keyed, holding, scratch, found);
     }
+}
+
+/// `values` (each beside the entry of `by` at its place) split into `subs` runs by their
+/// entries' hashes, in order.
+fn split_runs<T: Copy>(values: &[T], by: &[Entry], subs: usize) -> Vec<Vec<T>> {
+    let mut out = vec![Vec::with_capacity(values.len() / subs + 16); subs];
+    for (v, b) in values.iter().zip(by) {
+        out[sub_of(b.hash, subs)].push(*v);
+    }
+    out
 }
 
 /// Subtract the two sides' entries (`scratch.left`, `scratch.right`) as multisets, marking the
@@ -1065,14 +1137,13 @@ fn subtract_apart(holding: Holding, scratch: &mut Scratch, found: &mut Found) {
         right_cells,
         ..
     } = scratch;
-    let cell = |e: &Entry| u64::from(e.check) | u64::from(e.row) << 32;
     copies.clear();
     copies.reserve(l.len().max(r.len()));
     for (e, c_) in l.iter().zip(left_cells.iter()) {
         let c = copies.entry(e.pair()).or_default();
         if c.copies.left == 0 {
             c.copies.first_left = e.row;
-            c.cell_left = cell(c_);
+            c.cell_left = *c_;
         }
         c.copies.left += 1;
     }
@@ -1080,7 +1151,7 @@ fn subtract_apart(holding: Holding, scratch: &mut Scratch, found: &mut Found) {
         let c = copies.entry(e.pair()).or_default();
         if c.copies.right == 0 {
             c.copies.first_right = e.row;
-            c.cell_right = cell(c_);
+            c.cell_right = *c_;
         }
         c.copies.right += 1;
     }
@@ -1367,11 +1438,6 @@ mod tests {
             check,
             row,
         };
-        let cell = |i: u64, v: u64| Entry {
-            hash: mix(i),
-            check: v as u32,
-            row: (v >> 32) as u32,
-        };
         // 100,000 keys a side. The cell held apart differs in every third pair, the rest in
         // every seventh; the left's key 5 is also a candidate.
         let keys = 0..100_000u64;
@@ -1380,10 +1446,10 @@ mod tests {
             .clone()
             .map(|i| entry(i, if i % 7 == 0 { 2 } else { 1 }, i as u32))
             .collect();
-        let left_cells: Vec<Entry> = keys.clone().map(|i| cell(i, i << 20)).collect();
-        let right_cells: Vec<Entry> = keys
+        let left_cells: Vec<u64> = keys.clone().map(|i| i << 20).collect();
+        let right_cells: Vec<u64> = keys
             .clone()
-            .map(|i| cell(i, if i % 3 == 0 { (i << 20) + 1 } else { i << 20 }))
+            .map(|i| if i % 3 == 0 { (i << 20) + 1 } else { i << 20 })
             .collect();
         assert!(left.len() + right.len() > SUB_ENTRIES);
         let apart = Apart {
@@ -1424,6 +1490,40 @@ mod tests {
         let counted = keys.filter(|i| i % 3 == 0 && i % 7 != 0 && *i != 3).count();
         assert_eq!(runs.apart_pairs, counted as u64);
         assert_eq!(runs.apart_hits, 1);
+    }
+
+    /// Cells held apart go two to an entry; a group's odd cell waits for its next. Across
+    /// batches of odd sizes and spills in between, each group gives back its cells in order.
+    #[test]
+    fn held_cells_come_back_in_order_through_spills() {
+        let dir = tempfile::tempdir().unwrap();
+        // Room for 12 cells in memory: a spill every two or three batches.
+        let mut cells = HeldCells::new(1, 12 * 8, Some(dir.path()), "t");
+        let key = |i: u64| (i % 3) << GROUP_SHIFT | i;
+        let mut expected: Vec<Vec<u64>> = vec![Vec::new(); 3];
+        let mut next = 0u64;
+        for size in [5u64, 3, 7, 1, 5, 9, 2] {
+            let rows: Vec<u64> = (next..next + size).collect();
+            next += size;
+            let keys = arrow::array::FixedSizeBinaryArray::try_from_iter(
+                rows.iter().map(|&i| u128::from(key(i)).to_le_bytes()),
+            )
+            .unwrap();
+            let values: Vec<u64> = rows.iter().map(|&i| i * 7 + 1).collect();
+            assert!(cells.add(0, 0, &keys, &values).unwrap());
+            for &i in &rows {
+                expected[(i % 3) as usize].push(i * 7 + 1);
+            }
+        }
+        assert!(cells.entries.spilled_bytes() > 0);
+        cells.entries.flush();
+        let mut out = Vec::new();
+        for (g, want) in expected.iter().enumerate() {
+            cells.load(g, &mut out).unwrap();
+            assert_eq!(&out, want, "group {g}");
+        }
+        cells.load(3, &mut out).unwrap();
+        assert!(out.is_empty());
     }
 
     /// The hashes of a batch: (key hash, row hash, null key) per row.
