@@ -87,7 +87,7 @@ pub(super) struct Reading<'a> {
 /// and enough of them must be for the samples to be those of a full diff (see
 /// [`subset::Apart`](super::subset::Apart)). Eight times the samples plus 64 leaves room for
 /// sides where only one pair in eight differs there; without samples, none.
-pub(super) fn candidates_for(samples: usize) -> usize {
+fn candidates_for(samples: usize) -> usize {
     match samples {
         0 => 0,
         n => n.saturating_mul(8).saturating_add(64),
@@ -341,10 +341,11 @@ impl Sinks {
             &rest,
             &cells[column],
         )?;
-        let (Some(_), Some(candidates)) = (added, &self.candidates) else {
+        let (true, Some(candidates)) = (added, &self.candidates) else {
             return Ok(());
         };
-        // Only keys below the smallest kept so far can enter: most rows are turned away at once.
+        // Only keys below the largest of those kept so far can enter: most rows are turned away
+        // at once.
         let mut top = candidates.lock().expect("candidates lock").emptied();
         let encoders = self
             .plan
