@@ -7,6 +7,8 @@
 //! split into 256 groups by eight bits of their hash as they arrive; when the groups in memory
 //! outgrow the index's share of the budget they are appended to a file in the run's temporary
 //! folder, so the index holds any number of rows (up to 2^31 a side) at a bounded memory.
+//! Without a key, the row hashes are only logged in arrival order during the pass and split
+//! into their groups when the index is first used or spills: equivalent sides skip that work.
 //!
 //! If the fingerprints differ, the two sides are subtracted as multisets one group at a time
 //! (a spilled group is read back; each group's hash tables stay near cache size, on two
@@ -405,7 +407,15 @@ pub struct HashIndex {
     overflow: bool,
     /// The cell hashes of a column held apart ([`HashIndex::holding_apart`]).
     apart: Option<Box<HeldCells>>,
+    /// Without a key, the row hashes (low 64 bits) of the rows from number `logged_from` on,
+    /// in arrival order: staged into their groups only when the index is used or spills, so
+    /// two sides that turn out equivalent never pay for it.
+    log: Chunked<u64, LOG_CHUNK>,
+    logged_from: u32,
 }
+
+/// Row hashes a chunk of the log of an index without a key holds: 64 KiB.
+const LOG_CHUNK: usize = 8192;
 
 impl std::fmt::Debug for Staging {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -431,6 +441,8 @@ impl HashIndex {
             next_row: 0,
             overflow: false,
             apart: None,
+            log: Chunked::default(),
+            logged_from: 0,
         }
     }
 
@@ -464,7 +476,7 @@ impl HashIndex {
 
     /// Distinct duplicated keys and null-key rows, from this index alone.
     pub fn key_counts(&mut self) -> Result<(u64, u64)> {
-        self.staging.flush(&mut self.groups);
+        self.flush();
         let (mut seen, mut into) = (HashSet64::default(), HashSet64::default());
         let mut entries = Vec::new();
         let mut dups = 0;
@@ -493,13 +505,41 @@ impl HashIndex {
             let checks = halves(&hashes.row).map(|(_, high)| high as u32);
             self.stage(keyed_entries(hashes, first, checks));
         } else {
-            self.stage(halves(&hashes.row).enumerate().map(|(i, (h, _))| Entry {
-                hash: h,
-                check: 0,
-                row: first + i as u32,
-            }));
+            if self.log.chunks.is_empty() {
+                self.logged_from = first;
+            }
+            for chunk in hashes.row.value_data().chunks(16 * LOG_CHUNK) {
+                let lows: Vec<u64> = chunk
+                    .chunks_exact(16)
+                    .map(|h| u64::from_le_bytes(h[..8].try_into().expect("8 bytes")))
+                    .collect();
+                self.log.extend_from_slice(&lows);
+            }
         }
         Ok(())
+    }
+
+    /// Stage the logged row hashes of an index without a key into their groups.
+    fn stage_log(&mut self) {
+        let log = std::mem::take(&mut self.log);
+        let first = self.logged_from;
+        let (groups, staging) = (&mut self.groups, &mut self.staging);
+        let mut row = first;
+        for chunk in log.chunks {
+            for h in chunk {
+                staging.push(
+                    groups,
+                    Entry {
+                        hash: h,
+                        check: 0,
+                        row,
+                    },
+                );
+                row += 1;
+            }
+        }
+        fence_streamed();
+        self.logged_from = row;
     }
 
     /// Add a keyed batch to an index [`holding_apart`](HashIndex::holding_apart) a column:
@@ -568,6 +608,7 @@ impl HashIndex {
 
     /// Move every staged entry into its group (this index's and the one held apart).
     fn flush(&mut self) {
+        self.stage_log();
         self.staging.flush(&mut self.groups);
         if let Some(a) = &mut self.apart {
             a.entries.flush();
@@ -580,6 +621,7 @@ impl HashIndex {
             a.waiting.fill(None);
         }
         self.overflow = true;
+        self.log = Chunked::default();
         self.groups = vec![Group::default(); GROUPS];
         self.runs = Vec::new();
         self.spill = None;
@@ -588,6 +630,7 @@ impl HashIndex {
 
     /// Write the groups in memory to the spill file.
     fn spill_groups(&mut self) -> Result<()> {
+        self.stage_log();
         self.staging.flush(&mut self.groups);
         let spill = match &self.spill {
             Some(s) => s.clone(),
@@ -1211,8 +1254,10 @@ pub fn differences(
     keyed: bool,
     apart: Option<&Apart>,
 ) -> Result<Differences> {
-    left.flush();
-    right.flush();
+    std::thread::scope(|scope| {
+        scope.spawn(|| left.flush());
+        right.flush();
+    });
     let cells = match apart {
         None => None,
         Some(_) => match (left.apart.as_deref(), right.apart.as_deref()) {
@@ -1723,33 +1768,39 @@ mod tests {
     #[test]
     fn every_entry_lands_in_its_group_in_arrival_order() {
         // Enough rows that every group fills more than one chunk, in batches of sizes that mix
-        // whole staged lines with partial ones.
+        // whole staged lines with partial ones; staged as they come (with a key) or from the
+        // log of row hashes (without), flushed once midway.
         let values: Vec<u128> = (0..1_200_000u64)
             .map(|i| u128::from(i.wrapping_mul(0x9E37_79B9_7F4A_7C15)))
             .collect();
-        let mut idx = HashIndex::new(1, usize::MAX, None, "g");
-        let mut at = 0;
-        for size in [1usize, 7, 8, 9, 4095, 65_536].iter().cycle() {
-            if at == values.len() {
-                break;
+        for keyed in [true, false] {
+            let mut idx = HashIndex::new(1, usize::MAX, None, "g");
+            let mut at = 0;
+            for size in [1usize, 7, 8, 9, 4095, 65_536].iter().cycle() {
+                if at == values.len() {
+                    break;
+                }
+                let n = (*size).min(values.len() - at);
+                let batch: Vec<_> = values[at..at + n].iter().map(|&h| (h, h, false)).collect();
+                idx.add(0, at as u64, &hashes(&batch), keyed).unwrap();
+                at += n;
+                if (600_000..600_000 + n).contains(&at) {
+                    idx.flush();
+                }
             }
-            let n = (*size).min(values.len() - at);
-            let batch: Vec<_> = values[at..at + n].iter().map(|&h| (h, h, false)).collect();
-            idx.add(0, at as u64, &hashes(&batch), false).unwrap();
-            at += n;
+            idx.flush();
+            let mut want = vec![Vec::new(); GROUPS];
+            for (row, &h) in values.iter().enumerate() {
+                want[group_of(h as u64)].push((h as u64, row as u32));
+            }
+            assert!(want.iter().all(|w| w.len() > 2 * GROUP_CHUNK));
+            let got: Vec<Vec<(u64, u32)>> = idx
+                .groups
+                .iter()
+                .map(|g| g.iter().map(|e| (e.hash, e.row)).collect())
+                .collect();
+            assert_eq!(got, want, "keyed {keyed}");
         }
-        idx.staging.flush(&mut idx.groups);
-        let mut want = vec![Vec::new(); GROUPS];
-        for (row, &h) in values.iter().enumerate() {
-            want[group_of(h as u64)].push((h as u64, row as u32));
-        }
-        assert!(want.iter().all(|w| w.len() > 2 * GROUP_CHUNK));
-        let got: Vec<Vec<(u64, u32)>> = idx
-            .groups
-            .iter()
-            .map(|g| g.iter().map(|e| (e.hash, e.row)).collect())
-            .collect();
-        assert_eq!(got, want);
     }
 
     /// A selection from positions per file, through an index of one batch per file.
