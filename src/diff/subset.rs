@@ -1405,6 +1405,36 @@ impl RowPicker {
 mod tests {
     use super::*;
 
+    /// The keyed entries of `scratch` (sides of up to `rows` rows, too many for one run)
+    /// subtracted in one go and a run at a time; the rows marked must be the same.
+    fn in_one_go_and_in_runs(
+        scratch: &Scratch,
+        holding: Option<Holding>,
+        rows: u32,
+    ) -> (Found, Found) {
+        assert!(scratch.left.len() + scratch.right.len() > SUB_ENTRIES);
+        let run = |whole: bool| {
+            let mut s = Scratch {
+                left: scratch.left.clone(),
+                right: scratch.right.clone(),
+                left_cells: scratch.left_cells.clone(),
+                right_cells: scratch.right_cells.clone(),
+                ..Default::default()
+            };
+            let mut found = Found::new(rows, rows);
+            if whole {
+                subtract_entries(true, holding, &mut s, &mut found);
+            } else {
+                subtract_group(true, holding, &mut s, &mut found);
+            }
+            found
+        };
+        let (one, runs) = (run(true), run(false));
+        assert_eq!(one.left.0, runs.left.0);
+        assert_eq!(one.right.0, runs.right.0);
+        (one, runs)
+    }
+
     /// A group too large for one run is subtracted a run at a time, with the answer of one
     /// go: the same surplus rows (earliest copies first) and duplicated keys on each side.
     #[test]
@@ -1432,24 +1462,12 @@ mod tests {
             row += 1;
             entry(1_000_000 + i, 1, row)
         }));
-        assert!(left.len() + right.len() > SUB_ENTRIES);
-        let run = |whole: bool| {
-            let mut scratch = Scratch {
-                left: left.clone(),
-                right: right.clone(),
-                ..Default::default()
-            };
-            let mut found = Found::new(200_000, 200_000);
-            if whole {
-                subtract_entries(true, None, &mut scratch, &mut found);
-            } else {
-                subtract_group(true, None, &mut scratch, &mut found);
-            }
-            found
+        let scratch = Scratch {
+            left,
+            right,
+            ..Default::default()
         };
-        let (one, runs) = (run(true), run(false));
-        assert_eq!(one.left.0, runs.left.0);
-        assert_eq!(one.right.0, runs.right.0);
+        let (one, runs) = in_one_go_and_in_runs(&scratch, None, 200_000);
         assert_eq!(
             (one.dup_left, one.dup_right),
             (runs.dup_left, runs.dup_right)
@@ -1495,7 +1513,6 @@ mod tests {
             .clone()
             .map(|i| if i % 3 == 0 { (i << 20) + 1 } else { i << 20 })
             .collect();
-        assert!(left.len() + right.len() > SUB_ENTRIES);
         let apart = Apart {
             column: 0,
             candidates: HashSet64::from_iter([mix(3)]),
@@ -1505,25 +1522,14 @@ mod tests {
             apart: &apart,
             read_all: false,
         });
-        let run = |whole: bool| {
-            let mut scratch = Scratch {
-                left: left.clone(),
-                right: right.clone(),
-                left_cells: left_cells.clone(),
-                right_cells: right_cells.clone(),
-                ..Default::default()
-            };
-            let mut found = Found::new(100_000, 100_000);
-            if whole {
-                subtract_entries(true, holding, &mut scratch, &mut found);
-            } else {
-                subtract_group(true, holding, &mut scratch, &mut found);
-            }
-            found
+        let scratch = Scratch {
+            left,
+            right,
+            left_cells,
+            right_cells,
+            ..Default::default()
         };
-        let (one, runs) = (run(true), run(false));
-        assert_eq!(one.left.0, runs.left.0);
-        assert_eq!(one.right.0, runs.right.0);
+        let (one, runs) = in_one_go_and_in_runs(&scratch, holding, 100_000);
         assert_eq!(
             (one.apart_pairs, one.apart_sum, one.apart_hits),
             (runs.apart_pairs, runs.apart_sum, runs.apart_hits)
