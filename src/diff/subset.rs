@@ -1029,8 +1029,11 @@ struct Scratch {
 /// Entries (both sides) a group's tables hold at most at once. A larger group, as the index of
 /// a hundred million rows a side makes, is split by more of its hash bits into runs subtracted
 /// one after another, so the tables stay in the cache however many rows the sides have (at
-/// 100M rows a side, the subtraction took 5.1 s, 2.2 times the 10M cost a row).
-const SUB_ENTRIES: usize = 64 * 1024;
+/// 100M rows a side, the subtraction took 5.1 s in one run a group, 2.2 times the 10M cost a
+/// row). At 128K the 10M bench pair's groups (about 78K entries) need no split: its
+/// subtraction took 0.19-0.20 s against 0.21-0.25 s at 64K (0.28-0.29 s against 0.33-0.35 s
+/// with a column held apart), and the 100M pair's 4.03-4.18 s against 4.27-4.29 s.
+const SUB_ENTRIES: usize = 128 * 1024;
 
 /// The run of a group an entry's hash falls in, among `subs` (a power of two): bits above those
 /// that choose the group.
