@@ -136,6 +136,11 @@ impl<T> TopN<T> {
         }
     }
 
+    /// The key an item's must be below to be kept, once the collection is full.
+    pub fn threshold(&self) -> Option<&[u8]> {
+        self.threshold.as_deref()
+    }
+
     /// Whether an item with this key would be kept.
     pub fn wants(&self, key: &[u8]) -> bool {
         self.n > 0 && self.threshold.as_deref().is_none_or(|t| key < t)

@@ -16,6 +16,7 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use arrow::array::{ArrayRef, Int32Array, Int64Array};
 use arrow::datatypes::SchemaRef;
 use futures::{StreamExt, TryStreamExt};
 
@@ -24,7 +25,7 @@ use super::spool::{self, Spool, Spooled};
 use super::subset::{HashIndex, Picked, RowPicker, Selection};
 use crate::config::DiffConfig;
 use crate::error::{Error, Result};
-use crate::fingerprint::encoding::encoder;
+use crate::fingerprint::encoding::{encoder, integer_of};
 use crate::fingerprint::logical::{halves, hash_batch_cells, hash_keys, hash_without};
 use crate::fingerprint::{hash_batch, Fingerprint};
 use crate::progress::Progress;
@@ -92,6 +93,22 @@ fn candidates_for(samples: usize) -> usize {
         0 => 0,
         n => n.saturating_mul(8).saturating_add(64),
     }
+}
+
+/// For a 64- or 32-bit integer column, whether row `i` holds `bound` or more (the caller skips
+/// nulls); `None` for other columns, or without a bound.
+fn past_bound(column: &ArrayRef, bound: Option<i128>) -> Option<Box<dyn Fn(usize) -> bool + '_>> {
+    let bound = bound?;
+    let any = column.as_any();
+    if let Some(a) = any.downcast_ref::<Int64Array>() {
+        let values = a.values();
+        return Some(Box::new(move |i| i128::from(values[i]) >= bound));
+    }
+    if let Some(a) = any.downcast_ref::<Int32Array>() {
+        let values = a.values();
+        return Some(Box::new(move |i| i128::from(values[i]) >= bound));
+    }
+    None
 }
 
 /// What a first pass leaves of a file for a second pass over it: a Parquet file on disk, still
@@ -353,9 +370,14 @@ impl Sinks {
             .iter()
             .map(|&k| encoder(projected.column(k)))
             .collect::<Result<Vec<_>>>()?;
+        // A key of one integer column past the bound is turned away by its value, unencoded.
+        let past = match self.plan.key[..] {
+            [k] => past_bound(projected.column(k), top.threshold().and_then(integer_of)),
+            _ => None,
+        };
         let mut key = Vec::new();
         for (i, (key_lo, _)) in halves(&hashes.key).enumerate() {
-            if hashes.null_key.value(i) {
+            if hashes.null_key.value(i) || past.as_ref().is_some_and(|past| past(i)) {
                 continue;
             }
             key.clear();
