@@ -26,7 +26,7 @@ use super::subset::{HashIndex, Picked, RowPicker, Selection};
 use crate::config::DiffConfig;
 use crate::error::{Error, Result};
 use crate::fingerprint::encoding::{encoder, integer_of};
-use crate::fingerprint::logical::{halves, hash_batch_cells, hash_keys, hash_without};
+use crate::fingerprint::logical::{halves, hash_batch_cells, hash_keys, hash_without, RowHashes};
 use crate::fingerprint::{hash_batch, Fingerprint};
 use crate::progress::Progress;
 use crate::schema::{Plan, Side};
@@ -93,6 +93,38 @@ fn candidates_for(samples: usize) -> usize {
         0 => 0,
         n => n.saturating_mul(8).saturating_add(64),
     }
+}
+
+/// Offer each row of a batch whose key (`key_columns`) has no null to `top`, by the key's
+/// encoding (the order of samples), with the low 64 bits of its key hash.
+fn offer_smallest(
+    top: &mut TopN<u64>,
+    key_columns: &[&ArrayRef],
+    hashes: &RowHashes,
+) -> Result<()> {
+    let encoders = key_columns
+        .iter()
+        .map(|c| encoder(c))
+        .collect::<Result<Vec<_>>>()?;
+    // A key of one integer column past the bound is turned away by its value, unencoded.
+    let past = match key_columns {
+        [column] => past_bound(column, top.threshold().and_then(integer_of)),
+        _ => None,
+    };
+    let mut key = Vec::new();
+    for (i, (key_lo, _)) in halves(&hashes.key).enumerate() {
+        if hashes.null_key.value(i) || past.as_ref().is_some_and(|past| past(i)) {
+            continue;
+        }
+        key.clear();
+        for e in &encoders {
+            e.encode(i, &mut key);
+        }
+        if top.wants(&key) {
+            top.push(key.clone(), key_lo);
+        }
+    }
+    Ok(())
 }
 
 /// For a 64- or 32-bit integer column, whether row `i` holds `bound` or more (the caller skips
@@ -364,30 +396,9 @@ impl Sinks {
         // Only keys below the largest of those kept so far can enter: most rows are turned away
         // at once.
         let mut top = candidates.lock().expect("candidates lock").emptied();
-        let encoders = self
-            .plan
-            .key
-            .iter()
-            .map(|&k| encoder(projected.column(k)))
-            .collect::<Result<Vec<_>>>()?;
-        // A key of one integer column past the bound is turned away by its value, unencoded.
-        let past = match self.plan.key[..] {
-            [k] => past_bound(projected.column(k), top.threshold().and_then(integer_of)),
-            _ => None,
-        };
-        let mut key = Vec::new();
-        for (i, (key_lo, _)) in halves(&hashes.key).enumerate() {
-            if hashes.null_key.value(i) || past.as_ref().is_some_and(|past| past(i)) {
-                continue;
-            }
-            key.clear();
-            for e in &encoders {
-                e.encode(i, &mut key);
-            }
-            if top.wants(&key) {
-                top.push(key.clone(), key_lo);
-            }
-        }
+        let key_columns: Vec<&ArrayRef> =
+            self.plan.key.iter().map(|&k| projected.column(k)).collect();
+        offer_smallest(&mut top, &key_columns, &hashes)?;
         candidates.lock().expect("candidates lock").absorb(top);
         Ok(())
     }
@@ -659,4 +670,74 @@ fn unchanged(first: &[FileDigest], second: &[FileDigest]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fingerprint::logical::hash_keys;
+    use arrow::record_batch::RecordBatch;
+
+    /// The key hashes of a one-column batch, as the pass makes them.
+    fn hashes_of(column: &ArrayRef) -> RowHashes {
+        let batch = RecordBatch::try_from_iter([("k", column.clone())]).unwrap();
+        let keys = hash_keys(&batch, &[0]).unwrap();
+        RowHashes {
+            row: keys.key.clone(),
+            key: keys.key,
+            null_key: keys.null_key,
+        }
+    }
+
+    /// A batch offered to candidates that already hold their number starts from their bar:
+    /// exactly the keys below it enter, whether turned away by value (integers) or by their
+    /// encoding (strings); nulls never do.
+    #[test]
+    fn keys_below_the_bar_enter_the_candidates() {
+        let bar: Vec<i64> = (100..130).collect();
+        let offered = vec![
+            Some(99),
+            Some(100),
+            Some(101),
+            Some(102),
+            None,
+            Some(50),
+            Some(150),
+        ];
+        let string = |v: i64| format!("k{v:04}");
+        let columns: Vec<(ArrayRef, ArrayRef)> = vec![
+            (
+                Arc::new(Int64Array::from(bar.clone())),
+                Arc::new(Int64Array::from(offered.clone())),
+            ),
+            (
+                Arc::new(Int32Array::from_iter(bar.iter().map(|&v| Some(v as i32)))),
+                Arc::new(Int32Array::from_iter(
+                    offered.iter().map(|v| v.map(|v| v as i32)),
+                )),
+            ),
+            (
+                Arc::new(arrow::array::StringArray::from_iter_values(
+                    bar.iter().map(|&v| string(v)),
+                )),
+                Arc::new(arrow::array::StringArray::from_iter(
+                    offered.iter().map(|v| v.map(string)),
+                )),
+            ),
+        ];
+        for (first, then) in columns {
+            // Three kept of 30 offered: the bar is the third smallest, 102.
+            let mut shared = TopN::new(3);
+            offer_smallest(&mut shared, &[&first], &hashes_of(&first)).unwrap();
+            assert!(shared.threshold().is_some(), "{}", first.data_type());
+            let mut top = shared.emptied();
+            offer_smallest(&mut top, &[&then], &hashes_of(&then)).unwrap();
+            let low =
+                |column: &ArrayRef, i: usize| halves(&hashes_of(column).key).nth(i).unwrap().0;
+            let entered = top.into_sorted();
+            // Of 99, 100, 101 and 50 (below the bar), the three smallest, in key order.
+            let want = vec![low(&then, 5), low(&then, 0), low(&then, 1)];
+            assert_eq!(entered, want, "{}", then.data_type());
+        }
+    }
 }
