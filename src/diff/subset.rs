@@ -1184,19 +1184,19 @@ fn subtract_apart(holding: Holding, scratch: &mut Scratch, found: &mut Found) {
     } = scratch;
     copies.clear();
     copies.reserve(l.len().max(r.len()));
-    for (e, c_) in l.iter().zip(left_cells.iter()) {
+    for (e, &cell) in l.iter().zip(left_cells.iter()) {
         let c = copies.entry(e.pair()).or_default();
         if c.copies.left == 0 {
             c.copies.first_left = e.row;
-            c.cell_left = *c_;
+            c.cell_left = cell;
         }
         c.copies.left += 1;
     }
-    for (e, c_) in r.iter().zip(right_cells.iter()) {
+    for (e, &cell) in r.iter().zip(right_cells.iter()) {
         let c = copies.entry(e.pair()).or_default();
         if c.copies.right == 0 {
             c.copies.first_right = e.row;
-            c.cell_right = *c_;
+            c.cell_right = cell;
         }
         c.copies.right += 1;
     }
