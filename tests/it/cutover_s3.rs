@@ -226,7 +226,14 @@ fn a_killed_run_leaves_a_readable_ledger_and_the_next_run_completes_it() {
     let bucket = demo_bucket(&ep);
     let dir = tempfile::tempdir().unwrap();
     let config = s3_inventory(dir.path(), &ep, &bucket, "ledger-killed");
-    let mut child = spawn(&config, &["--jobs", "1"]);
+    // A killed process cannot remove its comparisons' temporary folders: they go in this
+    // test's own, which is removed when the test ends.
+    let mut child = run_cmd(&config, &["--jobs", "1"])
+        .env("TMPDIR", dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         assert!(
