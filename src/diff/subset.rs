@@ -1245,6 +1245,79 @@ fn settle_apart(holding: Holding, key: u64, c: &ApartCopies, found: &mut Found) 
         .wrapping_sub(u128::from(column_term(key, c.cell_right)));
 }
 
+/// The two sides' indexes (staging flushed), with the cells of a column held apart.
+struct Indexes<'a> {
+    left: &'a HashIndex,
+    right: &'a HashIndex,
+    cells: Option<(&'a HeldCells, &'a HeldCells)>,
+    keyed: bool,
+}
+
+impl Indexes<'_> {
+    /// Subtract every group, half of them on each of two threads.
+    fn subtract(&self, holding: Option<Holding>) -> Result<Found> {
+        let (a, b) = std::thread::scope(|scope| {
+            let other = scope.spawn(|| self.subtract_share(1, holding));
+            (
+                self.subtract_share(0, holding),
+                other.join().expect("index thread"),
+            )
+        });
+        let mut found = a?;
+        found.absorb(b?);
+        Ok(found)
+    }
+
+    /// Subtract every other group from `first` on (a spilled group is read back from its file).
+    fn subtract_share(&self, first: usize, holding: Option<Holding>) -> Result<Found> {
+        let mut found = Found::new(self.left.next_row, self.right.next_row);
+        let mut scratch = Scratch::default();
+        for g in (first..GROUPS).step_by(2) {
+            self.left.load(g, &mut scratch.left)?;
+            self.right.load(g, &mut scratch.right)?;
+            if let Some((lc, rc)) = self.cells {
+                lc.load(g, &mut scratch.left_cells)?;
+                rc.load(g, &mut scratch.right_cells)?;
+                let aligned = scratch.left_cells.len() == scratch.left.len()
+                    && scratch.right_cells.len() == scratch.right.len();
+                if !aligned {
+                    return Err(Error::Internal(format!(
+                        "group {g} holds other counts of rows and of cells held apart"
+                    )));
+                }
+            }
+            subtract_group(self.keyed, holding, &mut scratch, &mut found);
+        }
+        Ok(found)
+    }
+
+    /// The pairs that differ only in the column held apart and go uncounted by tier 3: all of
+    /// them when at least as many as the samples were among the candidates (every pair left
+    /// unread then has a larger key than as many changed pairs that were read), else none,
+    /// the indexes subtracted again with every such pair marked to be read.
+    fn count_apart(&self, apart: &Apart, found: &mut Found) -> Result<ApartCount> {
+        let (pairs, hits) = (found.apart_pairs, found.apart_hits);
+        let sure = pairs == 0 || hits >= apart.samples as u64;
+        tracing::debug!(
+            "{} pairs differ only in column {}, {hits} of them among the smallest keys{}",
+            pairs + hits,
+            apart.column,
+            if sure { "" } else { ": reading them all" }
+        );
+        if !sure {
+            *found = self.subtract(Some(Holding {
+                apart,
+                read_all: true,
+            }))?;
+        }
+        Ok(ApartCount {
+            column: apart.column,
+            pairs: found.apart_pairs,
+            sum: found.apart_sum,
+        })
+    }
+}
+
 /// Subtract the two row multisets, locate the differing rows and find the duplicated keys, one
 /// group at a time on two threads (a spilled group is read back from its file). With `apart`
 /// (both indexes [holding a column apart](HashIndex::holding_apart)), the pairs that differ only
@@ -1272,64 +1345,20 @@ pub fn differences(
             }
         },
     };
-    let share = |first: usize, holding: Option<Holding>| -> Result<Found> {
-        let mut found = Found::new(left.next_row, right.next_row);
-        let mut scratch = Scratch::default();
-        for g in (first..GROUPS).step_by(2) {
-            left.load(g, &mut scratch.left)?;
-            right.load(g, &mut scratch.right)?;
-            if let Some((lc, rc)) = cells {
-                lc.load(g, &mut scratch.left_cells)?;
-                rc.load(g, &mut scratch.right_cells)?;
-                let aligned = scratch.left_cells.len() == scratch.left.len()
-                    && scratch.right_cells.len() == scratch.right.len();
-                if !aligned {
-                    return Err(Error::Internal(format!(
-                        "group {g} holds other counts of rows and of cells held apart"
-                    )));
-                }
-            }
-            subtract_group(keyed, holding, &mut scratch, &mut found);
-        }
-        Ok(found)
-    };
-    let subtract = |holding: Option<Holding>| -> Result<Found> {
-        let (a, b) = std::thread::scope(|scope| {
-            let other = scope.spawn(|| share(1, holding));
-            (share(0, holding), other.join().expect("index thread"))
-        });
-        let mut found = a?;
-        found.absorb(b?);
-        Ok(found)
+    let indexes = Indexes {
+        left: &left,
+        right: &right,
+        cells,
+        keyed,
     };
     let counting = apart.map(|apart| Holding {
         apart,
         read_all: false,
     });
-    let mut found = subtract(counting)?;
+    let mut found = indexes.subtract(counting)?;
     let apart = match apart {
         None => None,
-        Some(apart) => {
-            let (pairs, hits) = (found.apart_pairs, found.apart_hits);
-            let sure = pairs == 0 || hits >= apart.samples as u64;
-            tracing::debug!(
-                "{} pairs differ only in column {}, {hits} of them among the smallest keys{}",
-                pairs + hits,
-                apart.column,
-                if sure { "" } else { ": reading them all" }
-            );
-            if !sure {
-                found = subtract(Some(Holding {
-                    apart,
-                    read_all: true,
-                }))?;
-            }
-            Some(ApartCount {
-                column: apart.column,
-                pairs: found.apart_pairs,
-                sum: found.apart_sum,
-            })
-        }
+        Some(apart) => Some(indexes.count_apart(apart, &mut found)?),
     };
     tracing::debug!(
         "{} left and {} right rows differ",
