@@ -190,15 +190,11 @@ pub fn hash_without(cells: &[Vec<u64>], apart: usize) -> Vec<u32> {
         .filter(|&(c, _)| c != apart)
         .map(|(_, v)| v.as_slice())
         .collect();
-    let mut words = vec![0u8; rest.len() * 8];
-    (0..n)
-        .map(|row| {
-            for (w, col) in words.chunks_exact_mut(8).zip(&rest) {
-                w.copy_from_slice(&col[row].to_le_bytes());
-            }
-            xxhash_rust::xxh3::xxh3_64_with_seed(&words, SEED_ROW) as u32
-        })
-        .collect()
+    let mut out = Vec::with_capacity(n);
+    each_row_words(&rest, n, |words| {
+        out.push(xxhash_rust::xxh3::xxh3_64_with_seed(words, SEED_ROW) as u32);
+    });
+    out
 }
 
 /// The key hash and null-key flag of every row of a batch.
@@ -290,17 +286,26 @@ fn column_sum(pairs: impl Iterator<Item = (u64, u64)>) -> u128 {
 /// of `cols`), as 16-byte little-endian values, and their wrapping sum.
 fn combine(cols: &[&[u64]], n: usize, seed: u64) -> (Vec<u8>, u128) {
     let mut out = Vec::with_capacity(n * 16);
-    let mut words = vec![0u8; cols.len() * 8];
     let mut sum = 0u128;
+    each_row_words(cols, n, |words| {
+        let h = xxh3_128_with_seed(words, seed);
+        sum = sum.wrapping_add(h);
+        out.extend_from_slice(&h.to_le_bytes());
+    });
+    (out, sum)
+}
+
+/// Call `each` with every row's cell hashes (of `cols`, in that order) as little-endian words,
+/// row after row: the bytes a row hash is taken over.
+#[inline]
+fn each_row_words(cols: &[&[u64]], n: usize, mut each: impl FnMut(&[u8])) {
+    let mut words = vec![0u8; cols.len() * 8];
     for row in 0..n {
         for (w, col) in words.chunks_exact_mut(8).zip(cols) {
             w.copy_from_slice(&col[row].to_le_bytes());
         }
-        let h = xxh3_128_with_seed(&words, seed);
-        sum = sum.wrapping_add(h);
-        out.extend_from_slice(&h.to_le_bytes());
+        each(&words);
     }
-    (out, sum)
 }
 
 #[cfg(test)]
