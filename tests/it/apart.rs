@@ -53,15 +53,18 @@ fn write(path: &Path, ids: &[i64], row: &impl Fn(i64) -> (f64, i64)) {
 const LOADED: i64 = 1_780_000_000_000_000;
 const HOUR: i64 = 3_600_000_000;
 
-/// The parts of a summary that say what differs, and how.
+/// The parts of a summary that say what differs, and how (each must be there).
 fn answer(v: &serde_json::Value) -> serde_json::Value {
     let fields = [
         "verdict",
+        "tier",
+        "left_rows",
+        "right_rows",
         "only_left",
         "only_right",
         "changed_rows",
         "within_tolerance_rows",
-        "matched_rows",
+        "within_tolerance_cells",
         "changed_cells",
         "duplicate_keys",
         "null_keys",
@@ -72,7 +75,10 @@ fn answer(v: &serde_json::Value) -> serde_json::Value {
     ];
     fields
         .iter()
-        .map(|f| (f.to_string(), v[f].clone()))
+        .map(|f| {
+            assert!(!v[f].is_null(), "no `{f}` in {v}");
+            (f.to_string(), v[f].clone())
+        })
         .collect()
 }
 
